@@ -1,0 +1,5 @@
+import { createApp } from "./app";
+
+export { DocRoom } from "./room/doc-room";
+
+export default createApp();

@@ -1,0 +1,39 @@
+import type { Env } from "./env";
+import { DEFAULT_LIMITS, type RoomLimits } from "./sync/room-core";
+
+/** Every limit the server enforces, configurable through `wrangler.toml` [vars]. */
+export interface Limits extends RoomLimits {
+  /** Largest WebSocket frame; a larger one closes the socket with 1009. */
+  maxFrameBytes: number;
+  /** Largest body of `POST /v1/docs/{id}/update`; a larger one gets 413. */
+  maxUpdateBytes: number;
+  /** Open connections per document; the next one is closed with 4413 ("document full"). */
+  maxConnectionsPerDoc: number;
+}
+
+const DEFAULTS: Limits = {
+  ...DEFAULT_LIMITS,
+  maxFrameBytes: 1024 * 1024,
+  maxUpdateBytes: 1024 * 1024,
+  maxConnectionsPerDoc: 1000,
+};
+
+const VARS: Record<keyof Limits, string> = {
+  maxFrameBytes: "MAX_FRAME_BYTES",
+  maxUpdateBytes: "MAX_UPDATE_BYTES",
+  maxConnectionsPerDoc: "MAX_CONNECTIONS_PER_DOC",
+  maxDocBytes: "MAX_DOC_BYTES",
+  maxClientIdsPerConn: "MAX_CLIENT_IDS_PER_CONNECTION",
+  maxAwarenessStateBytes: "MAX_AWARENESS_STATE_BYTES",
+};
+
+export function readLimits(env: Env): Limits {
+  const vars = env as unknown as Record<string, unknown>;
+  const out = { ...DEFAULTS };
+  for (const key of Object.keys(VARS) as (keyof Limits)[]) {
+    const raw = vars[VARS[key]];
+    const n = typeof raw === "string" || typeof raw === "number" ? Number(raw) : NaN;
+    if (Number.isFinite(n) && n > 0) out[key] = Math.floor(n);
+  }
+  return out;
+}

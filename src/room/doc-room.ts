@@ -1,0 +1,352 @@
+/**
+ * One Durable Object per document: holds the Yjs state, accepts WebSockets with the Hibernation API,
+ * persists every update in its SQLite storage before anyone sees it, and serves REST over typed RPC.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { and, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import * as Y from "yjs";
+import { documents } from "../db/schema";
+import type { Env } from "../env";
+import { readLimits, type Limits } from "../limits";
+import { validateUpdate } from "../sync/protocol";
+import { CloseCode, RoomCore, type Access, type RoomConn, type Transport } from "../sync/room-core";
+import type { ApplyUpdateResult, DocRef, Presence, RootKind } from "./rpc-types";
+import { SqlUpdateStore } from "./store";
+
+/** Who a socket is: kept in its attachment, so it survives hibernation. */
+interface Attachment {
+  /** user id */
+  u: string;
+  /** access */
+  a: Access;
+  /** token expiry, epoch seconds */
+  e: number;
+  /** awareness client ids → last clock */
+  c: [number, number][];
+}
+
+interface Conn extends RoomConn {
+  readonly ws: WebSocket;
+  readonly exp: number;
+}
+
+/** Headers the Worker sets on the upgrade request it forwards, after checking the token. */
+export const IdentityHeader = {
+  user: "x-lattice-user",
+  access: "x-lattice-access",
+  exp: "x-lattice-exp",
+  project: "x-lattice-project",
+  doc: "x-lattice-doc",
+} as const;
+
+const CATALOG_FLUSH_MS = 2_000;
+/** Awareness ids remembered per connection across hibernation (the attachment holds at most 16 KiB). */
+const MAX_ATTACHED_CLIENT_IDS = 256;
+
+export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
+  private store: SqlUpdateStore;
+  private readonly limits: Limits;
+  private core: RoomCore<Conn>;
+  /** Per-socket state, kept in memory; filled from attachments once after waking. */
+  private conns: Map<WebSocket, Conn> | undefined;
+  private ref: DocRef | undefined;
+  private dirtySince: number | undefined;
+  private lastChangeAt = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.limits = readLimits(env);
+    this.store = new SqlUpdateStore(ctx.storage.sql);
+    const ref = this.store.getMeta("ref");
+    if (ref) this.ref = JSON.parse(ref) as DocRef;
+    // The document itself loads lazily: an awareness-only wake-up never pays for it.
+    this.core = this.newCore();
+    // Answered by the runtime without waking the object: a cheap keep-alive for clients that want one.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  private newCore(): RoomCore<Conn> {
+    return new RoomCore<Conn>(this.store, this, this.limits, () => this.changed());
+  }
+
+  private remember(ref: DocRef): void {
+    if (this.ref && this.ref.projectId === ref.projectId && this.ref.docId === ref.docId) return;
+    this.ref = { projectId: ref.projectId, docId: ref.docId };
+    this.store.setMeta("ref", JSON.stringify(this.ref));
+  }
+
+  // ---- Transport ----
+
+  send(conn: Conn, message: Uint8Array): void {
+    try {
+      conn.ws.send(message);
+    } catch {
+      // The socket is closing; its close handler cleans up.
+    }
+  }
+
+  connections(): Iterable<Conn> {
+    return this.connMap().values();
+  }
+
+  clientIdsChanged(conn: Conn): void {
+    conn.ws.serializeAttachment(toAttachment(conn));
+  }
+
+  private connMap(): Map<WebSocket, Conn> {
+    if (!this.conns) {
+      this.conns = new Map();
+      for (const ws of this.ctx.getWebSockets()) {
+        const a = ws.deserializeAttachment() as Attachment | null;
+        if (a) this.conns.set(ws, fromAttachment(ws, a));
+      }
+    }
+    return this.conns;
+  }
+
+  // ---- WebSocket upgrade (the Worker has checked the token and the catalog) ----
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("expected a WebSocket upgrade", { status: 426 });
+    }
+    const h = request.headers;
+    const userId = h.get(IdentityHeader.user) ?? "";
+    const access: Access = h.get(IdentityHeader.access) === "write" ? "write" : "read";
+    const exp = Number(h.get(IdentityHeader.exp) ?? 0);
+    this.remember({ projectId: h.get(IdentityHeader.project) ?? "", docId: h.get(IdentityHeader.doc) ?? "" });
+
+    const conns = this.connMap();
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server);
+    const conn: Conn = { ws: server, userId, access, exp, clientIds: new Map(), yjsClientIds: new Set() };
+    if (conns.size >= this.limits.maxConnectionsPerDoc) {
+      server.close(CloseCode.documentFull, "document is full");
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    server.serializeAttachment(toAttachment(conn));
+    conns.set(server, conn);
+    this.core.greet(conn);
+    await this.scheduleAlarm(exp * 1000);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const conn = this.connMap().get(ws);
+    if (!conn) {
+      ws.close(CloseCode.policyViolation, "unknown connection");
+      return;
+    }
+    if (typeof message === "string") return this.drop(conn, CloseCode.unsupportedData, "text frames are not part of the protocol");
+    if (message.byteLength > this.limits.maxFrameBytes) return this.drop(conn, CloseCode.tooBig, "frame too large");
+    if (conn.exp * 1000 <= Date.now()) return this.drop(conn, CloseCode.tokenExpired, "token expired");
+    const close = this.core.handleFrame(conn, new Uint8Array(message));
+    if (close) this.drop(conn, close.code, close.reason);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    this.forget(ws);
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
+    } catch {
+      // already closed
+    }
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.forget(ws);
+  }
+
+  private drop(conn: Conn, code: number, reason: string): void {
+    this.forget(conn.ws);
+    try {
+      conn.ws.close(code, reason);
+    } catch {
+      // already closed
+    }
+  }
+
+  private forget(ws: WebSocket): void {
+    const conns = this.connMap();
+    const conn = conns.get(ws);
+    if (!conn) return;
+    conns.delete(ws);
+    this.core.disconnect(conn);
+  }
+
+  // ---- catalog write-back and token expiry, both on the one alarm ----
+
+  private changed(): void {
+    this.lastChangeAt = Date.now();
+    if (this.dirtySince === undefined) {
+      this.dirtySince = this.lastChangeAt;
+      this.store.setMeta("dirty", String(this.lastChangeAt));
+      void this.scheduleAlarm(this.lastChangeAt + CATALOG_FLUSH_MS);
+    }
+  }
+
+  private async scheduleAlarm(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || at < current) await this.ctx.storage.setAlarm(at);
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    let next = Infinity;
+    for (const conn of [...this.connMap().values()]) {
+      if (conn.exp * 1000 <= now) this.drop(conn, CloseCode.tokenExpired, "token expired");
+      else next = Math.min(next, conn.exp * 1000);
+    }
+    if (this.store.getMeta("dirty") !== undefined) await this.flushCatalog();
+    if (next !== Infinity) await this.ctx.storage.setAlarm(next);
+  }
+
+  private async flushCatalog(): Promise<void> {
+    if (!this.ref) return;
+    const updatedAt = this.lastChangeAt || Date.now();
+    try {
+      await drizzle(this.env.DB)
+        .update(documents)
+        .set({ updatedAt, sizeBytes: this.storedBytes() })
+        .where(and(eq(documents.projectId, this.ref.projectId), eq(documents.id, this.ref.docId)));
+      this.dirtySince = undefined;
+      this.store.deleteMeta("dirty");
+    } catch (e) {
+      console.error("catalog write-back failed; retrying", { doc: this.ref.docId, error: String(e) });
+      await this.ctx.storage.setAlarm(Date.now() + 10 * CATALOG_FLUSH_MS);
+    }
+  }
+
+  private storedBytes(): number {
+    return this.store.snapshotBytes + this.store.logBytes;
+  }
+
+  // ---- typed RPC for the REST routes ----
+
+  async getUpdate(ref: DocRef, stateVector?: Uint8Array): Promise<Uint8Array> {
+    this.remember(ref);
+    return this.core.encodeState(stateVector);
+  }
+
+  async applyUpdate(ref: DocRef, update: Uint8Array): Promise<ApplyUpdateResult> {
+    this.remember(ref);
+    if (update.length > this.limits.maxUpdateBytes) {
+      return { ok: false, code: "payload_too_large", message: `an update may be at most ${this.limits.maxUpdateBytes} bytes` };
+    }
+    let clientIds: Set<number>;
+    try {
+      clientIds = validateUpdate(update);
+    } catch {
+      return { ok: false, code: "invalid_request", message: "the body is not a valid Yjs v1 update" };
+    }
+    const outcome = this.core.applyUpdate(update, clientIds);
+    if (!outcome.ok) {
+      return outcome.code === "document_too_large"
+        ? { ok: false, code: "payload_too_large", message: outcome.message }
+        : { ok: false, code: "invalid_request", message: outcome.message };
+    }
+    return { ok: true, stateVector: this.core.stateVector() };
+  }
+
+  async getJson(ref: DocRef, kinds: Record<string, RootKind>): Promise<Record<string, unknown>> {
+    this.remember(ref);
+    return rootsToJson(this.core.doc, kinds);
+  }
+
+  async getPresence(ref: DocRef): Promise<Presence> {
+    this.remember(ref);
+    const byUser = new Map<string, Presence["users"][number]>();
+    let connections = 0;
+    for (const conn of this.connMap().values()) {
+      connections++;
+      const key = `${conn.access}:${conn.userId}`;
+      let entry = byUser.get(key);
+      if (!entry) {
+        entry = { userId: conn.userId, access: conn.access, clientIds: [] };
+        byUser.set(key, entry);
+      }
+      entry.clientIds.push(...conn.clientIds.keys());
+    }
+    return { connections, users: [...byUser.values()] };
+  }
+
+  /** The document was deleted: close every socket with 4404 and erase all storage. */
+  async erase(): Promise<void> {
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(CloseCode.documentDeleted, "document deleted");
+      } catch {
+        // already closed
+      }
+    }
+    this.conns = new Map();
+    this.ref = undefined;
+    this.dirtySince = undefined;
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    // deleteAll drops the tables too: recreate them so the object can serve a new, empty document.
+    this.store = new SqlUpdateStore(this.ctx.storage.sql);
+    this.core = this.newCore();
+  }
+
+  /** For tests and benchmarks: what storage and compaction look like now. */
+  async stats(): Promise<{ storedBytes: number; logCount: number; snapshotBytes: number; encodedBytes: number; longestCompactionMs: number }> {
+    return {
+      storedBytes: this.storedBytes(),
+      logCount: this.store.logCount,
+      snapshotBytes: this.store.snapshotBytes,
+      encodedBytes: Y.encodeStateAsUpdate(this.core.doc).length,
+      longestCompactionMs: this.core.longestCompactionMs,
+    };
+  }
+}
+
+function toAttachment(conn: Conn): Attachment {
+  return { u: conn.userId, a: conn.access, e: conn.exp, c: [...conn.clientIds].slice(0, MAX_ATTACHED_CLIENT_IDS) };
+}
+
+function fromAttachment(ws: WebSocket, a: Attachment): Conn {
+  return { ws, userId: a.u, access: a.a, exp: a.e, clientIds: new Map(a.c), yjsClientIds: new Set() };
+}
+
+/** Root shared types as plain JSON; `kinds` says what a root is where its content cannot tell. */
+export function rootsToJson(doc: Y.Doc, kinds: Record<string, RootKind>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const names = new Set([...doc.share.keys(), ...Object.keys(kinds)]);
+  for (const name of names) {
+    const existing = doc.share.get(name);
+    const kind = kinds[name] ?? (existing ? inferKind(existing) : "map");
+    switch (kind) {
+      case "text":
+        out[name] = doc.getText(name).toString();
+        break;
+      case "map":
+        out[name] = doc.getMap(name).toJSON();
+        break;
+      case "array":
+        out[name] = doc.getArray(name).toJSON();
+        break;
+      case "xml":
+        out[name] = doc.getXmlFragment(name).toString();
+        break;
+    }
+  }
+  return out;
+}
+
+function inferKind(type: Y.AbstractType<any>): RootKind {
+  if (type instanceof Y.Text) return "text";
+  if (type instanceof Y.Map) return "map";
+  if (type instanceof Y.Array) return "array";
+  if (type instanceof Y.XmlFragment) return "xml";
+  for (let item = type._start; item !== null; item = item.right) {
+    if (item.deleted) continue;
+    const c = item.content;
+    if (c instanceof Y.ContentString || c instanceof Y.ContentFormat || c instanceof Y.ContentEmbed) return "text";
+    if (c instanceof Y.ContentType && (c.type instanceof Y.XmlElement || c.type instanceof Y.XmlText)) return "xml";
+    return "array";
+  }
+  return type._map.size > 0 ? "map" : "text";
+}

@@ -1,0 +1,18 @@
+/** The typed RPC surface of a document's Durable Object, as the REST routes use it. */
+
+/** Names the document an object holds; passed on every call so the object can write its catalog row back. */
+export interface DocRef {
+  projectId: string;
+  docId: string;
+}
+
+export type RootKind = "text" | "map" | "array" | "xml";
+
+export type ApplyUpdateResult =
+  | { ok: true; stateVector: Uint8Array }
+  | { ok: false; code: "invalid_request" | "payload_too_large"; message: string };
+
+export interface Presence {
+  connections: number;
+  users: { userId: string; access: "read" | "write"; clientIds: number[] }[];
+}

@@ -1,0 +1,37 @@
+import { Hono } from "hono";
+import { verifyClientToken } from "../auth/client-token";
+import { checkSyncTarget } from "../db/sync-queries";
+import type { AppEnv } from "../env";
+import { errorResponse } from "../errors";
+import { IdentityHeader } from "../room/doc-room";
+import { roomStub } from "../room/stub";
+
+/**
+ * `GET /v1/sync/{docId}?token=` → the document's Durable Object. Checked in the contract's order:
+ * not a WebSocket (426), bad token (401), token for another document (403), unknown document (404).
+ */
+export const syncRoutes = new Hono<AppEnv>().get("/:docId", async (c) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    return errorResponse("upgrade_required", "this endpoint speaks the y-websocket protocol: open it as a WebSocket");
+  }
+  const token = c.req.query("token");
+  if (!token) return errorResponse("unauthorized", "a client token is required: ?token=");
+  const verified = await verifyClientToken(c.env.TOKEN_SECRET, token);
+  if (!verified.ok) {
+    return errorResponse("unauthorized", verified.error === "expired" ? "the token has expired" : "the token is not valid");
+  }
+  const claims = verified.value;
+  const docId = c.req.param("docId");
+  if (claims.docId !== docId) return errorResponse("forbidden", "the token is for another document");
+  const check = await checkSyncTarget(c.env.DB, claims.projectId, docId, claims.keyId);
+  if (check === "key_revoked") return errorResponse("unauthorized", "the key that minted this token was revoked");
+  if (check === "not_found") return errorResponse("not_found", "no such document");
+
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(IdentityHeader.user, claims.userId);
+  headers.set(IdentityHeader.access, claims.access);
+  headers.set(IdentityHeader.exp, String(claims.exp));
+  headers.set(IdentityHeader.project, claims.projectId);
+  headers.set(IdentityHeader.doc, docId);
+  return roomStub(c.env, { projectId: claims.projectId, docId }).fetch(new Request(c.req.raw.url, { headers }));
+});

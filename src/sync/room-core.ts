@@ -1,0 +1,309 @@
+/**
+ * What frames do to a document and its awareness, independent of the transport and of storage
+ * (no `cloudflare:*` import): the Durable Object wires sockets and SQLite into it, the unit
+ * tests wire in-memory fakes.
+ *
+ * Durability rule: an update is appended to the store before any message about it is sent.
+ * Both happen in the same synchronous turn; on Workers the output gate then holds the sends
+ * until the write is on disk.
+ */
+import * as Y from "yjs";
+import {
+  decodeFrame,
+  encodeAwareness,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeUpdate,
+  type AwarenessEntry,
+} from "./protocol";
+
+export type Access = "read" | "write";
+
+/** One connected client as the room sees it. */
+export interface RoomConn {
+  readonly access: Access;
+  readonly userId: string;
+  /** Awareness client ids this connection has set, with the last clock seen for each. */
+  readonly clientIds: Map<number, number>;
+  /** Yjs client ids this connection's updates have introduced (bounded by `maxClientIdsPerConn`). */
+  readonly yjsClientIds: Set<number>;
+}
+
+/** Persistence of the update log and snapshots, behind a small interface. */
+export interface UpdateStore {
+  /** Every stored update, oldest first: snapshot parts merged into one update, then the log. */
+  load(): Uint8Array[];
+  append(update: Uint8Array): void;
+  /** Replaces snapshot and log with `snapshot` followed by `tail` entries. */
+  compact(snapshot: Uint8Array, tail: Uint8Array[]): void;
+  readonly logBytes: number;
+  readonly logCount: number;
+  readonly snapshotBytes: number;
+}
+
+export interface Transport<C extends RoomConn> {
+  send(conn: C, message: Uint8Array): void;
+  /** Every open connection of the room. */
+  connections(): Iterable<C>;
+  /** Called when a connection's set of awareness client ids changed (to persist it across hibernation). */
+  clientIdsChanged?(conn: C): void;
+}
+
+export interface RoomLimits {
+  /** Largest stored document (snapshot + log bytes) a write may produce. */
+  maxDocBytes: number;
+  /** New Yjs client ids one connection may introduce. */
+  maxClientIdsPerConn: number;
+  /** Largest awareness state (JSON bytes) one client may set. */
+  maxAwarenessStateBytes: number;
+}
+
+export const DEFAULT_LIMITS: RoomLimits = {
+  maxDocBytes: 64 * 1024 * 1024,
+  maxClientIdsPerConn: 64,
+  maxAwarenessStateBytes: 64 * 1024,
+};
+
+/** Close codes the room asks for. */
+export const CloseCode = {
+  protocolError: 1002,
+  unsupportedData: 1003,
+  policyViolation: 1008,
+  tooBig: 1009,
+  tokenExpired: 4401,
+  documentDeleted: 4404,
+  documentFull: 4413,
+  rateLimited: 4429,
+} as const;
+
+export interface CloseRequest {
+  code: number;
+  reason: string;
+}
+
+export type ApplyOutcome =
+  | { ok: true; changed: boolean }
+  | { ok: false; code: "invalid_update" | "document_too_large" | "too_many_client_ids"; message: string };
+
+interface AwarenessRecord {
+  clock: number;
+  stateJson: string;
+}
+
+/** Decides when the log is folded into a snapshot: amortised against the snapshot's size. */
+export function shouldCompact(store: Pick<UpdateStore, "logBytes" | "logCount" | "snapshotBytes">): boolean {
+  if (store.logCount < 64) return false;
+  return store.logCount >= 4000 || store.logBytes >= Math.max(64 * 1024, store.snapshotBytes / 2);
+}
+
+export class RoomCore<C extends RoomConn> {
+  private readonly ydoc = new Y.Doc({ gc: true });
+  private loaded = false;
+  private readonly awareness = new Map<number, AwarenessRecord>();
+  private emitted: Uint8Array[] = [];
+  /** Longest compaction pause seen by this instance, ms. */
+  longestCompactionMs = 0;
+
+  constructor(
+    private readonly store: UpdateStore,
+    private readonly transport: Transport<C>,
+    private readonly limits: RoomLimits = DEFAULT_LIMITS,
+    /** Called after every change to the document's content (to refresh the catalog). */
+    private readonly onChange: () => void = () => {},
+  ) {
+    this.ydoc.on("update", (update: Uint8Array) => {
+      this.emitted.push(update);
+    });
+  }
+
+  /** The document, loaded from the store on first use (awareness traffic alone never loads it). */
+  get doc(): Y.Doc {
+    if (!this.loaded) this.load();
+    return this.ydoc;
+  }
+
+  /** Loads the stored document. Entries Yjs cannot read are skipped, never fatal. */
+  private load(): void {
+    this.loaded = true;
+    const entries = this.store.load();
+    Y.transact(this.ydoc, () => {
+      for (const entry of entries) {
+        try {
+          Y.applyUpdate(this.ydoc, entry);
+        } catch {
+          // Only validated updates are stored; a bad entry must not make the whole document unreadable.
+        }
+      }
+    });
+    this.emitted = [];
+  }
+
+  get storedBytes(): number {
+    return this.store.snapshotBytes + this.store.logBytes;
+  }
+
+  /** What the server sends when a client connects: its sync step 1 and, if any, the awareness states. */
+  greet(conn: C): void {
+    this.transport.send(conn, encodeSyncStep1(Y.encodeStateVector(this.doc)));
+    const all = this.awarenessMessage();
+    if (all) this.transport.send(conn, all);
+  }
+
+  /** Handles one binary frame. Returns a close request when the connection must end. */
+  handleFrame(conn: C, bytes: Uint8Array): CloseRequest | undefined {
+    const decoded = decodeFrame(bytes);
+    if (!decoded.ok) return { code: CloseCode.protocolError, reason: "malformed frame" };
+    const frame = decoded.value;
+    switch (frame.kind) {
+      case "sync-step1":
+        this.transport.send(conn, encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, frame.stateVector)));
+        return undefined;
+      case "sync-step2":
+      case "sync-update": {
+        // A read connection's writes are ignored, silently: the socket stays open.
+        if (conn.access !== "write") return undefined;
+        const outcome = this.applyUpdate(frame.update, frame.clientIds, conn);
+        if (outcome.ok) return undefined;
+        switch (outcome.code) {
+          case "invalid_update":
+            return { code: CloseCode.protocolError, reason: "invalid update" };
+          case "document_too_large":
+            return { code: CloseCode.documentFull, reason: "document size limit reached" };
+          case "too_many_client_ids":
+            return { code: CloseCode.policyViolation, reason: "too many client ids" };
+        }
+        return undefined;
+      }
+      case "awareness":
+        return this.applyAwareness(conn, frame.entries);
+      case "query-awareness": {
+        const all = this.awarenessMessage();
+        if (all) this.transport.send(conn, all);
+        return undefined;
+      }
+      case "unknown":
+        return undefined;
+    }
+  }
+
+  /**
+   * Applies a validated update (`clientIds` from `validateUpdate`) from a connection or from REST:
+   * checks limits, applies, persists, then broadcasts what changed to every connection but `origin`.
+   */
+  applyUpdate(update: Uint8Array, clientIds: ReadonlySet<number>, origin?: C): ApplyOutcome {
+    let newIds: number[] = [];
+    if (origin) {
+      const known = this.doc.store.clients;
+      for (const id of clientIds) if (!known.has(id) && !origin.yjsClientIds.has(id)) newIds.push(id);
+      if (newIds.length > 0 && origin.yjsClientIds.size + newIds.length > this.limits.maxClientIdsPerConn) {
+        return { ok: false, code: "too_many_client_ids", message: "too many new client ids on one connection" };
+      }
+    }
+    if (this.storedBytes + update.length > this.limits.maxDocBytes) {
+      return { ok: false, code: "document_too_large", message: "the document would exceed its size limit" };
+    }
+    this.emitted = [];
+    try {
+      Y.applyUpdate(this.doc, update);
+    } catch {
+      // Decoded updates are validated first; this is the last line of defence.
+      this.emitted = [];
+      return { ok: false, code: "invalid_update", message: "the update was rejected by Yjs" };
+    }
+    const emitted = this.emitted;
+    this.emitted = [];
+    const pending = this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null;
+    if (emitted.length === 0 && !pending) return { ok: true, changed: false };
+    // Durable before visible: the raw update (pending parts included) is stored before any send.
+    this.store.append(update);
+    if (origin) for (const id of newIds) origin.yjsClientIds.add(id);
+    for (const u of emitted) this.broadcast(encodeUpdate(u), origin);
+    this.maybeCompact();
+    this.onChange();
+    return { ok: true, changed: emitted.length > 0 };
+  }
+
+  /** Sends one message to every connection except `except`; the message is built once. */
+  broadcast(message: Uint8Array, except?: C): void {
+    for (const c of this.transport.connections()) {
+      if (c !== except) this.transport.send(c, message);
+    }
+  }
+
+  private applyAwareness(conn: C, entries: AwarenessEntry[]): CloseRequest | undefined {
+    const accepted: AwarenessEntry[] = [];
+    let idsChanged = false;
+    for (const e of entries) {
+      if (e.stateJson.length > this.limits.maxAwarenessStateBytes) {
+        return { code: CloseCode.tooBig, reason: "awareness state too large" };
+      }
+      // A client may only speak for client ids that are its own (or new).
+      if (!conn.clientIds.has(e.clientId) && this.ownedByOther(conn, e.clientId)) continue;
+      const current = this.awareness.get(e.clientId);
+      const currentClock = current?.clock ?? conn.clientIds.get(e.clientId) ?? 0;
+      const isNewer = currentClock < e.clock || (currentClock === e.clock && e.removed && current !== undefined);
+      if (!isNewer) continue;
+      if (e.removed) {
+        this.awareness.delete(e.clientId);
+        if (conn.clientIds.delete(e.clientId)) idsChanged = true;
+      } else {
+        this.awareness.set(e.clientId, { clock: e.clock, stateJson: e.stateJson });
+        if (!conn.clientIds.has(e.clientId)) idsChanged = true;
+        conn.clientIds.set(e.clientId, e.clock);
+      }
+      accepted.push(e);
+    }
+    if (idsChanged) this.transport.clientIdsChanged?.(conn);
+    // Sent to every connection, the sender included: y-websocket clients count it as a sign of life.
+    if (accepted.length > 0) this.broadcast(encodeAwareness(accepted));
+    return undefined;
+  }
+
+  private ownedByOther(conn: C, clientId: number): boolean {
+    for (const c of this.transport.connections()) {
+      if (c !== conn && c.clientIds.has(clientId)) return true;
+    }
+    return false;
+  }
+
+  /** Removes a leaving connection's awareness states and tells everyone else. */
+  disconnect(conn: C): void {
+    if (conn.clientIds.size === 0) return;
+    const removals: Pick<AwarenessEntry, "clientId" | "clock" | "stateJson">[] = [];
+    for (const [clientId, attachedClock] of conn.clientIds) {
+      const clock = Math.max(this.awareness.get(clientId)?.clock ?? 0, attachedClock);
+      this.awareness.delete(clientId);
+      removals.push({ clientId, clock: clock + 1, stateJson: "null" });
+    }
+    conn.clientIds.clear();
+    this.broadcast(encodeAwareness(removals), conn);
+  }
+
+  private awarenessMessage(): Uint8Array | undefined {
+    if (this.awareness.size === 0) return undefined;
+    const entries = [...this.awareness].map(([clientId, r]) => ({ clientId, clock: r.clock, stateJson: r.stateJson }));
+    return encodeAwareness(entries);
+  }
+
+  /** Folds the log into a snapshot when the policy says so; pending (not yet integrable) updates stay in the tail. */
+  maybeCompact(force = false): void {
+    if (!force && !shouldCompact(this.store)) return;
+    const started = Date.now();
+    const snapshot = Y.encodeStateAsUpdate(this.doc);
+    const tail: Uint8Array[] = [];
+    const { pendingStructs, pendingDs } = this.doc.store;
+    if (pendingStructs) tail.push(pendingStructs.update);
+    if (pendingDs) tail.push(pendingDs);
+    this.store.compact(snapshot, tail);
+    this.longestCompactionMs = Math.max(this.longestCompactionMs, Date.now() - started);
+  }
+
+  /** The whole state, or what a given state vector lacks, as one v1 update. */
+  encodeState(stateVector?: Uint8Array): Uint8Array {
+    return Y.encodeStateAsUpdate(this.doc, stateVector);
+  }
+
+  stateVector(): Uint8Array {
+    return Y.encodeStateVector(this.doc);
+  }
+}
