@@ -19,6 +19,7 @@ export default defineConfig(async () => {
     test: {
       include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
       setupFiles: ["./test/helpers/apply-migrations.ts"],
+      globalSetup: ["./test/global-setup.ts"],
       testTimeout: 30_000,
       hookTimeout: 30_000,
     },

@@ -1,20 +1,72 @@
-import { Hono } from "hono";
+import { z } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
 import { HTTPException } from "hono/http-exception";
-import type { AppEnv } from "./env";
-import { AppError, errorResponse } from "./errors";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { AppError, ERROR_STATUS, errorResponse, type ErrorCode } from "./errors";
+import { docRoutes } from "./routes/docs";
+import { keyRoutes } from "./routes/keys";
+import { createRouter, errors, registerSecuritySchemes } from "./routes/openapi";
+import { projectRoutes } from "./routes/projects";
 import { syncRoutes } from "./routes/sync";
 
+const CODE_BY_STATUS = new Map<number, ErrorCode>(
+  (Object.entries(ERROR_STATUS) as [ErrorCode, ContentfulStatusCode][]).map(([code, status]) => [status, code]),
+);
+
 export function createApp() {
-  const app = new Hono<AppEnv>();
+  const app = createRouter();
   app.get("/healthz", (c) => c.json({ ok: true }));
+  app.route("/v1", projectRoutes);
+  app.route("/v1", keyRoutes);
+  app.route("/v1", docRoutes);
   app.route("/v1/sync", syncRoutes);
+  registerSyncDoc(app);
+  registerSecuritySchemes(app);
+
+  app.doc31("/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "Lattice",
+      version: "1.0.0",
+      description: "Real-time Yjs sync back end: REST for the web app's server, a y-websocket endpoint for browsers.",
+    },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
+  app.get("/reference", Scalar({ url: "/openapi.json", pageTitle: "Lattice API reference" }));
+
   app.notFound(() => errorResponse("not_found", "no such route"));
   app.onError((e) => {
     if (e instanceof AppError) return Response.json(e.toBody(), { status: e.status });
-    if (e instanceof HTTPException && e.status < 500) return errorResponse(e.status === 401 ? "unauthorized" : "invalid_request", e.message);
+    // Hono's own refusals (malformed JSON, a body media type the route does not take) keep their status.
+    if (e instanceof HTTPException && e.status < 500) {
+      return errorResponse(CODE_BY_STATUS.get(e.status) ?? "invalid_request", e.message || "invalid request");
+    }
     // Never a stack, SQL or secret in the body; the log line names the error type only.
     console.error("unhandled error", e instanceof Error ? e.name : typeof e);
     return errorResponse("internal", "internal error");
   });
   return app;
+}
+
+/** The sync handler is plain Hono (src/routes/sync.ts); this documents it in /openapi.json. */
+function registerSyncDoc(app: ReturnType<typeof createRouter>): void {
+  app.openAPIRegistry.registerPath({
+    method: "get",
+    path: "/v1/sync/{docId}",
+    summary: "y-websocket connection for one document",
+    description:
+      "Speaks the standard y-websocket protocol (sync, awareness, query-awareness). Use " +
+      "`new WebsocketProvider(base + \"/v1/sync\", docId, ydoc, { params: { token } })`.",
+    tags: ["sync"],
+    request: {
+      params: z.object({ docId: z.string().openapi({ param: { name: "docId", in: "path" }, example: "my-doc" }) }),
+      query: z.object({
+        token: z.string().openapi({ param: { name: "token", in: "query" }, description: "A client token for this document" }),
+      }),
+    },
+    responses: {
+      101: { description: "Switching protocols: the WebSocket is open" },
+      ...errors(401, 403, 404, 426),
+    },
+  });
 }

@@ -1,0 +1,72 @@
+/** What every feature router shares: the validation hook, the error envelope schema, security schemes. */
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import type { AppEnv } from "../env";
+import { AppError, ERROR_STATUS, type ErrorCode } from "../errors";
+
+/** A router whose validation failures become 400 invalid_request with the zod issues in `details`. */
+export function createRouter() {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issues = result.error.issues.map((i) => ({ code: i.code, path: i.path.map(String), message: i.message }));
+        throw new AppError("invalid_request", `invalid ${result.target}`, issues);
+      }
+    },
+  });
+}
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+      message: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi("Error");
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: "Invalid request (zod issues in `details`)",
+  401: "No credential, or one that is not valid (garbage, bad signature, expired, revoked)",
+  403: "A valid credential of the wrong kind for this route",
+  404: "No such document (or not in the caller's project)",
+  409: "Conflict",
+  413: "Payload too large",
+  415: "Unsupported media type",
+  426: "Not a WebSocket request",
+};
+
+/** OpenAPI response entries for the given error statuses, all with the contract's envelope. */
+export function errors<S extends keyof typeof DESCRIPTIONS>(...statuses: S[]) {
+  const out = {} as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
+  for (const s of statuses) out[s] = { description: DESCRIPTIONS[s]!, content: { "application/json": { schema: ErrorSchema } } };
+  return out;
+}
+
+type Security = Record<string, string[]>[];
+export const SECURITY: Record<"admin" | "secretKey" | "docAccess", Security> = {
+  admin: [{ adminToken: [] }],
+  secretKey: [{ secretKey: [] }],
+  docAccess: [{ secretKey: [] }, { clientToken: [] }],
+};
+
+export function registerSecuritySchemes(app: OpenAPIHono<AppEnv>): void {
+  app.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+    type: "http",
+    scheme: "bearer",
+    description: "The operator's ADMIN_TOKEN secret: creates projects, nothing else.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "secretKey", {
+    type: "http",
+    scheme: "bearer",
+    description: "A project secret key `sk_…`, for the web app's own server.",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "clientToken", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description: "A client token from POST /v1/docs/{id}/tokens: one document, one user, read or write.",
+  });
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString();

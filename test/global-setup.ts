@@ -1,0 +1,27 @@
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
+import type { TestProject } from "vitest/node";
+
+/** The shared traces live beside the repository (../shared/traces), as on every machine and in CI. */
+const TRACES = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "shared", "traces");
+
+export function readTrace(name: string): unknown {
+  return JSON.parse(gunzipSync(readFileSync(join(TRACES, `${name}.json.gz`))).toString("utf8"));
+}
+
+// Tests run inside workerd, which cannot read the host's files: the traces are handed over with provide().
+export default function setup(project: TestProject) {
+  project.provide("traces", {
+    friendsforever_flat: readTrace("friendsforever_flat"),
+    sveltecomponent: readTrace("sveltecomponent"),
+    "concurrent-friendsforever": readTrace("concurrent-friendsforever"),
+  });
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    traces: Record<string, unknown>;
+  }
+}
