@@ -1,0 +1,51 @@
+/** In-memory store and transport for unit tests of the pure room logic. */
+import type { RoomConn, Transport, UpdateStore } from "../../src/sync/room-core";
+
+export class MemoryStore implements UpdateStore {
+  snapshot: Uint8Array | undefined;
+  log: Uint8Array[] = [];
+  /** Shared with the transport: the order in which things happened. */
+  constructor(readonly events: string[] = []) {}
+  load(): Uint8Array[] {
+    return this.snapshot ? [this.snapshot, ...this.log] : [...this.log];
+  }
+  append(update: Uint8Array): void {
+    this.events.push("append");
+    this.log.push(update);
+  }
+  compact(snapshot: Uint8Array, tail: Uint8Array[]): void {
+    this.events.push("compact");
+    this.snapshot = snapshot;
+    this.log = [...tail];
+  }
+  get logBytes() {
+    return this.log.reduce((n, u) => n + u.length, 0);
+  }
+  get logCount() {
+    return this.log.length;
+  }
+  get snapshotBytes() {
+    return this.snapshot?.length ?? 0;
+  }
+}
+
+export interface TestConn extends RoomConn {
+  name: string;
+  sent: Uint8Array[];
+}
+
+export function conn(name: string, access: "read" | "write" = "write"): TestConn {
+  return { name, access, userId: name, clientIds: new Map(), yjsClientIds: new Set(), sent: [] };
+}
+
+export class MemoryTransport implements Transport<TestConn> {
+  readonly conns = new Set<TestConn>();
+  constructor(readonly events: string[] = []) {}
+  send(c: TestConn, message: Uint8Array): void {
+    this.events.push(`send:${c.name}`);
+    c.sent.push(message);
+  }
+  connections(): Iterable<TestConn> {
+    return this.conns;
+  }
+}

@@ -1,0 +1,195 @@
+import { describe, expect, it } from "vitest";
+import * as Y from "yjs";
+import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeUpdate, MessageType, validateUpdate } from "../../src/sync/protocol";
+import { CloseCode, DEFAULT_LIMITS, RoomCore, shouldCompact } from "../../src/sync/room-core";
+import { conn, MemoryStore, MemoryTransport, type TestConn } from "../helpers/memory-room";
+
+function setup(limits = DEFAULT_LIMITS) {
+  const events: string[] = [];
+  const store = new MemoryStore(events);
+  const transport = new MemoryTransport(events);
+  const room = new RoomCore<TestConn>(store, transport, limits);
+  const join = (c: TestConn) => {
+    transport.conns.add(c);
+    room.greet(c);
+    return c;
+  };
+  return { events, store, transport, room, join };
+}
+
+function textUpdate(text: string, clientID?: number): Uint8Array {
+  const doc = new Y.Doc();
+  if (clientID !== undefined) doc.clientID = clientID;
+  doc.getText("t").insert(0, text);
+  return Y.encodeStateAsUpdate(doc);
+}
+
+const kinds = (c: TestConn) => c.sent.map((m) => {
+  const f = decodeFrame(m);
+  return f.ok ? f.value.kind : "?";
+});
+
+describe("RoomCore", () => {
+  it("greets with sync step 1 and answers step 1 with step 2", () => {
+    const { room, join } = setup();
+    const a = join(conn("a"));
+    expect(kinds(a)).toEqual(["sync-step1"]);
+    expect(room.handleFrame(a, encodeSyncStep1(new Uint8Array([0])))).toBeUndefined();
+    expect(kinds(a)).toEqual(["sync-step1", "sync-step2"]);
+  });
+
+  it("stores an update before anything about it is sent, and sends it to everyone but the writer", () => {
+    const { room, join, events, store } = setup();
+    const a = join(conn("a"));
+    const b = join(conn("b"));
+    const c = join(conn("c"));
+    events.length = 0;
+    room.handleFrame(a, encodeUpdate(textUpdate("hi")));
+    expect(events).toEqual(["append", "send:b", "send:c"]);
+    expect(store.log).toHaveLength(1);
+    expect(room.doc.getText("t").toString()).toBe("hi");
+    expect(kinds(b).at(-1)).toBe("sync-update");
+    expect(a.sent).toHaveLength(1);
+  });
+
+  it("ignores a read connection's writes, silently", () => {
+    const { room, join, store } = setup();
+    const r = join(conn("r", "read"));
+    join(conn("w"));
+    expect(room.handleFrame(r, encodeUpdate(textUpdate("nope")))).toBeUndefined();
+    expect(store.log).toHaveLength(0);
+    expect(room.doc.getText("t").toString()).toBe("");
+  });
+
+  it("does not store or broadcast an update that changes nothing", () => {
+    const { room, join, store } = setup();
+    const a = join(conn("a"));
+    const b = join(conn("b"));
+    const u = textUpdate("x");
+    room.handleFrame(a, encodeUpdate(u));
+    const sentToB = b.sent.length;
+    room.handleFrame(a, encodeUpdate(u));
+    expect(store.log).toHaveLength(1);
+    expect(b.sent).toHaveLength(sentToB);
+  });
+
+  it("keeps an update whose dependencies are missing, and applies it when they arrive", () => {
+    const { room, join, store } = setup();
+    const a = join(conn("a"));
+    const src = new Y.Doc();
+    src.getText("t").insert(0, "ab");
+    const first = Y.encodeStateAsUpdate(src);
+    const sv = Y.encodeStateVector(src);
+    src.getText("t").insert(2, "cd");
+    const second = Y.encodeStateAsUpdate(src, sv);
+    room.handleFrame(a, encodeUpdate(second));
+    expect(store.log).toHaveLength(1); // stored although not yet applicable
+    expect(room.doc.getText("t").toString()).toBe("");
+    room.handleFrame(a, encodeUpdate(first));
+    expect(room.doc.getText("t").toString()).toBe("abcd");
+  });
+
+  it("closes with 1002 on a malformed frame and leaves the document unchanged", () => {
+    const { room, join, store } = setup();
+    const a = join(conn("a"));
+    room.handleFrame(a, encodeUpdate(textUpdate("ok")));
+    const bad = encodeUpdate(textUpdate("bad")).subarray(0, 8);
+    expect(room.handleFrame(a, bad)).toEqual({ code: CloseCode.protocolError, reason: "malformed frame" });
+    expect(store.log).toHaveLength(1);
+    expect(room.doc.getText("t").toString()).toBe("ok");
+  });
+
+  it("refuses a connection that introduces more Yjs client ids than allowed", () => {
+    const { room, join, store } = setup({ ...DEFAULT_LIMITS, maxClientIdsPerConn: 3 });
+    const a = join(conn("a"));
+    for (let i = 1; i <= 3; i++) expect(room.handleFrame(a, encodeUpdate(textUpdate("x", i)))).toBeUndefined();
+    expect(room.handleFrame(a, encodeUpdate(textUpdate("x", 4)))).toMatchObject({ code: CloseCode.policyViolation });
+    expect(store.log).toHaveLength(3);
+    // Ids already in the document do not count against a new connection.
+    const b = join(conn("b"));
+    const d = new Y.Doc();
+    Y.applyUpdate(d, room.encodeState());
+    d.clientID = 1;
+    const sv = Y.encodeStateVector(d);
+    d.getText("t").insert(0, "more");
+    expect(room.handleFrame(b, encodeUpdate(Y.encodeStateAsUpdate(d, sv)))).toBeUndefined();
+  });
+
+  it("refuses the write that would pass the document size limit, leaving the document as it was", () => {
+    const { room, join } = setup({ ...DEFAULT_LIMITS, maxDocBytes: 200 });
+    const a = join(conn("a"));
+    expect(room.handleFrame(a, encodeUpdate(textUpdate("a".repeat(100))))).toBeUndefined();
+    expect(room.handleFrame(a, encodeUpdate(textUpdate("b".repeat(150))))).toMatchObject({ code: CloseCode.documentFull });
+    expect(room.doc.getText("t").toString()).toBe("a".repeat(100));
+  });
+
+  it("awareness: fans out to everyone, the sender included; a client cannot speak for another's ids", () => {
+    const { room, join } = setup();
+    const a = join(conn("a"));
+    const b = join(conn("b"));
+    room.handleFrame(a, encodeAwareness([{ clientId: 1, clock: 1, stateJson: '{"n":"a"}' }]));
+    expect(kinds(a).at(-1)).toBe("awareness");
+    expect(kinds(b).at(-1)).toBe("awareness");
+    expect(a.clientIds.get(1)).toBe(1);
+    const before = b.sent.length;
+    room.handleFrame(b, encodeAwareness([{ clientId: 1, clock: 5, stateJson: '{"n":"impostor"}' }]));
+    expect(b.sent).toHaveLength(before);
+    expect(b.clientIds.has(1)).toBe(false);
+  });
+
+  it("a leaving connection's states are removed and the removal goes to the others", () => {
+    const { room, join, transport } = setup();
+    const a = join(conn("a"));
+    const b = join(conn("b"));
+    room.handleFrame(a, encodeAwareness([{ clientId: 1, clock: 4, stateJson: "{}" }]));
+    room.handleFrame(b, encodeAwareness([{ clientId: 2, clock: 1, stateJson: "{}" }]));
+    transport.conns.delete(a);
+    room.disconnect(a);
+    const last = decodeFrame(b.sent.at(-1)!);
+    expect(last).toEqual({ ok: true, value: { kind: "awareness", entries: [{ clientId: 1, clock: 5, stateJson: "null", removed: true }] } });
+    // A newcomer sees only b's state.
+    const c = join(conn("c"));
+    const greeting = decodeFrame(c.sent.at(-1)!);
+    expect(greeting.ok && greeting.value.kind === "awareness" && greeting.value.entries.map((e) => e.clientId)).toEqual([2]);
+  });
+
+  it("compaction folds the log into a snapshot, keeps pending updates, and reloads to the same document", () => {
+    const { room, join, store } = setup();
+    const a = join(conn("a"));
+    const src = new Y.Doc();
+    const t = src.getText("t");
+    for (let i = 0; i < 300; i++) {
+      const sv = Y.encodeStateVector(src);
+      t.insert(t.length, `line ${i}\n`);
+      room.handleFrame(a, encodeUpdate(Y.encodeStateAsUpdate(src, sv)));
+    }
+    // A pending update (its dependency never arrives) must survive compaction.
+    const orphanSrc = new Y.Doc();
+    orphanSrc.clientID = 777;
+    orphanSrc.getText("t").insert(0, "x");
+    const sv = Y.encodeStateVector(orphanSrc);
+    orphanSrc.getText("t").insert(1, "y");
+    room.handleFrame(a, encodeUpdate(Y.encodeStateAsUpdate(orphanSrc, sv)));
+    room.maybeCompact(true);
+    expect(store.snapshot).toBeDefined();
+    expect(store.log).toHaveLength(1);
+    const reloaded = new RoomCore<TestConn>(store, new MemoryTransport());
+    expect(reloaded.doc.getText("t").toString()).toBe(t.toString());
+    expect(reloaded.doc.store.pendingStructs).not.toBeNull();
+    validateUpdate(store.snapshot!);
+  });
+
+  it("compaction policy is amortised against the snapshot size", () => {
+    expect(shouldCompact({ logCount: 10, logBytes: 10_000_000, snapshotBytes: 0 })).toBe(false);
+    expect(shouldCompact({ logCount: 100, logBytes: 70_000, snapshotBytes: 100_000 })).toBe(true);
+    expect(shouldCompact({ logCount: 100, logBytes: 70_000, snapshotBytes: 1_000_000 })).toBe(false);
+    expect(shouldCompact({ logCount: 4000, logBytes: 70_000, snapshotBytes: 10_000_000 })).toBe(true);
+  });
+
+  it("ignores a well-formed frame of an unknown type", () => {
+    const { room, join } = setup();
+    const a = join(conn("a"));
+    expect(room.handleFrame(a, new Uint8Array([42, 1, 2]))).toBeUndefined();
+    expect(room.handleFrame(a, new Uint8Array([MessageType.queryAwareness]))).toBeUndefined();
+  });
+});
