@@ -3,6 +3,7 @@ import { Scalar } from "@scalar/hono-api-reference";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AppError, ERROR_STATUS, errorResponse, type ErrorCode } from "./errors";
+import { devRoutes } from "./routes/dev";
 import { docRoutes } from "./routes/docs";
 import { keyRoutes } from "./routes/keys";
 import { createRouter, errors, registerSecuritySchemes } from "./routes/openapi";
@@ -20,6 +21,7 @@ export function createApp() {
   app.route("/v1", keyRoutes);
   app.route("/v1", docRoutes);
   app.route("/v1/sync", syncRoutes);
+  app.route("/dev", devRoutes); // 404s unless DEV_MODE is "true"
   registerSyncDoc(app);
   registerSecuritySchemes(app);
 

@@ -1,0 +1,71 @@
+import { createExecutionContext, env, SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { verifyClientToken } from "../../src/auth/client-token";
+import { hashSecretKey } from "../../src/auth/secret-key";
+import { createApp } from "../../src/app";
+import { DEMO_KEY_ID, DEMO_PROJECT_ID, DEMO_SECRET_KEY } from "../../src/routes/dev";
+import { BASE } from "../helpers/sync";
+
+/** The app as `npm run dev` runs it: the same bindings with DEV_MODE switched on. */
+const devApp = createApp();
+const devEnv = { ...env, DEV_MODE: "true" } as unknown as typeof env;
+function dev(path: string, init?: RequestInit): Promise<Response> {
+  return Promise.resolve(devApp.fetch(new Request(`${BASE}${path}`, init), devEnv, createExecutionContext()));
+}
+const postJson = (body: unknown): RequestInit => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+describe("/dev routes", () => {
+  it("do not exist unless DEV_MODE is \"true\" (wrangler.toml's default is \"false\")", async () => {
+    for (const [path, init] of [
+      ["/dev/docs", undefined],
+      ["/dev/docs", postJson({})],
+      ["/dev/docs/x/tokens", postJson({ userId: "u" })],
+    ] as const) {
+      const res = await SELF.fetch(`${BASE}${path}`, init);
+      expect(res.status, path).toBe(404);
+      expect(await res.json()).toMatchObject({ error: { code: "not_found" } });
+    }
+    const rows = await env.DB.prepare("SELECT id FROM projects WHERE id = ?").bind(DEMO_PROJECT_ID).all();
+    expect(rows.results).toHaveLength(0);
+  });
+
+  it("in dev mode create the demo project on first use, with the documented key", async () => {
+    const res = await dev("/dev/docs");
+    expect(res.status).toBe(200);
+    const key = await env.DB.prepare("SELECT project_id, hash, revoked_at FROM api_keys WHERE id = ?").bind(DEMO_KEY_ID).first();
+    expect(key).toEqual({ project_id: DEMO_PROJECT_ID, hash: await hashSecretKey(DEMO_SECRET_KEY), revoked_at: null });
+  });
+
+  it("create and list documents", async () => {
+    const created = await dev("/dev/docs", postJson({ title: "Notes" }));
+    expect(created.status).toBe(201);
+    const doc = (await created.json()) as { id: string; title: string };
+    expect(doc.title).toBe("Notes");
+    expect((await dev("/dev/docs", postJson({ id: doc.id }))).status).toBe(409);
+    expect((await dev("/dev/docs", postJson({ id: "bad id!" }))).status).toBe(400);
+    const list = (await (await dev("/dev/docs")).json()) as { data: { id: string }[] };
+    expect(list.data.map((d) => d.id)).toContain(doc.id);
+  });
+
+  it("mint a token for a document, creating it when missing, that the sync route accepts", async () => {
+    const res = await dev("/dev/docs/fresh-doc/tokens", postJson({ userId: "alice", access: "read" }));
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { token: string; url: string; expiresAt: string };
+    expect(body.url).toBe("ws://lattice.test/v1/sync/fresh-doc");
+    const claims = await verifyClientToken(env.TOKEN_SECRET, body.token);
+    expect(claims).toMatchObject({ ok: true, value: { userId: "alice", docId: "fresh-doc", projectId: DEMO_PROJECT_ID, keyId: DEMO_KEY_ID, access: "read" } });
+    const list = (await (await dev("/dev/docs")).json()) as { data: { id: string }[] };
+    expect(list.data.map((d) => d.id)).toContain("fresh-doc");
+
+    const ws = await SELF.fetch(`${BASE}/v1/sync/fresh-doc?token=${body.token}`, { headers: { Upgrade: "websocket" } });
+    expect(ws.status).toBe(101);
+    ws.webSocket?.accept();
+    ws.webSocket?.close();
+  });
+
+  it("refuse a bad body or id", async () => {
+    expect((await dev("/dev/docs/x/tokens", postJson({ access: "write" }))).status).toBe(400);
+    expect((await dev("/dev/docs/x/tokens", postJson({ userId: "u", access: "admin" }))).status).toBe(400);
+    expect((await dev("/dev/docs/x/tokens", { method: "POST", body: "{" })).status).toBe(400);
+  });
+});
