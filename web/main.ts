@@ -1,0 +1,233 @@
+/** The demo: `/` lists the demo project's documents, `/d/{id}` opens one (creating it in development). */
+import "./styles.css";
+import { createDoc, DevModeOff, listDocs, type Access, type DocSummary } from "./api";
+import { h, relativeTime } from "./dom";
+import { openEditor, setAwarenessName, type ConnectionState, type EditorSession, type Peer } from "./editor";
+import { identity, initials, rename } from "./identity";
+
+const root = document.getElementById("app") as HTMLElement;
+const me = identity();
+
+function brand(): HTMLElement {
+  return h("a", { class: "brand", href: "/" }, h("span", { class: "brand-mark", "aria-hidden": "true" }), "Lattice");
+}
+
+function devModeNotice(): HTMLElement {
+  return h(
+    "section",
+    { class: "notice" },
+    h("h2", {}, "This server is not in development mode"),
+    h(
+      "p",
+      {},
+      "The demo gets its tokens from /dev routes that exist only under ",
+      h("code", {}, "npm run dev"),
+      ". In production your own server mints a token with ",
+      h("code", {}, "POST /v1/docs/{id}/tokens"),
+      " and hands it to the browser.",
+    ),
+  );
+}
+
+// ---------------------------------------------------------------- home
+
+async function home(): Promise<void> {
+  document.title = "Lattice · collaborative editor";
+  const list = h("ul", { class: "doc-list", "data-testid": "doc-list" }, h("li", { class: "muted" }, "Loading…"));
+  const title = h("input", { type: "text", name: "title", placeholder: "Untitled document", maxlength: "200", "aria-label": "Title of the new document" });
+  const button = h("button", { type: "submit", class: "primary", "data-testid": "new-doc" }, "New document");
+  const form = h("form", { class: "new-doc" }, title, button);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    button.disabled = true;
+    createDoc(title.value.trim() || undefined)
+      .then((doc) => location.assign(`/d/${encodeURIComponent(doc.id)}`))
+      .catch((err: unknown) => {
+        button.disabled = false;
+        alert(err instanceof Error ? err.message : String(err));
+      });
+  });
+
+  root.replaceChildren(
+    h("header", { class: "topbar" }, brand()),
+    h(
+      "main",
+      { class: "home" },
+      h(
+        "section",
+        { class: "intro" },
+        h("h1", {}, "Write together, live."),
+        h(
+          "p",
+          { class: "lede" },
+          "Every document is a Yjs document synced through a Cloudflare Durable Object. Open one in two windows and type in both.",
+        ),
+        form,
+      ),
+      h("section", { class: "card" }, h("h2", {}, "Documents"), list),
+    ),
+  );
+
+  let docs: DocSummary[];
+  try {
+    docs = await listDocs();
+  } catch (err) {
+    if (err instanceof DevModeOff) {
+      form.remove();
+      list.closest("section")?.replaceWith(devModeNotice());
+      return;
+    }
+    list.replaceChildren(h("li", { class: "error" }, `Could not load documents: ${String(err)}`));
+    return;
+  }
+  if (docs.length === 0) {
+    list.replaceChildren(h("li", { class: "muted" }, "No documents yet. Create the first one above."));
+    return;
+  }
+  list.replaceChildren(
+    ...docs.map((d) =>
+      h(
+        "li",
+        {},
+        h(
+          "a",
+          { href: `/d/${encodeURIComponent(d.id)}` },
+          h("span", { class: "doc-title" }, d.title || "Untitled"),
+          h("span", { class: "doc-meta" }, h("code", {}, d.id), ` · edited ${relativeTime(d.updatedAt)}`),
+        ),
+      ),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------- document
+
+function statusPill(): { el: HTMLElement; set(state: ConnectionState, label: string): void } {
+  const label = h("span", { class: "status-label" }, "Connecting…");
+  const el = h("span", { class: "status", "data-testid": "status", "data-state": "connecting", role: "status", "aria-live": "polite" }, h("span", { class: "dot" }), label);
+  return {
+    el,
+    set(state, text) {
+      el.dataset.state = state;
+      label.textContent = text;
+    },
+  };
+}
+
+function peerItem(p: Peer): HTMLElement {
+  const avatar = h("span", { class: "avatar", style: `--c:${p.color}`, "aria-hidden": "true" }, initials(p.name));
+  return h(
+    "li",
+    { "data-client": String(p.clientId) },
+    avatar,
+    h("span", { class: "peer-name" }, p.name),
+    p.self ? h("span", { class: "tag" }, "you") : null,
+    p.access === "read" ? h("span", { class: "tag" }, "viewing") : null,
+  );
+}
+
+function copyButton(text: () => string, label: string): HTMLButtonElement {
+  const button = h("button", { type: "button" }, label);
+  button.addEventListener("click", () => {
+    void navigator.clipboard?.writeText(text()).then(
+      () => {
+        button.textContent = "Copied";
+        setTimeout(() => (button.textContent = label), 1500);
+      },
+      () => undefined,
+    );
+  });
+  return button;
+}
+
+async function documentPage(docId: string, access: Access): Promise<void> {
+  document.title = `${docId} · Lattice`;
+  const status = statusPill();
+  const faces = h("ul", { class: "faces", "aria-label": "People here" });
+  const peers = h("ul", { class: "peers", "data-testid": "peers" });
+  const host = h("div", { class: "editor-host", "data-testid": "editor" });
+  const heading = h("h1", { class: "doc-heading" }, docId);
+  const shareUrl = `${location.origin}/d/${encodeURIComponent(docId)}`;
+  const readUrl = `${shareUrl}?access=read`;
+  const nameInput = h("input", { type: "text", value: me.name, maxlength: "40", "aria-label": "Your name", "data-testid": "name" });
+
+  root.replaceChildren(
+    h("header", { class: "topbar" }, brand(), h("span", { class: "crumb" }, "/"), h("span", { class: "crumb-doc" }, docId), h("span", { class: "spacer" }), faces, status.el),
+    h(
+      "main",
+      { class: "doc-layout" },
+      h(
+        "article",
+        { class: "editor-card" },
+        h(
+          "div",
+          { class: "editor-head" },
+          heading,
+          access === "read" ? h("span", { class: "badge", "data-testid": "read-only" }, "Read-only") : null,
+        ),
+        host,
+      ),
+      h(
+        "aside",
+        { class: "side" },
+        h("section", {}, h("h2", {}, "Here now"), peers),
+        h(
+          "section",
+          {},
+          h("h2", {}, "Share"),
+          h("input", { type: "text", readonly: true, value: shareUrl, "aria-label": "Link to this document", "data-testid": "share-link", onfocus: (e: Event) => (e.target as HTMLInputElement).select() }),
+          h("div", { class: "row" }, copyButton(() => shareUrl, "Copy link"), copyButton(() => readUrl, "Copy read-only link")),
+        ),
+        h("section", {}, h("h2", {}, "Your name"), nameInput),
+        h("a", { class: "back", href: "/" }, "← All documents"),
+      ),
+    ),
+  );
+
+  let session: EditorSession;
+  try {
+    session = await openEditor(host, docId, me, access, {
+      onConnection: (state, label) => status.set(state, label),
+      onPeers: (list) => {
+        peers.replaceChildren(...list.map(peerItem));
+        faces.replaceChildren(
+          ...list.slice(0, 5).map((p) => h("li", { title: p.self ? `${p.name} (you)` : p.name }, h("span", { class: "avatar", style: `--c:${p.color}` }, initials(p.name)))),
+        );
+      },
+      onFatal: (message) => {
+        status.set("offline", message);
+        host.replaceChildren(h("p", { class: "error" }, message));
+      },
+    });
+  } catch (err) {
+    host.replaceChildren(err instanceof DevModeOff || String(err).includes("no such route") ? devModeNotice() : h("p", { class: "error" }, `Could not open the document: ${String(err)}`));
+    return;
+  }
+  if (session.document.title) {
+    heading.textContent = session.document.title;
+    document.title = `${session.document.title} · Lattice`;
+  }
+  // A handle for the console and the end-to-end tests.
+  (window as unknown as { lattice?: unknown }).lattice = { provider: session.provider, view: session.view };
+
+  nameInput.addEventListener("change", () => {
+    const name = nameInput.value.trim().slice(0, 40);
+    if (!name) return;
+    me.name = name;
+    rename(name);
+    setAwarenessName(session, me);
+  });
+  window.addEventListener("pagehide", () => session.destroy());
+  if (access === "write") session.view.focus();
+}
+
+// ---------------------------------------------------------------- routing
+
+const match = /^\/d\/([^/]+)\/?$/.exec(location.pathname);
+if (match) {
+  const docId = decodeURIComponent(match[1] as string);
+  const access: Access = new URLSearchParams(location.search).get("access") === "read" ? "read" : "write";
+  void documentPage(docId, access);
+} else {
+  void home();
+}
