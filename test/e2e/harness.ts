@@ -1,0 +1,146 @@
+/** The e2e harness: a real `wrangler dev` in dev mode, Chromium through playwright-core, and page helpers. */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+// @ts-expect-error: a plain .mjs helper shared with `npm run dev` and the benchmarks; typed at the use site below.
+import { ROOT, startWranglerDev as startUntyped } from "../../scripts/lib/wrangler-dev.mjs";
+
+interface WranglerDev {
+  url: string;
+  stop(signal?: string): Promise<void>;
+  output(): string;
+}
+const startWranglerDev = startUntyped as (opts: { port: number; persistTo: string; vars: Record<string, string> }) => Promise<WranglerDev>;
+
+export const RESULTS = join(ROOT as string, "test-results");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** One wrangler dev with its own port and persist dir, which `restart()` keeps so state survives. */
+export class Server {
+  private dev: WranglerDev | undefined;
+  private constructor(
+    readonly port: number,
+    readonly persistTo: string,
+  ) {}
+
+  static async start(): Promise<Server> {
+    const s = new Server(await freePort(), mkdtempSync(join(tmpdir(), "lattice-e2e-")));
+    await s.up();
+    return s;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  private async up(): Promise<void> {
+    // Secrets passed explicitly: CI has no .dev.vars.
+    this.dev = await startWranglerDev({
+      port: this.port,
+      persistTo: this.persistTo,
+      vars: { DEV_MODE: "true", ADMIN_TOKEN: "e2e-admin-token", TOKEN_SECRET: "e2e-token-secret-0123456789abcdef" },
+    });
+  }
+
+  async down(): Promise<void> {
+    await this.dev?.stop();
+    this.dev = undefined;
+  }
+
+  async restart(): Promise<void> {
+    await this.down();
+    await this.up();
+  }
+
+  async dispose(): Promise<void> {
+    await this.down();
+    rmSync(this.persistTo, { recursive: true, force: true });
+  }
+}
+
+export async function launch(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
+  mkdirSync(RESULTS, { recursive: true });
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+let counter = 0;
+export const uniqueDocId = (prefix: string) => `${prefix}-${Date.now().toString(36)}${(counter++).toString(36)}`;
+
+export interface OpenedPage {
+  page: Page;
+  context: BrowserContext;
+  name: string;
+}
+
+/** A new browser context (its own session, so its own name and colour) on /d/{docId}, waited until live. */
+export async function openDoc(
+  browser: Browser,
+  server: Server,
+  docId: string,
+  opts: { access?: "read" | "write"; viewport?: { width: number; height: number } } = {},
+): Promise<OpenedPage> {
+  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1100, height: 720 } });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
+  const query = opts.access === "read" ? "?access=read" : "";
+  await page.goto(`${server.url}/d/${encodeURIComponent(docId)}${query}`);
+  await waitForState(page, "live");
+  const name = await page.locator('[data-testid="name"]').inputValue();
+  return { page, context, name };
+}
+
+export async function waitForState(page: Page, state: "connecting" | "live" | "offline", timeout = 30_000): Promise<void> {
+  await page.locator(`[data-testid="status"][data-state="${state}"]`).waitFor({ timeout });
+}
+
+/** The page's Y.Text, straight from its Y.Doc: what the provider has, not what happens to be rendered. */
+export function docText(page: Page): Promise<string> {
+  return page.evaluate("window.lattice.provider.doc.getText('codemirror').toString()") as Promise<string>;
+}
+
+/** What CodeMirror holds in its own state (the DOM also carries remote carets and their name labels). */
+export function editorText(page: Page): Promise<string> {
+  return page.evaluate("window.lattice.view.state.doc.toString()") as Promise<string>;
+}
+
+/** Types at the end of the document, as a person would: click into the editor, go to the end, type. */
+export async function typeAtEnd(page: Page, text: string, delay = 15): Promise<void> {
+  await page.locator(".cm-content").click();
+  await page.keyboard.press("Control+End");
+  await page.keyboard.type(text, { delay });
+}
+
+/** Polls until `check` passes (vitest's expect inside), or throws its last failure. */
+export async function eventually(check: () => Promise<void>, timeout = 20_000): Promise<void> {
+  const until = Date.now() + timeout;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(RESULTS, `${name}.png`) });
+}
