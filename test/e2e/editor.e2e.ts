@@ -4,7 +4,7 @@
  */
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docText, editorText, eventually, launch, openDoc, screenshot, Server, typeAtEnd, uniqueDocId, waitForState, type OpenedPage } from "./harness";
+import { docText, editorText, eventually, launch, openDoc, screenshot, Server, typeAtEnd, typeAtStart, uniqueDocId, waitForState, type OpenedPage } from "./harness";
 
 let server: Server;
 let browser: Browser;
@@ -61,9 +61,13 @@ describe("the collaborative editor", () => {
     const fromA = "Alice writes this sentence. ";
     const fromB = "Bob writes another one. ";
     await Promise.all([typeAtEnd(a.page, fromA), typeAtEnd(b.page, fromB)]);
-    await Promise.all([typeAtEnd(a.page, "A2 "), typeAtEnd(b.page, "B2 ")]);
-    const text = await converged([a, b], [fromA, fromB, "A2 ", "B2 "]);
-    expect(text.length).toBe(fromA.length + fromB.length + 6);
+    await converged([a, b], [fromA, fromB]);
+    // Again at once, at both ends of the text this time.
+    await Promise.all([typeAtStart(a.page, "Start from A. "), typeAtEnd(b.page, "End from B.")]);
+    const text = await converged([a, b], [fromA, fromB, "Start from A. ", "End from B."]);
+    expect(text.startsWith("Start from A. ")).toBe(true);
+    expect(text.endsWith("End from B.")).toBe(true);
+    expect(text.length).toBe(fromA.length + fromB.length + "Start from A. End from B.".length);
     await screenshot(a.page, "e2e-converge-a");
     await screenshot(b.page, "e2e-converge-b");
   });
@@ -74,8 +78,8 @@ describe("the collaborative editor", () => {
     // The second person is on a phone-sized screen: the layout must hold there too.
     const b = await open(docId, { viewport: { width: 390, height: 760 } });
     expect(a.name).not.toBe(b.name);
-    await typeAtEnd(a.page, "Hello from the first window.\nSecond line.");
-    await typeAtEnd(b.page, " And a word from the second.");
+    await typeAtEnd(a.page, "Meeting notes\n\nEveryone on this page types into the same Yjs document.\nCarets and selections carry each person's name and colour.", 5);
+    await typeAtEnd(b.page, " Hello from a phone-sized window!", 5);
     // A selects a word, so B sees a selection as well as a caret.
     await a.page.keyboard.press("Control+Home");
     await a.page.keyboard.press("Shift+Control+ArrowRight");

@@ -12,7 +12,7 @@ interface WranglerDev {
   stop(signal?: string): Promise<void>;
   output(): string;
 }
-const startWranglerDev = startUntyped as (opts: { port: number; persistTo: string; vars: Record<string, string> }) => Promise<WranglerDev>;
+const startWranglerDev = startUntyped as (opts: { port: number; persistTo: string; vars: Record<string, string>; migrate?: boolean }) => Promise<WranglerDev>;
 
 export const RESULTS = join(ROOT as string, "test-results");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -46,11 +46,12 @@ export class Server {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  private async up(): Promise<void> {
+  private async up(migrate = true): Promise<void> {
     // Secrets passed explicitly: CI has no .dev.vars.
     this.dev = await startWranglerDev({
       port: this.port,
       persistTo: this.persistTo,
+      migrate,
       vars: { DEV_MODE: "true", ADMIN_TOKEN: "e2e-admin-token", TOKEN_SECRET: "e2e-token-secret-0123456789abcdef" },
     });
   }
@@ -60,9 +61,10 @@ export class Server {
     this.dev = undefined;
   }
 
+  /** Stops (if still running) and starts again on the same port and persist dir; migrations are already there. */
   async restart(): Promise<void> {
     await this.down();
-    await this.up();
+    await this.up(false);
   }
 
   async dispose(): Promise<void> {
@@ -122,8 +124,16 @@ export function editorText(page: Page): Promise<string> {
 
 /** Types at the end of the document, as a person would: click into the editor, go to the end, type. */
 export async function typeAtEnd(page: Page, text: string, delay = 15): Promise<void> {
+  await typeAt(page, "Control+End", text, delay);
+}
+
+export async function typeAtStart(page: Page, text: string, delay = 15): Promise<void> {
+  await typeAt(page, "Control+Home", text, delay);
+}
+
+async function typeAt(page: Page, key: string, text: string, delay: number): Promise<void> {
   await page.locator(".cm-content").click();
-  await page.keyboard.press("Control+End");
+  await page.keyboard.press(key);
   await page.keyboard.type(text, { delay });
 }
 
