@@ -1,0 +1,174 @@
+#!/usr/bin/env node
+// `npm run bench [-- --quick] [-- --targets=lattice,y-partyserver,y-websocket-server] [-- --workloads=W1,W2,...]`
+// Runs W1–W5 (issue 4) against Lattice on `wrangler dev`, then each peer alone, with one y-websocket
+// load generator in this process; raw Yjs in this process is the limit. Writes bench/results/.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+import { generatorTable, markdownTable, targetChecks, targetsTable } from "./lib/report.mjs";
+import { rawColdLoad, rawIngest, rawStorm } from "./lib/raw.mjs";
+import { BENCH, ensurePeersInstalled, latticeTarget, partyserverTarget, yWebsocketServerTarget } from "./lib/targets.mjs";
+import { cachedTraceUpdates } from "./lib/traces.mjs";
+import { w1, w2, w3, w4, w5 } from "./lib/workloads.mjs";
+
+const args = process.argv.slice(2);
+const flag = (name) => args.includes(`--${name}`);
+const opt = (name, def) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def;
+const quick = flag("quick");
+const T0 = performance.now();
+const log = (msg) => console.log(`[bench ${((performance.now() - T0) / 1000).toFixed(1).padStart(5)} s] ${msg}`);
+
+const CFG = quick
+  ? {
+      W1: { clients: 50, writers: 5, rate: 10, seconds: 4 },
+      W2: { readers: 10, txns: 1_500 },
+      W3: { docs: 25, clientsPerDoc: 4, rate: 5, seconds: 3 },
+      W4: { perUpdate: 10_000 },
+      W5: { clients: 100, windowMs: 1000, perUpdate: 10_000 },
+    }
+  : {
+      W1: { clients: 50, writers: 5, rate: 10, seconds: 20 },
+      W2: { readers: 10, txns: Infinity },
+      W3: { docs: 100, clientsPerDoc: 4, rate: 5, seconds: 20 },
+      W4: { perUpdate: 250 },
+      W5: { clients: 500, windowMs: 1000, perUpdate: 250 },
+    };
+
+const allTargets = ["lattice", "y-partyserver", "y-websocket-server"];
+const targetNames = opt("targets", allTargets.join(",")).split(",");
+const workloads = new Set(opt("workloads", "W1,W2,W3,W4,W5").toUpperCase().split(","));
+
+function makeTarget(name) {
+  if (name === "lattice") return latticeTarget({ port: 18787 });
+  if (name === "y-partyserver") return partyserverTarget({ port: 18788 });
+  if (name === "y-websocket-server") return yWebsocketServerTarget({ port: 18789 });
+  throw new Error(`unknown target ${name}`);
+}
+
+async function main() {
+  log(`mode ${quick ? "quick" : "full"}; targets ${targetNames.join(", ")}; workloads ${[...workloads].join(", ")}`);
+  if (targetNames.some((n) => n !== "lattice")) ensurePeersInstalled(log);
+
+  log("building trace updates (friendsforever_flat, seph-blog1, automerge-paper) ...");
+  const ff = cachedTraceUpdates("friendsforever_flat", { perUpdate: 1, limit: CFG.W2.txns });
+  const seph = cachedTraceUpdates("seph-blog1", { perUpdate: CFG.W5.perUpdate });
+  const paper = cachedTraceUpdates("automerge-paper", { perUpdate: CFG.W4.perUpdate });
+
+  log("raw Yjs baselines ...");
+  const raw = { ingest: rawIngest(ff), coldLoad: rawColdLoad(paper), storm: rawStorm(seph, CFG.W5.clients) };
+  log(
+    `raw Yjs: ${raw.ingest.applyUsPerUpdate} µs apply, ${raw.ingest.applyEncodeUsPerUpdate} µs apply+encode per update; ` +
+      `cold load ${raw.coldLoad.coldLoadMs} ms; ${CFG.W5.clients} full-state encodes ${raw.storm.allSyncedSeconds} s`,
+  );
+
+  const results = {
+    date: new Date().toISOString(),
+    mode: quick ? "quick" : "full",
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform, loadAvgAtStart: loadavg().map((x) => Math.round(x * 100) / 100) },
+    config: CFG,
+    raw,
+    targets: {},
+  };
+
+  const docs = ["w1", "w2", "w4", "w5", ...Array.from({ length: CFG.W3.docs }, (_, i) => `w3-${i}`)];
+  for (const name of targetNames) {
+    const target = makeTarget(name);
+    const r = (results.targets[name] = { label: target.label, runtime: target.runtime, durable: target.durable });
+    const phase = (w) => (msg) => log(`${name} ${w}: ${msg.replace(/^W\d: /, "")}`);
+    try {
+      if (workloads.size > 0) {
+        log(`${name}: starting (${target.runtime}) ...`);
+        await target.start({ docs });
+        try {
+          // W3 first, on a fresh server, so its idle RSS is the server's own.
+          if (workloads.has("W3")) {
+            r.W3 = await w3(target, CFG.W3, phase("W3"));
+            log(`${name} W3: p50 ${r.W3.latencyMs.p50} / p99 ${r.W3.latencyMs.p99} ms; RSS ${r.W3.rssMB.idleBefore} → ${r.W3.rssMB.peak} MB`);
+          }
+          if (workloads.has("W1")) {
+            r.W1 = await w1(target, CFG.W1, phase("W1"));
+            const l = r.W1.latencyMs;
+            log(`${name} W1: p50 ${l.p50} / p95 ${l.p95} / p99 ${l.p99} / max ${l.max} ms; converged ${r.W1.converged}`);
+          }
+          if (workloads.has("W2")) {
+            r.W2 = await w2(target, CFG.W2, ff, phase("W2"));
+            log(`${name} W2: ${r.W2.updatesPerSecond} updates/s; all readers done in ${r.W2.allReadersDoneSeconds} s; server CPU ${r.W2.serverCpuUsPerUpdate} µs/update`);
+          }
+          if (workloads.has("W5")) {
+            r.W5 = await w5(target, CFG.W5, seph, phase("W5"));
+            log(`${name} W5: ${r.W5.synced}/${r.W5.clients} synced in ${r.W5.allSyncedSeconds} s (failures ${r.W5.failures})`);
+          }
+          // W4 last: it restarts the server.
+          if (workloads.has("W4")) {
+            r.W4 = await w4(target, paper, phase("W4"));
+            if (r.W4.skipped) log(`${name} W4: skipped (${r.W4.skipped})`);
+            else
+              log(
+                `${name} W4: cold connect → synced ${r.W4.connectToSyncedMs} ms (content ok: ${r.W4.contentMatches}); ` +
+                  `stored ${r.W4.storedBlobBytes} B vs encoded ${r.W4.encodedStateBytes} B (${r.W4.storedToEncoded}×)`,
+              );
+          }
+        } finally {
+          await target.stop();
+        }
+      }
+    } catch (e) {
+      r.error = String(e?.stack ?? e);
+      log(`${name}: FAILED: ${e?.message ?? e}`);
+      await target.stop().catch(() => {});
+    }
+  }
+
+  results.targetChecks = targetChecks(results);
+  results.machine.loadAvgAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+  results.elapsedSeconds = Math.round((performance.now() - T0) / 100) / 10;
+  const md = renderMarkdown(results);
+  const dir = join(BENCH, "results");
+  mkdirSync(dir, { recursive: true });
+  const stamp = results.date.replace(/:/g, "-").replace(/\..*$/, "") + (quick ? "-quick" : "");
+  writeFileSync(join(dir, `${stamp}.json`), JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(join(dir, `${stamp}.md`), md);
+  writeFileSync(join(dir, "latest.md"), md);
+  console.log("\n" + md);
+  log(`wrote bench/results/${stamp}.json and .md (${results.elapsedSeconds} s)`);
+  const failed = Object.values(results.targets).some((t) => t.error);
+  process.exitCode = failed ? 1 : 0;
+}
+
+function renderMarkdown(results) {
+  const m = results.machine;
+  const c = results.config;
+  return [
+    `## Benchmark ${results.date} (${results.mode})`,
+    "",
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memGB} GB RAM, Node ${m.node}, load average ${m.loadAvgAtStart[0]} at start, ${m.loadAvgAtEnd[0]} at end ` +
+      `(above ${m.cpus} means other work shared the cores and the figures are noisy). Everything on loopback; each server alone on the machine; ` +
+      `one load generator (this process). Lattice cells show the ratio to raw Yjs, peer cells the ratio to Lattice.`,
+    "",
+    `W1: 1 doc, ${c.W1.clients} clients, ${c.W1.writers} writers × ${c.W1.rate} ops/s for ${c.W1.seconds} s. ` +
+      `W2: friendsforever_flat (${results.raw.ingest.updates} updates), ${c.W2.readers} readers. ` +
+      `W3: ${c.W3.docs} docs × ${c.W3.clientsPerDoc} clients, 1 writer each at ${c.W3.rate} ops/s for ${c.W3.seconds} s. ` +
+      `W4: automerge-paper sent as updates of ${c.W4.perUpdate} txns, server restarted. ` +
+      `W5: ${c.W5.clients} clients on seph-blog1 reconnect within ${c.W5.windowMs} ms.`,
+    "",
+    markdownTable(results),
+    "",
+    "Targets (issue 4):",
+    "",
+    targetsTable(results.targetChecks),
+    "",
+    "Load generator (is it the bottleneck? near 100% of one core or a large lag means the figures are the generator's):",
+    "",
+    generatorTable(results),
+    "",
+    ...Object.entries(results.targets)
+      .filter(([, t]) => t.error)
+      .map(([n, t]) => `- ${n} failed: ${t.error.split("\n")[0]}`),
+    "",
+  ].join("\n");
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
