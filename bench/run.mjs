@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick] [-- --targets=lattice,y-partyserver,y-websocket-server] [-- --workloads=W1,W2,...]`
+// `npm run bench -- --render=bench/results/<date>.json` re-renders that run's markdown.
 // Runs W1–W5 (issue 4) against Lattice on `wrangler dev`, then each peer alone, with one y-websocket
 // load generator in this process; raw Yjs in this process is the limit. Writes bench/results/.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { generatorTable, markdownTable, targetChecks, targetsTable } from "./lib/report.mjs";
+import { renderMarkdown, targetChecks } from "./lib/report.mjs";
 import { rawColdLoad, rawIngest, rawStorm } from "./lib/raw.mjs";
 import { BENCH, ensurePeersInstalled, latticeTarget, partyserverTarget, yWebsocketServerTarget } from "./lib/targets.mjs";
 import { cachedTraceUpdates } from "./lib/traces.mjs";
@@ -46,6 +47,14 @@ function makeTarget(name) {
 }
 
 async function main() {
+  const render = opt("render");
+  if (render) {
+    // Re-renders the markdown of an earlier results file (bench/results/<date>.json) without running anything.
+    const md = renderMarkdown(JSON.parse(readFileSync(render, "utf8")));
+    writeFileSync(render.replace(/\.json$/, ".md"), md);
+    console.log(md);
+    return;
+  }
   log(`mode ${quick ? "quick" : "full"}; targets ${targetNames.join(", ")}; workloads ${[...workloads].join(", ")}`);
   if (targetNames.some((n) => n !== "lattice")) ensurePeersInstalled(log);
 
@@ -133,39 +142,6 @@ async function main() {
   log(`wrote bench/results/${stamp}.json and .md (${results.elapsedSeconds} s)`);
   const failed = Object.values(results.targets).some((t) => t.error);
   process.exitCode = failed ? 1 : 0;
-}
-
-function renderMarkdown(results) {
-  const m = results.machine;
-  const c = results.config;
-  return [
-    `## Benchmark ${results.date} (${results.mode})`,
-    "",
-    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memGB} GB RAM, Node ${m.node}, load average ${m.loadAvgAtStart[0]} at start, ${m.loadAvgAtEnd[0]} at end ` +
-      `(above ${m.cpus} means other work shared the cores and the figures are noisy). Everything on loopback; each server alone on the machine; ` +
-      `one load generator (this process). Lattice cells show the ratio to raw Yjs, peer cells the ratio to Lattice.`,
-    "",
-    `W1: 1 doc, ${c.W1.clients} clients, ${c.W1.writers} writers × ${c.W1.rate} ops/s for ${c.W1.seconds} s. ` +
-      `W2: friendsforever_flat (${results.raw.ingest.updates} updates), ${c.W2.readers} readers. ` +
-      `W3: ${c.W3.docs} docs × ${c.W3.clientsPerDoc} clients, 1 writer each at ${c.W3.rate} ops/s for ${c.W3.seconds} s. ` +
-      `W4: automerge-paper sent as updates of ${c.W4.perUpdate} txns, server restarted. ` +
-      `W5: ${c.W5.clients} clients on seph-blog1 reconnect within ${c.W5.windowMs} ms.`,
-    "",
-    markdownTable(results),
-    "",
-    "Targets (issue 4):",
-    "",
-    targetsTable(results.targetChecks),
-    "",
-    "Load generator (is it the bottleneck? near 100% of one core or a large lag means the figures are the generator's):",
-    "",
-    generatorTable(results),
-    "",
-    ...Object.entries(results.targets)
-      .filter(([, t]) => t.error)
-      .map(([n, t]) => `- ${n} failed: ${t.error.split("\n")[0]}`),
-    "",
-  ].join("\n");
 }
 
 main().catch((e) => {

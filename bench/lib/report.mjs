@@ -46,7 +46,7 @@ export function markdownTable(results) {
   const base = results.targets.lattice;
   for (const [label, rawGet, get, unit, numGet] of ROWS) {
     const raw = rawGet ? rawGet(results) : undefined;
-    const cells = [label, rawGet ? fmt(raw, unit) : ""];
+    const cells = [label, rawGet ? fmt(raw, unit, unit === "×" ? 2 : 1) : ""];
     for (const n of names) {
       const t = results.targets[n];
       if (t.error && !t.W1 && !t.W2) {
@@ -55,7 +55,7 @@ export function markdownTable(results) {
       }
       const v = get(t);
       const num = numGet ? numGet(t) : v;
-      let cell = typeof v === "string" ? `${v}${unit && !v.startsWith("n/a") ? ` ${unit}` : ""}` : fmt(v, unit);
+      let cell = typeof v === "string" ? `${v}${unit && !v.startsWith("n/a") ? ` ${unit}` : ""}` : fmt(v, unit, unit === "×" ? 2 : 1);
       if (n === "lattice") {
         if (rawGet && typeof num === "number" && typeof raw === "number") cell += ratio(num, raw).replace("×)", "× raw)");
       } else if (base && typeof num === "number") {
@@ -116,3 +116,37 @@ export function generatorTable(results) {
   }
   return lines.join("\n");
 }
+
+export function renderMarkdown(results) {
+  const m = results.machine;
+  const c = results.config;
+  return [
+    `## Benchmark ${results.date} (${results.mode})`,
+    "",
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memGB} GB RAM, Node ${m.node}, load average ${m.loadAvgAtStart[0]} at start, ${m.loadAvgAtEnd[0]} at end ` +
+      `(above ${m.cpus} means other work shared the cores and the figures are noisy). Everything on loopback; each server alone on the machine; ` +
+      `one load generator (this process). Lattice cells show the ratio to raw Yjs, peer cells the ratio to Lattice.`,
+    "",
+    `W1: 1 doc, ${c.W1.clients} clients, ${c.W1.writers} writers × ${c.W1.rate} ops/s for ${c.W1.seconds} s. ` +
+      `W2: friendsforever_flat (${results.raw.ingest.updates} updates), ${c.W2.readers} readers. ` +
+      `W3: ${c.W3.docs} docs × ${c.W3.clientsPerDoc} clients, 1 writer each at ${c.W3.rate} ops/s for ${c.W3.seconds} s. ` +
+      `W4: automerge-paper sent as updates of ${c.W4.perUpdate} txns, server restarted. ` +
+      `W5: ${c.W5.clients} clients on seph-blog1 reconnect within ${c.W5.windowMs} ms.`,
+    "",
+    markdownTable(results),
+    "",
+    "Targets (issue 4):",
+    "",
+    targetsTable(results.targetChecks),
+    "",
+    "Load generator (is it the bottleneck? near 100% of one core or a large lag means the figures are the generator's):",
+    "",
+    generatorTable(results),
+    "",
+    ...Object.entries(results.targets)
+      .filter(([, t]) => t.error)
+      .map(([n, t]) => `- ${n} failed: ${t.error.split("\n")[0]}`),
+    "",
+  ].join("\n");
+}
+
