@@ -26,7 +26,8 @@ async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Pr
     headers: body === undefined ? {} : { "content-type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (res.status === 404 && path.startsWith("/dev/docs") && !path.includes("/tokens")) throw new DevModeOff();
+  // Every /dev route answers (it creates what is missing), so a 404 means the routes are not there at all.
+  if (res.status === 404) throw new DevModeOff();
   if (!res.ok) {
     const err = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
     throw new Error(err?.error?.message ?? `${method} ${path}: ${res.status}`);

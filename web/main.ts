@@ -200,7 +200,7 @@ async function documentPage(docId: string, access: Access): Promise<void> {
       },
     });
   } catch (err) {
-    host.replaceChildren(err instanceof DevModeOff || String(err).includes("no such route") ? devModeNotice() : h("p", { class: "error" }, `Could not open the document: ${String(err)}`));
+    host.replaceChildren(err instanceof DevModeOff ? devModeNotice() : h("p", { class: "error" }, `Could not open the document: ${String(err)}`));
     return;
   }
   if (session.document.title) {
