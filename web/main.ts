@@ -200,7 +200,13 @@ async function documentPage(docId: string, access: Access): Promise<void> {
       },
     });
   } catch (err) {
-    host.replaceChildren(err instanceof DevModeOff ? devModeNotice() : h("p", { class: "error" }, `Could not open the document: ${String(err)}`));
+    if (err instanceof DevModeOff) {
+      status.el.remove();
+      root.querySelector("main")?.replaceWith(h("main", { class: "home" }, devModeNotice()));
+    } else {
+      status.set("offline", "Not connected");
+      host.replaceChildren(h("p", { class: "error" }, `Could not open the document: ${String(err)}`));
+    }
     return;
   }
   if (session.document.title) {
