@@ -11,7 +11,7 @@ import type { Env } from "../env";
 import { readLimits, type Limits } from "../limits";
 import { validateUpdate } from "../sync/protocol";
 import { CloseCode, RoomCore, type Access, type RoomConn, type Transport } from "../sync/room-core";
-import type { ApplyUpdateResult, DocRef, Presence, RootKind } from "./rpc-types";
+import type { ApplyUpdateResult, DocRef, JsonResult, Presence, RootKind } from "./rpc-types";
 import { SqlUpdateStore } from "./store";
 
 /** Who a socket is: kept in its attachment, so it survives hibernation. */
@@ -250,9 +250,22 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     return { ok: true, stateVector: this.core.stateVector() };
   }
 
-  async getJson(ref: DocRef, kinds: Record<string, RootKind>): Promise<Record<string, unknown>> {
+  async getJson(
+    ref: DocRef,
+    kinds: Record<string, RootKind>,
+  ): Promise<JsonResult> {
     this.remember(ref);
-    return rootsToJson(this.core.doc, kinds);
+    // Typing a root (getText, getMap…) is permanent for a Y.Doc: read from a copy so that a
+    // request's `types` can never change how the live document reads its roots.
+    const copy = new Y.Doc();
+    Y.applyUpdate(copy, this.core.encodeState());
+    try {
+      return { ok: true, value: rootsToJson(copy, kinds) };
+    } catch {
+      return { ok: false, message: "types names a kind that does not match the root's content" };
+    } finally {
+      copy.destroy();
+    }
   }
 
   async getPresence(ref: DocRef): Promise<Presence> {
@@ -291,6 +304,11 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     this.core = this.newCore();
   }
 
+  /** Folds the log into a snapshot now (operators, tests and benchmarks; normally the policy decides). */
+  async compact(): Promise<void> {
+    this.core.maybeCompact(true);
+  }
+
   /** For tests and benchmarks: what storage and compaction look like now. */
   async stats(): Promise<{ storedBytes: number; logCount: number; snapshotBytes: number; encodedBytes: number; longestCompactionMs: number }> {
     return {
@@ -311,14 +329,19 @@ function fromAttachment(ws: WebSocket, a: Attachment): Conn {
   return { ws, userId: a.u, access: a.a, exp: a.e, clientIds: new Map(a.c), yjsClientIds: new Set() };
 }
 
-/** Root shared types as plain JSON; `kinds` says what a root is where its content cannot tell. */
+/**
+ * Root shared types as plain JSON; `kinds` says what a root is where its content cannot tell.
+ * Throws when `kinds` contradicts what a root's content shows it to be.
+ */
 export function rootsToJson(doc: Y.Doc, kinds: Record<string, RootKind>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const names = new Set([...doc.share.keys(), ...Object.keys(kinds)]);
   for (const name of names) {
     const existing = doc.share.get(name);
-    const kind = kinds[name] ?? (existing ? inferKind(existing) : "map");
-    switch (kind) {
+    const shown = existing ? kindShownByContent(existing) : undefined;
+    const asked = kinds[name];
+    if (asked && shown && asked !== shown) throw new Error(`root ${name} is a ${shown}, not a ${asked}`);
+    switch (asked ?? shown ?? "text") {
       case "text":
         out[name] = doc.getText(name).toString();
         break;
@@ -336,7 +359,8 @@ export function rootsToJson(doc: Y.Doc, kinds: Record<string, RootKind>): Record
   return out;
 }
 
-function inferKind(type: Y.AbstractType<any>): RootKind {
+/** The kind a root's content shows, or undefined for an empty root (any kind reads it). */
+function kindShownByContent(type: Y.AbstractType<any>): RootKind | undefined {
   if (type instanceof Y.Text) return "text";
   if (type instanceof Y.Map) return "map";
   if (type instanceof Y.Array) return "array";
@@ -348,5 +372,6 @@ function inferKind(type: Y.AbstractType<any>): RootKind {
     if (c instanceof Y.ContentType && (c.type instanceof Y.XmlElement || c.type instanceof Y.XmlText)) return "xml";
     return "array";
   }
-  return type._map.size > 0 ? "map" : "text";
+  for (const item of type._map.values()) if (!item.deleted) return "map";
+  return undefined;
 }

@@ -16,3 +16,5 @@ export interface Presence {
   connections: number;
   users: { userId: string; access: "read" | "write"; clientIds: number[] }[];
 }
+
+export type JsonResult = { ok: true; value: Record<string, unknown> } | { ok: false; message: string };

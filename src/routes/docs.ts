@@ -10,7 +10,7 @@ import type { DocumentRow } from "../db/schema";
 import type { AppEnv } from "../env";
 import { AppError } from "../errors";
 import { readLimits } from "../limits";
-import type { RootKind } from "../room/rpc-types";
+import type { JsonResult, RootKind } from "../room/rpc-types";
 import { roomStub } from "../room/stub";
 import { createRouter, errors, iso, SECURITY } from "./openapi";
 
@@ -396,13 +396,10 @@ export const docRoutes = createRouter()
     const { id } = c.req.valid("param");
     const kinds = parseTypes(c.req.valid("query").types);
     await loadDoc(c, id);
-    try {
-      return c.json(await roomStub(c.env, ref(c, id)).getJson(ref(c, id), kinds), 200);
-    } catch (e) {
-      // Yjs throws when a root is asked for as a kind other than the one it already is.
-      if (Object.keys(kinds).length > 0) throw new AppError("invalid_request", "types names a kind that does not match the root's content");
-      throw e;
-    }
+    // RPC return types arrive wrapped (Disposable), which defeats narrowing: name the plain type.
+    const result = (await roomStub(c.env, ref(c, id)).getJson(ref(c, id), kinds)) as JsonResult;
+    if (!result.ok) throw new AppError("invalid_request", result.message);
+    return c.json(result.value, 200);
   })
   .openapi(getPresence, async (c) => {
     const { id } = c.req.valid("param");

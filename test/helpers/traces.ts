@@ -27,15 +27,28 @@ export function applyPatches(text: Y.Text, patches: Patch[]): void {
   });
 }
 
+export interface AgentUpdate {
+  update: Uint8Array;
+  /** The state (client → clock) the agent's document had seen when it made this edit. */
+  needs: Map<number, number>;
+}
+
+/** True when `doc` holds at least the state `needs` names: the edit can be applied without pending parts. */
+export function covers(doc: Y.Doc, needs: Map<number, number>): boolean {
+  for (const [client, clock] of needs) if (Y.getState(doc.store, client) < clock) return false;
+  return true;
+}
+
 /**
  * Replays a concurrent trace the way it happened: each transaction is applied to a document holding
- * exactly its parents' history. Returns, per agent, that agent's Yjs updates in order.
+ * exactly its parents' history. Returns, per agent, that agent's Yjs updates in order, each with the
+ * state it depends on.
  */
-export function concurrentUpdatesByAgent(trace: ConcurrentTrace, textName = "text"): Uint8Array[][] {
+export function concurrentUpdatesByAgent(trace: ConcurrentTrace, textName = "text"): AgentUpdate[][] {
   const updates: Uint8Array[] = new Array(trace.txns.length);
   const docs: { doc: Y.Doc; applied: Set<number> }[] = [];
   for (let a = 0; a < trace.numAgents; a++) docs.push({ doc: new Y.Doc(), applied: new Set() });
-  const perAgent: Uint8Array[][] = docs.map(() => []);
+  const perAgent: AgentUpdate[][] = docs.map(() => []);
   trace.txns.forEach((txn, i) => {
     const agent = docs[txn.agent]!;
     // Everything in the transaction's causal history that this agent's document has not seen yet.
@@ -58,7 +71,7 @@ export function concurrentUpdatesByAgent(trace: ConcurrentTrace, textName = "tex
     applyPatches(agent.doc.getText(textName), txn.patches);
     updates[i] = Y.encodeStateAsUpdate(agent.doc, before);
     agent.applied.add(i);
-    perAgent[txn.agent]!.push(updates[i]!);
+    perAgent[txn.agent]!.push({ update: updates[i]!, needs: Y.decodeStateVector(before) });
   });
   return perAgent;
 }

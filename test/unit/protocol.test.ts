@@ -31,7 +31,7 @@ function richDoc(): Y.Doc {
   const el = new Y.XmlElement("p");
   el.setAttribute("class", "c");
   el.insert(0, [new Y.XmlText("para")]);
-  xml.insert(0, [el, new Y.XmlHook("hook")]);
+  xml.insert(0, [el, new Y.XmlHook("hook") as unknown as Y.XmlElement]);
   return doc;
 }
 
