@@ -25,6 +25,8 @@ const VARS: Record<keyof Limits, string> = {
   maxDocBytes: "MAX_DOC_BYTES",
   maxClientIdsPerConn: "MAX_CLIENT_IDS_PER_CONNECTION",
   maxAwarenessStateBytes: "MAX_AWARENESS_STATE_BYTES",
+  maxUpdatesPerSecond: "MAX_UPDATES_PER_SECOND",
+  maxAwarenessPerSecond: "MAX_AWARENESS_PER_SECOND",
 };
 
 export function readLimits(env: Env): Limits {

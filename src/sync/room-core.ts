@@ -27,6 +27,29 @@ export interface RoomConn {
   readonly clientIds: Map<number, number>;
   /** Yjs client ids this connection's updates have introduced (bounded by `maxClientIdsPerConn`). */
   readonly yjsClientIds: Set<number>;
+  /** Rate budgets, created on first use (in memory only: a wake-up from hibernation refills them). */
+  budgets?: { updates: TokenBucket; awareness: TokenBucket };
+}
+
+/** A token bucket: `rate` per second sustained, up to `burst` at once. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.last = now;
+  }
+  take(now: number): boolean {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
 }
 
 /** Persistence of the update log and snapshots, behind a small interface. */
@@ -56,12 +79,18 @@ export interface RoomLimits {
   maxClientIdsPerConn: number;
   /** Largest awareness state (JSON bytes) one client may set. */
   maxAwarenessStateBytes: number;
+  /** Sync updates (step 2 and update messages) per second per connection, sustained; twice that in a burst. */
+  maxUpdatesPerSecond: number;
+  /** Awareness messages per second per connection, sustained; twice that in a burst. */
+  maxAwarenessPerSecond: number;
 }
 
 export const DEFAULT_LIMITS: RoomLimits = {
   maxDocBytes: 64 * 1024 * 1024,
   maxClientIdsPerConn: 64,
   maxAwarenessStateBytes: 64 * 1024,
+  maxUpdatesPerSecond: 2000,
+  maxAwarenessPerSecond: 60,
 };
 
 /** Close codes the room asks for. */
@@ -150,10 +179,18 @@ export class RoomCore<C extends RoomConn> {
   }
 
   /** Handles one binary frame. Returns a close request when the connection must end. */
-  handleFrame(conn: C, bytes: Uint8Array): CloseRequest | undefined {
+  handleFrame(conn: C, bytes: Uint8Array, now = Date.now()): CloseRequest | undefined {
     const decoded = decodeFrame(bytes);
     if (!decoded.ok) return { code: CloseCode.protocolError, reason: "malformed frame" };
     const frame = decoded.value;
+    if (frame.kind === "sync-step2" || frame.kind === "sync-update" || frame.kind === "awareness") {
+      conn.budgets ??= {
+        updates: new TokenBucket(this.limits.maxUpdatesPerSecond, 2 * this.limits.maxUpdatesPerSecond, now),
+        awareness: new TokenBucket(this.limits.maxAwarenessPerSecond, 2 * this.limits.maxAwarenessPerSecond, now),
+      };
+      const bucket = frame.kind === "awareness" ? conn.budgets.awareness : conn.budgets.updates;
+      if (!bucket.take(now)) return { code: CloseCode.rateLimited, reason: "too many messages per second" };
+    }
     switch (frame.kind) {
       case "sync-step1":
         this.transport.send(conn, encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, frame.stateVector)));

@@ -186,6 +186,28 @@ describe("RoomCore", () => {
     expect(shouldCompact({ logCount: 4000, logBytes: 70_000, snapshotBytes: 10_000_000 })).toBe(true);
   });
 
+  it("closes a connection that sends updates or awareness faster than its budget allows (4429)", () => {
+    const { room, join } = setup({ ...DEFAULT_LIMITS, maxUpdatesPerSecond: 5, maxAwarenessPerSecond: 2 });
+    const a = join(conn("a"));
+    const src = new Y.Doc();
+    const next = () => {
+      const sv = Y.encodeStateVector(src);
+      src.getText("t").insert(0, "x");
+      return encodeUpdate(Y.encodeStateAsUpdate(src, sv));
+    };
+    // A burst of twice the rate passes; the next one at the same instant does not.
+    for (let i = 0; i < 10; i++) expect(room.handleFrame(a, next(), 1000)).toBeUndefined();
+    expect(room.handleFrame(a, next(), 1000)).toMatchObject({ code: CloseCode.rateLimited });
+    // After a second the budget has refilled by the rate.
+    const b = join(conn("b"));
+    for (let i = 0; i < 10; i++) room.handleFrame(b, next(), 1000);
+    for (let i = 0; i < 5; i++) expect(room.handleFrame(b, next(), 2000)).toBeUndefined();
+    expect(room.handleFrame(b, next(), 2000)).toMatchObject({ code: CloseCode.rateLimited });
+    const c = join(conn("c"));
+    for (let i = 1; i <= 4; i++) expect(room.handleFrame(c, encodeAwareness([{ clientId: 9, clock: i, stateJson: "{}" }]), 1000)).toBeUndefined();
+    expect(room.handleFrame(c, encodeAwareness([{ clientId: 9, clock: 5, stateJson: "{}" }]), 1000)).toMatchObject({ code: CloseCode.rateLimited });
+  });
+
   it("ignores a well-formed frame of an unknown type", () => {
     const { room, join } = setup();
     const a = join(conn("a"));
