@@ -41,6 +41,9 @@ export const IdentityHeader = {
 } as const;
 
 const CATALOG_FLUSH_MS = 2_000;
+const IDLE_BEFORE_COMPACT_MS = 5_000;
+/** Log entries left uncompacted when a document goes idle (well under RoomCore's MAX_COLD_ENTRIES). */
+const COLD_TAIL = 16;
 /** Awareness ids remembered per connection across hibernation (the attachment holds at most 16 KiB). */
 const MAX_ATTACHED_CLIENT_IDS = 256;
 
@@ -200,6 +203,12 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
       else next = Math.min(next, conn.exp * 1000);
     }
     if (this.store.getMeta("dirty") !== undefined) await this.flushCatalog();
+    // Fold a long log tail into the snapshot once editing pauses, so the next cold start can answer
+    // fresh clients straight from storage (see RoomCore's cold path).
+    if (this.store.logCount > COLD_TAIL) {
+      if (now - this.lastChangeAt >= IDLE_BEFORE_COMPACT_MS) this.core.maybeCompact(true);
+      else next = Math.min(next, now + IDLE_BEFORE_COMPACT_MS);
+    }
     if (next !== Infinity) await this.ctx.storage.setAlarm(next);
   }
 

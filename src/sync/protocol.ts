@@ -145,15 +145,23 @@ function validateStateVector(sv: Uint8Array): void {
  * bytes, and on lengths that run past the end: lib0 itself would read such input as `undefined`
  * and let Yjs integrate garbage. Mirrors yjs' readClientsStructRefs / readDeleteSet / contentRefs.
  */
-export function validateUpdate(update: Uint8Array): Set<number> {
+export function validateUpdate(update: Uint8Array, ranges?: Map<number, ClockRange>): Set<number> {
   const d = decoding.createDecoder(update);
   const clients = new Set<number>();
   const numClients = readVarUintStrict(d);
   for (let i = 0; i < numClients; i++) {
     const numStructs = readVarUintStrict(d);
-    clients.add(readVarUintStrict(d));
-    readVarUintStrict(d); // first clock
-    for (let j = 0; j < numStructs; j++) readStruct(d);
+    const client = readVarUintStrict(d);
+    clients.add(client);
+    const from = readVarUintStrict(d);
+    let clock = from;
+    let contiguous = true;
+    for (let j = 0; j < numStructs; j++) {
+      const len = readStruct(d);
+      if (len < 0) contiguous = false; // a Skip: a gap in this client's structs
+      clock += Math.abs(len);
+    }
+    ranges?.set(client, { from, to: clock, contiguous });
   }
   const dsClients = readVarUintStrict(d);
   for (let i = 0; i < dsClients; i++) {
@@ -168,13 +176,26 @@ export function validateUpdate(update: Uint8Array): Set<number> {
   return clients;
 }
 
-function readStruct(d: decoding.Decoder): void {
+/** The clock range one client's structs cover in an update; `contiguous` is false when it has gaps. */
+export interface ClockRange {
+  from: number;
+  to: number;
+  contiguous: boolean;
+}
+
+/** The clock ranges an update covers, per client (throws like validateUpdate on malformed input). */
+export function updateClockRanges(update: Uint8Array): Map<number, ClockRange> {
+  const ranges = new Map<number, ClockRange>();
+  validateUpdate(update, ranges);
+  return ranges;
+}
+
+/** Reads one struct; returns its clock length, negative for a Skip. */
+function readStruct(d: decoding.Decoder): number {
   const info = readByte(d);
   const ref = info & 0x1f;
-  if (ref === 0 || ref === 10) {
-    readVarUintStrict(d); // GC or Skip: a length
-    return;
-  }
+  if (ref === 0) return readVarUintStrict(d); // GC
+  if (ref === 10) return -readVarUintStrict(d); // Skip
   const hasOrigin = (info & 0x80) !== 0;
   const hasRightOrigin = (info & 0x40) !== 0;
   if (hasOrigin) readId(d);
@@ -185,14 +206,14 @@ function readStruct(d: decoding.Decoder): void {
     else readId(d);
     if ((info & 0x20) !== 0) readString(d); // parentSub
   }
-  readContent(d, ref);
+  return readContent(d, ref);
 }
 
-function readContent(d: decoding.Decoder, ref: number): void {
+/** Reads an Item's content; returns its length in clock units, as Yjs counts it. */
+function readContent(d: decoding.Decoder, ref: number): number {
   switch (ref) {
     case 1: // deleted
-      readVarUintStrict(d);
-      return;
+      return readVarUintStrict(d);
     case 2: {
       // JSON: each entry a JSON string or "undefined"
       const len = readVarUintStrict(d);
@@ -200,38 +221,37 @@ function readContent(d: decoding.Decoder, ref: number): void {
         const s = readString(d);
         if (s !== "undefined") JSON.parse(s);
       }
-      return;
+      return len;
     }
     case 3: // binary
       readVarUint8ArrayStrict(d);
-      return;
-    case 4: // string
-      readString(d);
-      return;
+      return 1;
+    case 4: // string: its length in UTF-16 code units
+      return readString(d).length;
     case 5: // embed
       JSON.parse(readString(d));
-      return;
+      return 1;
     case 6: // format: key, JSON value
       readString(d);
       JSON.parse(readString(d));
-      return;
+      return 1;
     case 7: {
       // type
       const typeRef = readVarUintStrict(d);
       if (typeRef > 6) throw new Error("unknown type ref");
       if (typeRef === 3 || typeRef === 5) readString(d); // XmlElement name / XmlHook key
-      return;
+      return 1;
     }
     case 8: {
       // any[]
       const len = readVarUintStrict(d);
       for (let i = 0; i < len; i++) readAny(d, 0);
-      return;
+      return len;
     }
     case 9: // subdocument: guid, options
       readString(d);
       readAny(d, 0);
-      return;
+      return 1;
     default:
       throw new Error(`unknown content type ${ref}`);
   }

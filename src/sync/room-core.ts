@@ -14,6 +14,7 @@ import {
   encodeSyncStep1,
   encodeSyncStep2,
   encodeUpdate,
+  updateClockRanges,
   type AwarenessEntry,
 } from "./protocol";
 
@@ -125,9 +126,48 @@ export function shouldCompact(store: Pick<UpdateStore, "logBytes" | "logCount" |
   return store.logCount >= 4000 || store.logBytes >= Math.max(64 * 1024, store.snapshotBytes / 2);
 }
 
+/** A document not yet loaded, as stored: enough to greet clients and answer fresh ones without Yjs. */
+interface ColdView {
+  entries: Uint8Array[];
+  stateVector: Uint8Array;
+}
+
+/** Most stored entries the cold path sends as they are; a longer log tail is loaded and encoded instead. */
+export const MAX_COLD_ENTRIES = 64;
+
+/**
+ * The state vector of stored entries, computed from their clock ranges without integrating them.
+ * Undefined when that would not be exact: an entry with gaps, or one that starts past what the
+ * entries before it hold (it would be pending in Yjs).
+ */
+export function storedStateVector(entries: Uint8Array[]): Uint8Array | undefined {
+  const sv = new Map<number, number>();
+  for (const entry of entries) {
+    let ranges;
+    try {
+      ranges = updateClockRanges(entry);
+    } catch {
+      return undefined;
+    }
+    for (const [client, r] of ranges) {
+      const have = sv.get(client) ?? 0;
+      if (!r.contiguous || r.from > have) return undefined;
+      if (r.to > have) sv.set(client, r.to);
+    }
+  }
+  return Y.encodeStateVector(sv);
+}
+
+const EMPTY_UPDATE = new Uint8Array([0, 0]);
+const isEmptyStateVector = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0;
+
 export class RoomCore<C extends RoomConn> {
   private readonly ydoc = new Y.Doc({ gc: true });
   private loaded = false;
+  /** undefined: not looked at yet; null: the cold path does not apply (loaded, or not exact). */
+  private cold: ColdView | null | undefined;
+  /** The whole state encoded once for fresh clients, until the next change. */
+  private fullState: Uint8Array | undefined;
   private readonly awareness = new Map<number, AwarenessRecord>();
   private emitted: Uint8Array[] = [];
   /** Longest compaction pause seen by this instance, ms. */
@@ -154,7 +194,12 @@ export class RoomCore<C extends RoomConn> {
   /** Loads the stored document. Entries Yjs cannot read are skipped, never fatal. */
   private load(): void {
     this.loaded = true;
-    const entries = this.store.load();
+    const entries = this.cold?.entries ?? this.store.load();
+    this.cold = null;
+    this.loadEntries(entries);
+  }
+
+  private loadEntries(entries: Uint8Array[]): void {
     Y.transact(this.ydoc, () => {
       for (const entry of entries) {
         try {
@@ -171,9 +216,29 @@ export class RoomCore<C extends RoomConn> {
     return this.store.snapshotBytes + this.store.logBytes;
   }
 
+  get isLoaded(): boolean {
+    return this.loaded;
+  }
+
+  private coldView(): ColdView | null {
+    if (this.loaded) return null;
+    if (this.cold === undefined) {
+      const entries = this.store.load();
+      const stateVector = entries.length <= MAX_COLD_ENTRIES ? storedStateVector(entries) : undefined;
+      // Keep the entries either way: load() reuses them instead of reading storage twice.
+      this.cold = stateVector ? { entries, stateVector } : null;
+      if (!stateVector) {
+        this.loaded = true;
+        this.loadEntries(entries);
+      }
+    }
+    return this.cold;
+  }
+
   /** What the server sends when a client connects: its sync step 1 and, if any, the awareness states. */
   greet(conn: C): void {
-    this.transport.send(conn, encodeSyncStep1(Y.encodeStateVector(this.doc)));
+    const cold = this.coldView();
+    this.transport.send(conn, encodeSyncStep1(cold ? cold.stateVector : Y.encodeStateVector(this.doc)));
     const all = this.awarenessMessage();
     if (all) this.transport.send(conn, all);
   }
@@ -193,7 +258,8 @@ export class RoomCore<C extends RoomConn> {
     }
     switch (frame.kind) {
       case "sync-step1":
-        this.transport.send(conn, encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, frame.stateVector)));
+        if (isEmptyStateVector(frame.stateVector)) this.sendWholeState(conn);
+        else this.transport.send(conn, encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, frame.stateVector)));
         return undefined;
       case "sync-step2":
       case "sync-update": {
@@ -253,11 +319,29 @@ export class RoomCore<C extends RoomConn> {
     if (emitted.length === 0 && !pending) return { ok: true, changed: false };
     // Durable before visible: the raw update (pending parts included) is stored before any send.
     this.store.append(update);
+    this.fullState = undefined;
     if (origin) for (const id of newIds) origin.yjsClientIds.add(id);
     for (const u of emitted) this.broadcast(encodeUpdate(u), origin);
     this.maybeCompact();
     this.onChange();
     return { ok: true, changed: emitted.length > 0 };
+  }
+
+  /**
+   * Answers a fresh client (empty state vector). A cold document answers from its stored bytes
+   * without loading Yjs: the log entries as updates, then the snapshot as step 2, so the client
+   * counts itself synced only once it has everything. A loaded one encodes once and reuses it.
+   */
+  private sendWholeState(conn: C): void {
+    const cold = this.coldView();
+    if (cold) {
+      const [first, ...rest] = cold.entries;
+      for (const entry of rest) this.transport.send(conn, encodeUpdate(entry));
+      this.transport.send(conn, encodeSyncStep2(first ?? EMPTY_UPDATE));
+      return;
+    }
+    this.fullState ??= Y.encodeStateAsUpdate(this.doc);
+    this.transport.send(conn, encodeSyncStep2(this.fullState));
   }
 
   /** Sends one message to every connection except `except`; the message is built once. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeUpdate, MessageType, validateUpdate } from "../../src/sync/protocol";
-import { CloseCode, DEFAULT_LIMITS, RoomCore, shouldCompact } from "../../src/sync/room-core";
+import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeUpdate, MessageType, updateClockRanges, validateUpdate } from "../../src/sync/protocol";
+import { CloseCode, DEFAULT_LIMITS, RoomCore, shouldCompact, storedStateVector } from "../../src/sync/room-core";
 import { conn, MemoryStore, MemoryTransport, type TestConn } from "../helpers/memory-room";
 
 function setup(limits = DEFAULT_LIMITS) {
@@ -213,5 +213,83 @@ describe("RoomCore", () => {
     const a = join(conn("a"));
     expect(room.handleFrame(a, new Uint8Array([42, 1, 2]))).toBeUndefined();
     expect(room.handleFrame(a, new Uint8Array([MessageType.queryAwareness]))).toBeUndefined();
+  });
+});
+
+describe("the cold path: a stored document answered without loading Yjs", () => {
+  function storedRoom() {
+    const store = new MemoryStore();
+    const writer = new RoomCore<TestConn>(store, new MemoryTransport());
+    const w = conn("w");
+    const src = new Y.Doc();
+    const t = src.getText("t");
+    for (let i = 0; i < 40; i++) {
+      const sv = Y.encodeStateVector(src);
+      t.insert(t.length, `line ${i} ✓\n`);
+      src.getMap("m").set(`k${i}`, i);
+      writer.handleFrame(w, encodeUpdate(Y.encodeStateAsUpdate(src, sv)));
+      if (i === 20) writer.maybeCompact(true);
+    }
+    return { store, src };
+  }
+
+  it("greets with the exact state vector and serves a fresh client from stored bytes", () => {
+    const { store, src } = storedRoom();
+    const transport = new MemoryTransport();
+    const room = new RoomCore<TestConn>(store, transport);
+    const fresh = conn("fresh");
+    transport.conns.add(fresh);
+    room.greet(fresh);
+    room.handleFrame(fresh, encodeSyncStep1(new Uint8Array([0])));
+    expect(room.isLoaded).toBe(false);
+    const first = decodeFrame(fresh.sent[0]!);
+    expect(first.ok && first.value.kind === "sync-step1" && first.value.stateVector).toEqual(Y.encodeStateVector(src));
+    // The client applies what it got; the last message is the step 2 that marks it synced.
+    expect(kinds(fresh).at(-1)).toBe("sync-step2");
+    const replica = new Y.Doc();
+    for (const m of fresh.sent.slice(1)) {
+      const f = decodeFrame(m);
+      if (f.ok && (f.value.kind === "sync-step2" || f.value.kind === "sync-update")) Y.applyUpdate(replica, f.value.update);
+    }
+    expect(replica.getText("t").toString()).toBe(src.getText("t").toString());
+    expect(replica.getMap("m").toJSON()).toEqual(src.getMap("m").toJSON());
+  });
+
+  it("loads the document for a client that already has state, and after a write", () => {
+    const { store, src } = storedRoom();
+    const room = new RoomCore<TestConn>(store, new MemoryTransport());
+    const c = conn("c");
+    room.handleFrame(c, encodeSyncStep1(Y.encodeStateVector(new Y.Doc())));
+    expect(room.isLoaded).toBe(false);
+    const partial = new Y.Doc();
+    partial.getText("x").insert(0, "own");
+    room.handleFrame(c, encodeSyncStep1(Y.encodeStateVector(partial)));
+    expect(room.isLoaded).toBe(true);
+    expect(room.doc.getText("t").toString()).toBe(src.getText("t").toString());
+  });
+
+  it("is not used when the stored entries have a gap (a pending update)", () => {
+    const a = new Y.Doc();
+    a.getText("t").insert(0, "ab");
+    const sv = Y.encodeStateVector(a);
+    a.getText("t").insert(2, "cd");
+    const later = Y.encodeStateAsUpdate(a, sv);
+    expect(storedStateVector([later])).toBeUndefined();
+    expect(storedStateVector([Y.encodeStateAsUpdate(a)])).toEqual(Y.encodeStateVector(a));
+  });
+
+  it("clock ranges agree with Yjs' own parseUpdateMeta", () => {
+    const doc = new Y.Doc();
+    const t = doc.getText("t");
+    t.insert(0, "héllo 🎉 wörld");
+    doc.getArray("a").insert(0, [1, { x: "y" }, new Uint8Array([1])]);
+    doc.getMap("m").set("k", new Y.Text("inner"));
+    t.delete(2, 3);
+    const update = Y.encodeStateAsUpdate(doc);
+    const meta = Y.parseUpdateMeta(update);
+    const ranges = updateClockRanges(update);
+    for (const [client, to] of meta.to) {
+      expect(ranges.get(client)).toEqual({ from: meta.from.get(client), to, contiguous: true });
+    }
   });
 });
