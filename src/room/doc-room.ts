@@ -42,7 +42,7 @@ export const IdentityHeader = {
 
 const CATALOG_FLUSH_MS = 2_000;
 const IDLE_BEFORE_COMPACT_MS = 5_000;
-/** Log entries left uncompacted when a document goes idle (well under RoomCore's MAX_COLD_ENTRIES). */
+/** Log entries left uncompacted when a document goes idle, so a cold start sends few messages. */
 const COLD_TAIL = 16;
 /** Awareness ids remembered per connection across hibernation (the attachment holds at most 16 KiB). */
 const MAX_ATTACHED_CLIENT_IDS = 256;

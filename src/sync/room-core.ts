@@ -132,8 +132,8 @@ interface ColdView {
   stateVector: Uint8Array;
 }
 
-/** Most stored entries the cold path sends as they are; a longer log tail is loaded and encoded instead. */
-export const MAX_COLD_ENTRIES = 64;
+/** Most stored entries the cold path sends as they are (the compaction policy bounds their bytes); a longer tail is loaded instead. */
+export const MAX_COLD_ENTRIES = 1024;
 
 /**
  * The state vector of stored entries, computed from their clock ranges without integrating them.
