@@ -18,10 +18,14 @@ export default function setup(project: TestProject) {
     sveltecomponent: readTrace("sveltecomponent"),
     "concurrent-friendsforever": readTrace("concurrent-friendsforever"),
   });
+  // Knobs for the long modes of the fuzz and chaos tests (workerd does not see the host's environment).
+  const knob = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
+  project.provide("knobs", { CHAOS_RUNS: knob("CHAOS_RUNS"), CHAOS_SEED: knob("CHAOS_SEED"), FUZZ_FRAMES: knob("FUZZ_FRAMES"), FUZZ_SEED: knob("FUZZ_SEED") });
 }
 
 declare module "vitest" {
   export interface ProvidedContext {
     traces: Record<string, unknown>;
+    knobs: { CHAOS_RUNS?: number; CHAOS_SEED?: number; FUZZ_FRAMES?: number; FUZZ_SEED?: number };
   }
 }
