@@ -1,0 +1,183 @@
+/**
+ * Hostile writers against RoomCore with small limits (the RoomLimits argument): each limit closes the
+ * offender with its contract code and leaves the document, the store and the other clients untouched.
+ */
+import { describe, expect, it } from "vitest";
+import * as encoding from "lib0/encoding";
+import * as Y from "yjs";
+import { encodeAwareness, encodeUpdate, MessageType, SyncType } from "../../src/sync/protocol";
+import { CloseCode, DEFAULT_LIMITS, RoomCore, type RoomLimits } from "../../src/sync/room-core";
+import { conn, MemoryStore, MemoryTransport, type TestConn } from "../helpers/memory-room";
+
+function setup(limits: Partial<RoomLimits> = {}) {
+  const store = new MemoryStore();
+  const transport = new MemoryTransport();
+  const room = new RoomCore<TestConn>(store, transport, { ...DEFAULT_LIMITS, ...limits });
+  const join = (name: string) => {
+    const c = conn(name);
+    transport.conns.add(c);
+    room.greet(c);
+    return c;
+  };
+  const leave = (c: TestConn) => {
+    transport.conns.delete(c);
+    room.disconnect(c);
+  };
+  return { store, transport, room, join, leave };
+}
+
+/** One update carrying `n` Yjs client ids (one single-character struct each), as a hostile client builds it. */
+function manyClientsUpdate(n: number, firstId = 1): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, n);
+  for (let i = 0; i < n; i++) {
+    encoding.writeVarUint(e, 1); // one struct
+    encoding.writeVarUint(e, firstId + i); // client
+    encoding.writeVarUint(e, 0); // clock
+    encoding.writeUint8(e, 4); // info: no origins, string content
+    encoding.writeVarUint(e, 1); // parent is a root type
+    encoding.writeVarString(e, "t");
+    encoding.writeVarString(e, "x");
+  }
+  encoding.writeVarUint(e, 0); // empty delete set
+  return encoding.toUint8Array(e);
+}
+
+function snapshot(room: RoomCore<TestConn>, store: MemoryStore) {
+  return { state: Array.from(room.encodeState()), log: store.log.length };
+}
+
+describe("hostile writers meet a limit, and only they are affected", () => {
+  it("new Yjs client ids per connection: an update carrying 10,000 ids is refused whole with 1008", () => {
+    const { room, store, join } = setup({ maxClientIdsPerConn: 64 });
+    const honest = join("honest");
+    const src = new Y.Doc();
+    src.getText("t").insert(0, "kept");
+    expect(room.handleFrame(honest, encodeUpdate(Y.encodeStateAsUpdate(src)))).toBeUndefined();
+    const watcher = join("watcher");
+    const before = snapshot(room, store);
+    const sent = watcher.sent.length;
+    const attacker = join("attacker");
+    const update = manyClientsUpdate(10_000, 1_000_000);
+    // The update is valid Yjs: a permissive server would apply it and slow every later update down.
+    const check = new Y.Doc();
+    Y.applyUpdate(check, update);
+    expect(check.store.clients.size).toBe(10_000);
+    expect(room.handleFrame(attacker, encodeUpdate(update))).toMatchObject({ code: CloseCode.policyViolation });
+    expect(snapshot(room, store)).toEqual(before);
+    expect(watcher.sent.length).toBe(sent);
+    expect(room.doc.store.clients.size).toBe(1);
+  });
+
+  it("new Yjs client ids add up across a connection's updates; ids already in the document are free", () => {
+    const { room, store, join } = setup({ maxClientIdsPerConn: 5 });
+    const a = join("a");
+    for (let i = 0; i < 5; i++) expect(room.handleFrame(a, encodeUpdate(manyClientsUpdate(1, 100 + i)))).toBeUndefined();
+    const before = snapshot(room, store);
+    expect(room.handleFrame(a, encodeUpdate(manyClientsUpdate(1, 200)))).toMatchObject({ code: CloseCode.policyViolation });
+    expect(snapshot(room, store)).toEqual(before);
+    // Another connection editing as the five existing clients introduces nothing new.
+    const b = join("b");
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, room.encodeState());
+    doc.clientID = 100;
+    const sv = Y.encodeStateVector(doc);
+    doc.getText("t").insert(0, "y");
+    expect(room.handleFrame(b, encodeUpdate(Y.encodeStateAsUpdate(doc, sv)))).toBeUndefined();
+  });
+
+  it("total document size: the write that would pass it is refused (4413), the document stays as it was", () => {
+    const { room, store, join } = setup({ maxDocBytes: 2000 });
+    const a = join("a");
+    const src = new Y.Doc();
+    const t = src.getText("t");
+    let refused = false;
+    for (let i = 0; i < 100 && !refused; i++) {
+      const sv = Y.encodeStateVector(src);
+      t.insert(t.length, "0123456789".repeat(10));
+      const before = snapshot(room, store);
+      const close = room.handleFrame(a, encodeUpdate(Y.encodeStateAsUpdate(src, sv)));
+      if (close) {
+        refused = true;
+        expect(close.code).toBe(CloseCode.documentFull);
+        expect(snapshot(room, store)).toEqual(before);
+      }
+    }
+    expect(refused).toBe(true);
+    expect(room.storedBytes).toBeLessThanOrEqual(2000);
+    // Reading still works, and a write that fits is still accepted from someone else.
+    const b = join("b");
+    expect(room.handleFrame(b, encodeUpdate(new Uint8Array([0, 0])))).toBeUndefined();
+  });
+
+  it("updates per second: a flood is closed with 4429 once its burst is spent; a polite writer is not", () => {
+    const { room, join } = setup({ maxUpdatesPerSecond: 10 });
+    const flood = join("flood");
+    const polite = join("polite");
+    const src = new Y.Doc();
+    const next = () => {
+      const sv = Y.encodeStateVector(src);
+      src.getText("t").insert(0, "x");
+      return encodeUpdate(Y.encodeStateAsUpdate(src, sv));
+    };
+    let closedAt = -1;
+    for (let i = 0; i < 100 && closedAt < 0; i++) if (room.handleFrame(flood, next(), 5000)?.code === CloseCode.rateLimited) closedAt = i;
+    expect(closedAt).toBe(20); // a burst of twice the rate
+    for (let s = 0; s < 30; s++) for (let i = 0; i < 10; i++) expect(room.handleFrame(polite, next(), 10_000 + s * 1000 + i * 100)).toBeUndefined();
+  });
+
+  it("awareness per second: a flood is closed with 4429", () => {
+    const { room, join } = setup({ maxAwarenessPerSecond: 5 });
+    const a = join("a");
+    const codes: (number | undefined)[] = [];
+    for (let clock = 1; clock <= 12; clock++) codes.push(room.handleFrame(a, encodeAwareness([{ clientId: 7, clock, stateJson: "{}" }]), 1000)?.code);
+    expect(codes.slice(0, 10).every((c) => c === undefined)).toBe(true);
+    expect(codes[10]).toBe(CloseCode.rateLimited);
+  });
+
+  it("awareness state size: a state over the limit closes with 1009 and is not stored or sent", () => {
+    const { room, join } = setup({ maxAwarenessStateBytes: 1024 });
+    const a = join("a");
+    const b = join("b");
+    const sent = b.sent.length;
+    const big = JSON.stringify({ blob: "x".repeat(2000) });
+    expect(room.handleFrame(a, encodeAwareness([{ clientId: 7, clock: 1, stateJson: big }]))).toMatchObject({ code: CloseCode.tooBig });
+    expect(b.sent.length).toBe(sent);
+    const c = join("c");
+    expect(c.sent).toHaveLength(1); // sync step 1 only: no awareness to show
+    expect(room.handleFrame(a, encodeAwareness([{ clientId: 7, clock: 1, stateJson: JSON.stringify({ name: "ok" }) }]))).toBeUndefined();
+  });
+
+  it("awareness for someone else's client id is ignored: no update, no removal, no broadcast", () => {
+    const { room, join, leave } = setup();
+    const owner = join("owner");
+    const other = join("other");
+    room.handleFrame(owner, encodeAwareness([{ clientId: 42, clock: 1, stateJson: '{"name":"owner"}' }]));
+    const sentToOwner = owner.sent.length;
+    // Overwrite with a newer clock, then try to remove it: both ignored.
+    expect(room.handleFrame(other, encodeAwareness([{ clientId: 42, clock: 9, stateJson: '{"name":"impostor"}' }]))).toBeUndefined();
+    expect(room.handleFrame(other, encodeAwareness([{ clientId: 42, clock: 10, stateJson: "null" }]))).toBeUndefined();
+    expect(owner.sent.length).toBe(sentToOwner);
+    expect(other.clientIds.has(42)).toBe(false);
+    // A newcomer still sees the owner's state.
+    const late = join("late");
+    const greeting = late.sent.at(-1)!;
+    expect(new TextDecoder().decode(greeting)).toContain('"name":"owner"');
+    // When the impostor leaves nothing of the owner's is removed.
+    leave(other);
+    expect(new TextDecoder().decode(join("later").sent.at(-1)!)).toContain('"name":"owner"');
+  });
+
+  it("a read connection's updates are ignored without counting against anything", () => {
+    const { room, store } = setup({ maxClientIdsPerConn: 1 });
+    const r = conn("r", "read");
+    room.greet(r);
+    const before = snapshot(room, store);
+    const e = encoding.createEncoder();
+    encoding.writeVarUint(e, MessageType.sync);
+    encoding.writeVarUint(e, SyncType.update);
+    encoding.writeVarUint8Array(e, manyClientsUpdate(50));
+    expect(room.handleFrame(r, encoding.toUint8Array(e))).toBeUndefined();
+    expect(snapshot(room, store)).toEqual(before);
+  });
+});
