@@ -151,7 +151,10 @@ export function latticeTarget({ port }) {
         persistDir = mkdtempSync(join(tmpdir(), "lattice-bench-"));
         cpSync(seededTemplate(docs), persistDir, { recursive: true });
       }
-      server = await startWranglerDev({ port, persistTo: persistDir, vars: { TOKEN_SECRET, ADMIN_TOKEN: "bench-admin" }, migrate: false });
+      // W2 replays a whole trace from one socket as fast as it goes: far past the default per-connection
+      // budget of 2,000 updates/s that protects real deployments, so the bench lifts that one limit.
+      const vars = { TOKEN_SECRET, ADMIN_TOKEN: "bench-admin", MAX_UPDATES_PER_SECOND: "1000000" };
+      server = await startWranglerDev({ port, persistTo: persistDir, vars, migrate: false });
       t.pgid = server.child.pid;
     },
     async restart() {

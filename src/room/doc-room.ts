@@ -41,6 +41,8 @@ export const IdentityHeader = {
 } as const;
 
 const CATALOG_FLUSH_MS = 2_000;
+/** How long updates may wait to be written together; messages about them wait too. */
+const FLUSH_DELAY_MS = 0;
 const IDLE_BEFORE_COMPACT_MS = 5_000;
 /** Log entries left uncompacted when a document goes idle, so a cold start sends few messages. */
 const COLD_TAIL = 16;
@@ -60,13 +62,42 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.limits = readLimits(env);
-    this.store = new SqlUpdateStore(ctx.storage.sql);
+    this.store = this.newStore();
     const ref = this.store.getMeta("ref");
     if (ref) this.ref = JSON.parse(ref) as DocRef;
     // The document itself loads lazily: an awareness-only wake-up never pays for it.
     this.core = this.newCore();
     // Answered by the runtime without waking the object: a cheap keep-alive for clients that want one.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  private newStore(): SqlUpdateStore {
+    const store = new SqlUpdateStore(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn));
+    store.onPending = () => this.scheduleFlush();
+    return store;
+  }
+
+  // ---- write batching: durable before visible, one commit per burst ----
+  //
+  // Updates are appended to the store's pending list and every outgoing message is held in the
+  // outbox while any are pending. flush() writes the batch in one transaction, then releases the
+  // outbox in order (and the output gate still holds those sends until the commit is on disk).
+  // A crash before flush loses only updates nobody was told about.
+
+  private outbox: [Conn, Uint8Array][] = [];
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private scheduleFlush(): void {
+    this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS);
+  }
+
+  private flush(): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.store.flush();
+    const out = this.outbox;
+    this.outbox = [];
+    for (const [conn, message] of out) this.sendNow(conn, message);
   }
 
   private newCore(): RoomCore<Conn> {
@@ -82,6 +113,15 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
   // ---- Transport ----
 
   send(conn: Conn, message: Uint8Array): void {
+    if (this.store.hasPending || this.outbox.length > 0) {
+      this.outbox.push([conn, message]);
+      this.scheduleFlush();
+    } else {
+      this.sendNow(conn, message);
+    }
+  }
+
+  private sendNow(conn: Conn, message: Uint8Array): void {
     try {
       conn.ws.send(message);
     } catch {
@@ -196,6 +236,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
   }
 
   override async alarm(): Promise<void> {
+    this.flush();
     const now = Date.now();
     let next = Infinity;
     for (const conn of [...this.connMap().values()]) {
@@ -236,6 +277,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
 
   async getUpdate(ref: DocRef, stateVector?: Uint8Array): Promise<Uint8Array> {
     this.remember(ref);
+    this.flush(); // never reveal an update before it is written
     return this.core.encodeState(stateVector);
   }
 
@@ -251,6 +293,8 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
       return { ok: false, code: "invalid_request", message: "the body is not a valid Yjs v1 update" };
     }
     const outcome = this.core.applyUpdate(update, clientIds);
+    // The 200 is an acknowledgement: write now, in this event, so the answer waits for the commit.
+    this.flush();
     if (!outcome.ok) {
       return outcome.code === "document_too_large"
         ? { ok: false, code: "payload_too_large", message: outcome.message }
@@ -264,6 +308,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     kinds: Record<string, RootKind>,
   ): Promise<JsonResult> {
     this.remember(ref);
+    this.flush();
     // Typing a root (getText, getMap…) is permanent for a Y.Doc: read from a copy so that a
     // request's `types` can never change how the live document reads its roots.
     const copy = new Y.Doc();
@@ -306,15 +351,19 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     this.conns = new Map();
     this.ref = undefined;
     this.dirtySince = undefined;
+    this.outbox = [];
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     // deleteAll drops the tables too: recreate them so the object can serve a new, empty document.
-    this.store = new SqlUpdateStore(this.ctx.storage.sql);
+    this.store = this.newStore();
     this.core = this.newCore();
   }
 
   /** Folds the log into a snapshot now (operators, tests and benchmarks; normally the policy decides). */
   async compact(): Promise<void> {
+    this.flush();
     this.core.maybeCompact(true);
   }
 

@@ -16,8 +16,15 @@ export class SqlUpdateStore implements UpdateStore {
   logCount = 0;
   snapshotBytes = 0;
   private nextSeq = 1;
+  /** Appended but not yet written: flush() writes them in one transaction. */
+  private pending: { seq: number; update: Uint8Array }[] = [];
+  /** Called when the first pending entry arrives, so the owner schedules a flush. */
+  onPending: () => void = () => {};
 
-  constructor(private readonly sql: SqlStorage) {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly transaction: <T>(fn: () => T) => T = (fn) => fn(),
+  ) {
     sql.exec(`CREATE TABLE IF NOT EXISTS log (seq INTEGER NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (seq, part))`);
     sql.exec(`CREATE TABLE IF NOT EXISTS snapshot (part INTEGER PRIMARY KEY, data BLOB NOT NULL)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
@@ -49,18 +56,41 @@ export class SqlUpdateStore implements UpdateStore {
       current.push(new Uint8Array(row.data));
     }
     if (current.length > 0) out.push(concat(current));
+    for (const p of this.pending) out.push(p.update);
     return out;
   }
 
   append(update: Uint8Array): void {
-    this.insertLog(this.nextSeq++, update);
+    this.pending.push({ seq: this.nextSeq++, update });
     this.logBytes += update.length;
     this.logCount += 1;
+    if (this.pending.length === 1) this.onPending();
+  }
+
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
+  /**
+   * Writes every pending entry in one transaction: one commit for a burst of updates instead of one
+   * each. Callers hold back every message that could reveal those updates until this has run.
+   */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.transaction(() => {
+      for (const p of batch) this.insertLog(p.seq, p.update);
+    });
   }
 
   compact(snapshot: Uint8Array, tail: Uint8Array[]): void {
-    // One implicit transaction: callers run synchronously inside a Durable Object event, so the
-    // deletes and inserts commit together; a crash in between leaves the old log and snapshot.
+    // The snapshot holds everything pending entries held: they need no separate write.
+    this.pending = [];
+    this.transaction(() => this.replaceAll(snapshot, tail));
+  }
+
+  private replaceAll(snapshot: Uint8Array, tail: Uint8Array[]): void {
     this.sql.exec(`DELETE FROM snapshot`);
     this.sql.exec(`DELETE FROM log`);
     for (let part = 0, off = 0; off < snapshot.length; part++, off += CHUNK_BYTES) {
@@ -70,7 +100,11 @@ export class SqlUpdateStore implements UpdateStore {
     this.logBytes = 0;
     this.logCount = 0;
     this.nextSeq = 1;
-    for (const entry of tail) this.append(entry);
+    for (const entry of tail) {
+      this.insertLog(this.nextSeq++, entry);
+      this.logBytes += entry.length;
+      this.logCount += 1;
+    }
   }
 
   getMeta(key: string): string | undefined {

@@ -318,11 +318,11 @@ function skipBytes(d: decoding.Decoder, n: number): void {
 }
 
 function readString(d: decoding.Decoder): string {
-  return lenientUtf8.decode(readVarUint8ArrayStrict(d));
+  return strictUtf8.decode(readVarUint8ArrayStrict(d));
 }
 
-// Yjs reads strings leniently (invalid UTF-8 becomes U+FFFD); so does the validator, to accept what Yjs accepts.
-const lenientUtf8 = new TextDecoder("utf-8");
+// Yjs (lib0) decodes strings with a fatal UTF-8 decoder: invalid UTF-8 makes it throw, so it is refused here.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 function readVarIntStrict(d: decoding.Decoder): void {
   let r = readByte(d);

@@ -162,7 +162,7 @@ const EMPTY_UPDATE = new Uint8Array([0, 0]);
 const isEmptyStateVector = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0;
 
 export class RoomCore<C extends RoomConn> {
-  private readonly ydoc = new Y.Doc({ gc: true });
+  private ydoc = this.newDoc();
   private loaded = false;
   /** undefined: not looked at yet; null: the cold path does not apply (loaded, or not exact). */
   private cold: ColdView | null | undefined;
@@ -179,10 +179,27 @@ export class RoomCore<C extends RoomConn> {
     private readonly limits: RoomLimits = DEFAULT_LIMITS,
     /** Called after every change to the document's content (to refresh the catalog). */
     private readonly onChange: () => void = () => {},
-  ) {
-    this.ydoc.on("update", (update: Uint8Array) => {
+  ) {}
+
+  private newDoc(): Y.Doc {
+    const doc = new Y.Doc({ gc: true });
+    doc.on("update", (update: Uint8Array) => {
       this.emitted.push(update);
     });
+    return doc;
+  }
+
+  /**
+   * Throws the in-memory document away; the next use reloads it from the store. Used when Yjs throws
+   * half-way through integrating an update: what it had integrated was never stored nor sent.
+   */
+  private discardMemory(): void {
+    this.ydoc.destroy();
+    this.ydoc = this.newDoc();
+    this.loaded = false;
+    this.cold = undefined;
+    this.fullState = undefined;
+    this.emitted = [];
   }
 
   /** The document, loaded from the store on first use (awareness traffic alone never loads it). */
@@ -309,8 +326,9 @@ export class RoomCore<C extends RoomConn> {
     try {
       Y.applyUpdate(this.doc, update);
     } catch {
-      // Decoded updates are validated first; this is the last line of defence.
-      this.emitted = [];
+      // Validation catches malformed bytes; Yjs can still refuse a well-formed update whose references
+      // make no sense, possibly after integrating part of it. Nothing of it was stored or sent.
+      this.discardMemory();
       return { ok: false, code: "invalid_update", message: "the update was rejected by Yjs" };
     }
     const emitted = this.emitted;

@@ -99,6 +99,27 @@ describe("RoomCore", () => {
     expect(room.doc.getText("t").toString()).toBe("ok");
   });
 
+  it("an update Yjs refuses half-way through leaves no trace in memory, storage or other clients", () => {
+    const { room, join, store } = setup();
+    const a = join(conn("a"));
+    const b = join(conn("b"));
+    room.handleFrame(a, encodeUpdate(textUpdate("kept", 4242)));
+    const before = { state: room.encodeState(), log: store.log.length, sentToB: b.sent.length };
+    // Well-formed bytes whose references make no sense: found by fuzzing, Yjs throws "Unexpected case".
+    const hostile = Uint8Array.from(Buffer.from("0101922166c4922165922128016e0192210205013300", "hex"));
+    expect(() => validateUpdate(hostile)).not.toThrow();
+    expect(room.handleFrame(a, encodeUpdate(hostile))).toMatchObject({ code: CloseCode.protocolError });
+    expect(room.encodeState()).toEqual(before.state);
+    expect(store.log).toHaveLength(before.log);
+    expect(b.sent).toHaveLength(before.sentToB);
+    expect(room.doc.getText("t").toString()).toBe("kept");
+  });
+
+  it("refuses invalid UTF-8 in a string, as Yjs would", () => {
+    const bad = Uint8Array.from(Buffer.from("01019221c901849221c80101ff0192210305013301920102", "hex"));
+    expect(() => validateUpdate(bad)).toThrow();
+  });
+
   it("refuses a connection that introduces more Yjs client ids than allowed", () => {
     const { room, join, store } = setup({ ...DEFAULT_LIMITS, maxClientIdsPerConn: 3 });
     const a = join(conn("a"));
