@@ -12,6 +12,8 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             ADMIN_TOKEN: "test-admin-token",
             TOKEN_SECRET: "test-token-secret-0123456789abcdef",
+            // Low enough that test/integration/limits-live.test.ts reaches it cheaply; above what any other test opens.
+            MAX_CONNECTIONS_PER_DOC: "64",
           },
         },
       }),
