@@ -197,7 +197,8 @@ describe("REST fuzz from /openapi.json", () => {
           if (b.contentType) headers["content-type"] = b.contentType;
           const res = await api(url, { method: destructive ? "GET" : method.toUpperCase(), token, body: b.body, headers });
           requests++;
-          const text = await res.text();
+          // A binary answer (GET …/update) is not text; everything else must be JSON.
+          const text = res.headers.get("content-type")?.includes("octet-stream") ? (await res.arrayBuffer(), "") : await res.text();
           const where = `${method.toUpperCase()} ${url.slice(0, 200)} (${token === project.secretKey ? "key" : token === undefined ? "none" : "other"})`;
           if (res.status >= 500) problems.push(`${res.status} for ${where}: ${text.slice(0, 200)}`);
           else if (!destructive && !documented.has(res.status) && !CONTRACT_4XX.has(res.status)) problems.push(`undocumented ${res.status} for ${where}`);
