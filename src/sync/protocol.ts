@@ -157,7 +157,7 @@ export function validateUpdate(update: Uint8Array, ranges?: Map<number, ClockRan
     let clock = from;
     let contiguous = true;
     for (let j = 0; j < numStructs; j++) {
-      const len = readStruct(d);
+      const len = readStruct(d, client, clock);
       if (len < 0) contiguous = false; // a Skip: a gap in this client's structs
       clock += Math.abs(len);
     }
@@ -169,7 +169,8 @@ export function validateUpdate(update: Uint8Array, ranges?: Map<number, ClockRan
     const ranges = readVarUintStrict(d);
     for (let j = 0; j < ranges; j++) {
       readVarUintStrict(d);
-      readVarUintStrict(d);
+      // Yjs throws on an empty deletion range when it applies the delete set.
+      if (readVarUintStrict(d) === 0) throw new Error("empty delete range");
     }
   }
   expectEnd(d);
@@ -191,15 +192,16 @@ export function updateClockRanges(update: Uint8Array): Map<number, ClockRange> {
 }
 
 /** Reads one struct; returns its clock length, negative for a Skip. */
-function readStruct(d: decoding.Decoder): number {
+function readStruct(d: decoding.Decoder, client: number, clock: number): number {
   const info = readByte(d);
   const ref = info & 0x1f;
   if (ref === 0) return readVarUintStrict(d); // GC
   if (ref === 10) return -readVarUintStrict(d); // Skip
   const hasOrigin = (info & 0x80) !== 0;
   const hasRightOrigin = (info & 0x40) !== 0;
-  if (hasOrigin) readId(d);
-  if (hasRightOrigin) readId(d);
+  // An item's neighbours existed before it: one of its own client's cannot have a clock at or past its own.
+  if (hasOrigin) readNeighbour(d, client, clock);
+  if (hasRightOrigin) readNeighbour(d, client, clock);
   if (!hasOrigin && !hasRightOrigin) {
     const parentIsRoot = readVarUintStrict(d) === 1;
     if (parentIsRoot) readString(d);
@@ -300,6 +302,12 @@ function readAny(d: decoding.Decoder, depth: number): void {
     default:
       throw new Error(`unknown value tag ${tag}`);
   }
+}
+
+function readNeighbour(d: decoding.Decoder, client: number, clock: number): void {
+  const c = readVarUintStrict(d);
+  const k = readVarUintStrict(d);
+  if (c === client && k >= clock) throw new Error("an item cannot follow its own future");
 }
 
 function readId(d: decoding.Decoder): void {

@@ -47,7 +47,13 @@ export function covers(doc: Y.Doc, needs: Map<number, number>): boolean {
 export function concurrentUpdatesByAgent(trace: ConcurrentTrace, textName = "text"): AgentUpdate[][] {
   const updates: Uint8Array[] = new Array(trace.txns.length);
   const docs: { doc: Y.Doc; applied: Set<number> }[] = [];
-  for (let a = 0; a < trace.numAgents; a++) docs.push({ doc: new Y.Doc(), applied: new Set() });
+  // Yjs orders concurrent inserts at one position by client id. The recorded endContent is what the
+  // original editor produced; Yjs reproduces it when agent 0 has the lower id, so ids are fixed, not random.
+  for (let a = 0; a < trace.numAgents; a++) {
+    const doc = new Y.Doc();
+    doc.clientID = 1000 + a;
+    docs.push({ doc, applied: new Set() });
+  }
   const perAgent: AgentUpdate[][] = docs.map(() => []);
   trace.txns.forEach((txn, i) => {
     const agent = docs[txn.agent]!;

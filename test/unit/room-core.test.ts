@@ -105,19 +105,24 @@ describe("RoomCore", () => {
     const b = join(conn("b"));
     room.handleFrame(a, encodeUpdate(textUpdate("kept", 4242)));
     const before = { state: room.encodeState(), log: store.log.length, sentToB: b.sent.length };
-    // Well-formed bytes whose references make no sense: found by fuzzing, Yjs throws "Unexpected case".
+    // Bytes whose references make no sense: found by fuzzing, Yjs throws "Unexpected case" part-way.
+    // The validator now refuses this one; applyUpdate is called directly to test the last line of
+    // defence for whatever a validator can never foresee.
     const hostile = Uint8Array.from(Buffer.from("0101922166c4922165922128016e0192210205013300", "hex"));
-    expect(() => validateUpdate(hostile)).not.toThrow();
-    expect(room.handleFrame(a, encodeUpdate(hostile))).toMatchObject({ code: CloseCode.protocolError });
+    expect(() => validateUpdate(hostile)).toThrow();
+    expect(room.applyUpdate(hostile, new Set([4242]), a)).toMatchObject({ ok: false, code: "invalid_update" });
     expect(room.encodeState()).toEqual(before.state);
     expect(store.log).toHaveLength(before.log);
     expect(b.sent).toHaveLength(before.sentToB);
     expect(room.doc.getText("t").toString()).toBe("kept");
   });
 
-  it("refuses invalid UTF-8 in a string, as Yjs would", () => {
-    const bad = Uint8Array.from(Buffer.from("01019221c901849221c80101ff0192210305013301920102", "hex"));
-    expect(() => validateUpdate(bad)).toThrow();
+  it("refuses what fuzzing found Yjs throws on: invalid UTF-8, empty delete ranges, an item after its own future", () => {
+    for (const hex of ["01019221c901849221c80101ff0192210305013301920102", "00019221010500", "010192210084922100016e00"]) {
+      const bad = Uint8Array.from(Buffer.from(hex, "hex"));
+      expect(() => Y.applyUpdate(new Y.Doc(), bad), hex).toThrow();
+      expect(() => validateUpdate(bad), hex).toThrow();
+    }
   });
 
   it("refuses a connection that introduces more Yjs client ids than allowed", () => {
