@@ -40,7 +40,7 @@ export const IdentityHeader = {
   doc: "x-lattice-doc",
 } as const;
 
-const CATALOG_FLUSH_MS = 2_000;
+const CATALOG_FLUSH_MS = 3_000;
 /** How long updates may wait to be written together; messages about them wait too. */
 const FLUSH_DELAY_MS = 0;
 const IDLE_BEFORE_COMPACT_MS = 5_000;
@@ -56,8 +56,13 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
   /** Per-socket state, kept in memory; filled from attachments once after waking. */
   private conns: Map<WebSocket, Conn> | undefined;
   private ref: DocRef | undefined;
+  /** When the first change not yet written back to the D1 catalog happened. */
   private dirtySince: number | undefined;
   private lastChangeAt = 0;
+  /** False until this instance has written the catalog once (it cannot know what a previous one did). */
+  private catalogWritten = false;
+  /** When the alarm is due (Infinity: none); undefined until read from storage once. */
+  private alarmAt: number | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -225,17 +230,24 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     this.lastChangeAt = Date.now();
     if (this.dirtySince === undefined) {
       this.dirtySince = this.lastChangeAt;
-      this.store.setMeta("dirty", String(this.lastChangeAt));
       void this.scheduleAlarm(this.lastChangeAt + CATALOG_FLUSH_MS);
     }
   }
 
+  /**
+   * Sets the alarm to `at` unless one is due sooner. The due time is kept in memory (read once after
+   * waking), so a burst of edits costs no storage round trip: an alarm write holds back every
+   * outgoing message until it is durable.
+   */
   private async scheduleAlarm(at: number): Promise<void> {
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || at < current) await this.ctx.storage.setAlarm(at);
+    if (this.alarmAt === undefined) this.alarmAt = (await this.ctx.storage.getAlarm()) ?? Infinity;
+    if (at >= this.alarmAt) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 
   override async alarm(): Promise<void> {
+    this.alarmAt = Infinity;
     this.flush();
     const now = Date.now();
     let next = Infinity;
@@ -243,29 +255,37 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
       if (conn.exp * 1000 <= now) this.drop(conn, CloseCode.tokenExpired, "token expired");
       else next = Math.min(next, conn.exp * 1000);
     }
-    if (this.store.getMeta("dirty") !== undefined) await this.flushCatalog();
+    // After a wake-up the object cannot know whether the last change reached D1: write it again then.
+    if (this.dirtySince !== undefined || !this.catalogWritten) await this.flushCatalog();
     // Fold a long log tail into the snapshot once editing pauses, so the next cold start can answer
-    // fresh clients straight from storage (see RoomCore's cold path).
-    if (this.store.logCount > COLD_TAIL) {
+    // fresh clients straight from storage (see RoomCore's cold path). Only when the document is in
+    // memory anyway: after a restart, loading every object with an overdue alarm would stall them all.
+    if (this.store.logCount > COLD_TAIL && this.core.isLoaded) {
       if (now - this.lastChangeAt >= IDLE_BEFORE_COMPACT_MS) this.core.maybeCompact(true);
       else next = Math.min(next, now + IDLE_BEFORE_COMPACT_MS);
     }
-    if (next !== Infinity) await this.ctx.storage.setAlarm(next);
+    if (this.dirtySince !== undefined) next = Math.min(next, this.dirtySince + CATALOG_FLUSH_MS);
+    if (next !== Infinity) {
+      this.alarmAt = next;
+      await this.ctx.storage.setAlarm(next);
+    }
   }
 
   private async flushCatalog(): Promise<void> {
     if (!this.ref) return;
     const updatedAt = this.lastChangeAt || Date.now();
+    const pendingSince = this.dirtySince;
+    this.dirtySince = undefined;
     try {
       await drizzle(this.env.DB)
         .update(documents)
         .set({ updatedAt, sizeBytes: this.storedBytes() })
         .where(and(eq(documents.projectId, this.ref.projectId), eq(documents.id, this.ref.docId)));
-      this.dirtySince = undefined;
-      this.store.deleteMeta("dirty");
+      this.catalogWritten = true;
     } catch (e) {
       console.error("catalog write-back failed; retrying", { doc: this.ref.docId, error: String(e) });
-      await this.ctx.storage.setAlarm(Date.now() + 10 * CATALOG_FLUSH_MS);
+      // Retry in about 30 s (the alarm is due CATALOG_FLUSH_MS after dirtySince), not in a tight loop.
+      this.dirtySince = Math.max(this.dirtySince ?? 0, pendingSince ?? 0, Date.now() + 9 * CATALOG_FLUSH_MS);
     }
   }
 
@@ -351,6 +371,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     this.conns = new Map();
     this.ref = undefined;
     this.dirtySince = undefined;
+    this.alarmAt = Infinity;
     this.outbox = [];
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
