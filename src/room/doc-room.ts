@@ -40,7 +40,7 @@ export const IdentityHeader = {
   doc: "x-lattice-doc",
 } as const;
 
-const CATALOG_FLUSH_MS = 3_000;
+const CATALOG_FLUSH_MS = 5_000;
 /** How long updates may wait to be written together; messages about them wait too. */
 const FLUSH_DELAY_MS = 0;
 const IDLE_BEFORE_COMPACT_MS = 5_000;
