@@ -1,6 +1,7 @@
 /** Helpers for sync tests: catalog rows straight in D1, client tokens, real y-websocket providers, raw sockets. */
 import { env, SELF } from "cloudflare:test";
 import { drizzle } from "drizzle-orm/d1";
+import { afterEach } from "vitest";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { mintClientToken, type Access } from "../../src/auth/client-token";
@@ -101,4 +102,15 @@ export async function openRaw(docId: string, token: string): Promise<RawSocket> 
 
 export function destroyAll(...providers: WebsocketProvider[]): void {
   for (const p of providers) p.destroy();
+}
+
+/** Providers for one test file, destroyed after each test: call once at the top of the file. */
+export function providersPerTest(): (docId: string, token: string, doc?: Y.Doc) => WebsocketProvider {
+  const open: WebsocketProvider[] = [];
+  afterEach(() => destroyAll(...open.splice(0)));
+  return (docId, token, doc) => {
+    const p = connectProvider(docId, token, doc);
+    open.push(p);
+    return p;
+  };
 }

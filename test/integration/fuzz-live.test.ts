@@ -8,26 +8,19 @@ import { env, SELF } from "cloudflare:test";
 import { eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import * as encoding from "lib0/encoding";
-import { afterEach, describe, expect, inject, it } from "vitest";
-import type { WebsocketProvider } from "y-websocket";
+import { describe, expect, inject, it } from "vitest";
 import * as Y from "yjs";
 import { apiKeys } from "../../src/db/schema";
 import { roomStub } from "../../src/room/stub";
 import { decodeFrame, encodeAwareness, encodeUpdate } from "../../src/sync/protocol";
 import { hostileFrame, prng, realFrames } from "../helpers/fuzz";
-import { BASE, connectProvider, createTestDoc, destroyAll, openRaw, synced, waitFor } from "../helpers/sync";
+import { BASE, createTestDoc, openRaw, synced, waitFor, providersPerTest } from "../helpers/sync";
 import type { SequentialTrace } from "../helpers/traces";
 
 const LIVE_FRAMES = 2000;
 const PARALLEL = 40;
 
-const open: WebsocketProvider[] = [];
-afterEach(() => destroyAll(...open.splice(0)));
-function provider(docId: string, token: string) {
-  const p = connectProvider(docId, token);
-  open.push(p);
-  return p;
-}
+const provider = providersPerTest();
 
 const real = realFrames(inject("traces").friendsforever_flat as SequentialTrace, 100);
 

@@ -1,22 +1,16 @@
 import { SELF } from "cloudflare:test";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { mintClientToken } from "../../src/auth/client-token";
 import { encodeAwareness, encodeUpdate } from "../../src/sync/protocol";
-import { BASE, connectProvider, createTestDoc, destroyAll, openRaw, synced, waitFor } from "../helpers/sync";
+import { BASE, createTestDoc, openRaw, synced, waitFor, providersPerTest } from "../helpers/sync";
 import type { WebsocketProvider } from "y-websocket";
 import { env } from "cloudflare:test";
 import { drizzle } from "drizzle-orm/d1";
 import { eq } from "drizzle-orm";
 import { apiKeys } from "../../src/db/schema";
 
-const open: WebsocketProvider[] = [];
-afterEach(() => destroyAll(...open.splice(0)));
-function provider(docId: string, token: string, doc?: Y.Doc) {
-  const p = connectProvider(docId, token, doc);
-  open.push(p);
-  return p;
-}
+const provider = providersPerTest();
 
 describe("sync route checks, in the contract's order", () => {
   const upgrade = { headers: { Upgrade: "websocket" } };

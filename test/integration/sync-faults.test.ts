@@ -1,19 +1,13 @@
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import type { DocRoom } from "../../src/room/doc-room";
 import { roomStub } from "../../src/room/stub";
 import { encodeSyncStep1, encodeUpdate } from "../../src/sync/protocol";
-import { connectProvider, createTestDoc, destroyAll, openRaw, synced, waitFor, type TestDoc } from "../helpers/sync";
+import { createTestDoc, openRaw, synced, waitFor, type TestDoc, providersPerTest } from "../helpers/sync";
 
-const open: WebsocketProvider[] = [];
-afterEach(() => destroyAll(...open.splice(0)));
-function provider(docId: string, token: string, doc?: Y.Doc) {
-  const p = connectProvider(docId, token, doc);
-  open.push(p);
-  return p;
-}
+const provider = providersPerTest();
 
 async function twoWriters(d: TestDoc) {
   const a = provider(d.docId, await d.token("write", { userId: "a" }));

@@ -1,16 +1,10 @@
-import { afterEach, describe, expect, inject, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import type { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { applyPatches, concurrentUpdatesByAgent, covers, type ConcurrentTrace, type SequentialTrace } from "../helpers/traces";
-import { connectProvider, createTestDoc, destroyAll, synced, waitFor } from "../helpers/sync";
+import { createTestDoc, synced, waitFor, providersPerTest } from "../helpers/sync";
 
-const open: WebsocketProvider[] = [];
-afterEach(() => destroyAll(...open.splice(0)));
-function provider(docId: string, token: string) {
-  const p = connectProvider(docId, token);
-  open.push(p);
-  return p;
-}
+const provider = providersPerTest();
 
 const traces = inject("traces");
 const BATCH = 20;
