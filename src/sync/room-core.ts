@@ -132,7 +132,12 @@ export function shouldCompact(store: Pick<UpdateStore, "logBytes" | "logCount" |
 interface ColdView {
   entries: Uint8Array[];
   stateVector: Uint8Array;
+  /** The messages that answer a fresh client, built on first use and kept for the next ones. */
+  answer?: Uint8Array[];
 }
+
+/** Log entries merged into one message on the cold path: every message has a fixed cost on the wire. */
+const COLD_MERGE = 64;
 
 /** Most stored entries the cold path sends as they are (the compaction policy bounds their bytes); a longer tail is loaded instead. */
 export const MAX_COLD_ENTRIES = 1024;
@@ -161,6 +166,7 @@ export function storedStateVector(entries: Uint8Array[]): Uint8Array | undefined
 }
 
 const EMPTY_UPDATE = new Uint8Array([0, 0]);
+const isEmptyUpdate = (u: Uint8Array) => u.length === 2 && u[0] === 0 && u[1] === 0;
 const isEmptyStateVector = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0;
 
 export class RoomCore<C extends RoomConn> {
@@ -313,6 +319,9 @@ export class RoomCore<C extends RoomConn> {
    * checks limits, applies, persists, then broadcasts what changed to every connection but `origin`.
    */
   applyUpdate(update: Uint8Array, clientIds: ReadonlySet<number>, origin?: C): ApplyOutcome {
+    // A fresh client answers the server's step 1 with an empty update: nothing to do, and no reason to
+    // load a cold document for it (that load would delay what the cold path just sent).
+    if (isEmptyUpdate(update)) return { ok: true, changed: false };
     let newIds: number[] = [];
     if (origin) {
       const known = this.doc.store.clients;
@@ -355,9 +364,16 @@ export class RoomCore<C extends RoomConn> {
   private sendWholeState(conn: C): void {
     const cold = this.coldView();
     if (cold) {
-      const [first, ...rest] = cold.entries;
-      for (const entry of rest) this.transport.send(conn, encodeUpdate(entry));
-      this.transport.send(conn, encodeSyncStep2(first ?? EMPTY_UPDATE));
+      if (!cold.answer) {
+        const [first, ...rest] = cold.entries;
+        cold.answer = [];
+        for (let i = 0; i < rest.length; i += COLD_MERGE) {
+          const group = rest.slice(i, i + COLD_MERGE);
+          cold.answer.push(encodeUpdate(group.length === 1 ? group[0]! : Y.mergeUpdates(group)));
+        }
+        cold.answer.push(encodeSyncStep2(first ?? EMPTY_UPDATE));
+      }
+      for (const message of cold.answer) this.transport.send(conn, message);
       return;
     }
     this.fullState ??= Y.encodeStateAsUpdate(this.doc);

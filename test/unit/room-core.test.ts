@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeUpdate, MessageType, updateClockRanges, validateUpdate } from "../../src/sync/protocol";
+import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, MessageType, updateClockRanges, validateUpdate } from "../../src/sync/protocol";
 import { CloseCode, DEFAULT_LIMITS, RoomCore, shouldCompact, storedStateVector } from "../../src/sync/room-core";
 import { conn, MemoryStore, MemoryTransport, type TestConn } from "../helpers/memory-room";
 
@@ -279,6 +279,16 @@ describe("the cold path: a stored document answered without loading Yjs", () => 
     }
     expect(replica.getText("t").toString()).toBe(src.getText("t").toString());
     expect(replica.getMap("m").toJSON()).toEqual(src.getMap("m").toJSON());
+  });
+
+  it("stays cold when a fresh client answers the server's step 1 with an empty update", () => {
+    const { store } = storedRoom();
+    const room = new RoomCore<TestConn>(store, new MemoryTransport());
+    const c = conn("c");
+    room.greet(c);
+    room.handleFrame(c, encodeSyncStep1(new Uint8Array([0])));
+    room.handleFrame(c, encodeSyncStep2(Y.encodeStateAsUpdate(new Y.Doc(), Y.encodeStateVector(new Y.Doc()))));
+    expect(room.isLoaded).toBe(false);
   });
 
   it("loads the document for a client that already has state, and after a write", () => {
