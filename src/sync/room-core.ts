@@ -125,7 +125,9 @@ interface AwarenessRecord {
 /** Decides when the log is folded into a snapshot: amortised against the snapshot's size. */
 export function shouldCompact(store: Pick<UpdateStore, "logBytes" | "logCount" | "snapshotBytes">): boolean {
   if (store.logCount < 64) return false;
-  return store.logCount >= 4000 || store.logBytes >= Math.max(64 * 1024, store.snapshotBytes / 2);
+  // A short tail keeps cold starts cheap (it is merged and sent as it is); the snapshot-relative bound
+  // keeps the cost of re-encoding a large document amortised.
+  return store.logCount >= 1000 || store.logBytes >= Math.max(32 * 1024, store.snapshotBytes / 8);
 }
 
 /** A document not yet loaded, as stored: enough to greet clients and answer fresh ones without Yjs. */

@@ -207,9 +207,9 @@ describe("RoomCore", () => {
 
   it("compaction policy is amortised against the snapshot size", () => {
     expect(shouldCompact({ logCount: 10, logBytes: 10_000_000, snapshotBytes: 0 })).toBe(false);
-    expect(shouldCompact({ logCount: 100, logBytes: 70_000, snapshotBytes: 100_000 })).toBe(true);
+    expect(shouldCompact({ logCount: 100, logBytes: 40_000, snapshotBytes: 100_000 })).toBe(true);
     expect(shouldCompact({ logCount: 100, logBytes: 70_000, snapshotBytes: 1_000_000 })).toBe(false);
-    expect(shouldCompact({ logCount: 4000, logBytes: 70_000, snapshotBytes: 10_000_000 })).toBe(true);
+    expect(shouldCompact({ logCount: 1000, logBytes: 70_000, snapshotBytes: 10_000_000 })).toBe(true);
   });
 
   it("closes a connection that sends updates or awareness faster than its budget allows (4429)", () => {
