@@ -17,6 +17,9 @@ export default defineConfig(async () => {
             // The 21 MB document test (bulk text, ~2× in memory) needs more than the 8 MiB default.
             MAX_DOC_BYTES: String(64 * 1024 * 1024),
           },
+          // A second, tight limiter for test/integration/rate-limit.test.ts (the app's own allows
+          // 6,000 a minute per credential, more than the suite sends).
+          ratelimits: { RATE_LIMITER_TIGHT: { namespace_id: "9001", simple: { limit: 3, period: 60 } } },
         },
       }),
     ],

@@ -81,10 +81,22 @@ function refuse(caller: Caller): never {
   throw new AppError("forbidden", "this credential may not use this route");
 }
 
+/**
+ * Counts one request against the credential's budget (the RATE_LIMITER binding, configured in
+ * wrangler.toml); over it, 429 rate_limited. The key names the credential, never its secret.
+ */
+async function rateLimit(c: Context<AppEnv>, key: string): Promise<void> {
+  const limiter = c.env.RATE_LIMITER as RateLimit | undefined;
+  if (!limiter) return;
+  const { success } = await limiter.limit({ key });
+  if (!success) throw new AppError("rate_limited", "too many requests for this credential; slow down");
+}
+
 /** Only the operator's admin token. */
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   const caller = await identify(c);
   if (caller.kind !== "admin") refuse(caller);
+  await rateLimit(c, "admin");
   await next();
 };
 
@@ -92,6 +104,7 @@ export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
 export const requireSecretKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const caller = await identify(c);
   if (caller.kind !== "secret") refuse(caller);
+  await rateLimit(c, `key:${caller.key.id}`);
   c.set("projectId", caller.key.projectId);
   c.set("keyId", caller.key.id);
   await next();
@@ -105,6 +118,7 @@ export function requireDocAccess(access: Access): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const caller = await identify(c);
     if (caller.kind === "secret") {
+      await rateLimit(c, `key:${caller.key.id}`);
       c.set("projectId", caller.key.projectId);
       c.set("keyId", caller.key.id);
       return next();
@@ -113,6 +127,7 @@ export function requireDocAccess(access: Access): MiddlewareHandler<AppEnv> {
     const { claims } = caller;
     if (claims.docId !== c.req.param("id")) throw new AppError("forbidden", "the token is for another document");
     if (access === "write" && claims.access !== "write") throw new AppError("forbidden", "a read token cannot write");
+    await rateLimit(c, `token:${claims.keyId}:${claims.docId}:${claims.userId}`);
     c.set("projectId", claims.projectId);
     c.set("keyId", claims.keyId);
     c.set("client", claims);
