@@ -2,6 +2,7 @@
 // Runs wrangler with the Node from node_modules/.bin (node@22): wrangler refuses Node 20.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -86,4 +87,16 @@ export async function startWranglerDev({ port = 8787, persistTo, vars = {}, log 
     throw new Error(`wrangler dev did not become ready on ${url}:\n${output.slice(-4000)}`);
   }
   return { url, child, stop, output: () => output };
+}
+
+/** A TCP port that was free a moment ago, for a server a test starts. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -5,7 +5,6 @@
  * 200 by `POST …/update`. KILL_POINTS kill points (default 20), seeded (CRASH_SEED).
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,7 +12,7 @@ import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 // @ts-expect-error: a plain .mjs helper shared with `npm run dev` and the benchmarks; typed at the use site below.
-import { startWranglerDev as startUntyped } from "../../scripts/lib/wrangler-dev.mjs";
+import { freePort as freePortUntyped, startWranglerDev as startUntyped } from "../../scripts/lib/wrangler-dev.mjs";
 import { prng } from "../helpers/fuzz";
 
 interface WranglerDev {
@@ -28,16 +27,7 @@ const SEED = Number(process.env.CRASH_SEED ?? 0xc0ffee);
 const ADMIN = "crash-admin-token";
 const VARS = { ADMIN_TOKEN: ADMIN, TOKEN_SECRET: "crash-token-secret-0123456789abcdef", DEV_MODE: "false" };
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+const freePort = freePortUntyped as () => Promise<number>;
 
 const persistTo = mkdtempSync(join(tmpdir(), "lattice-crash-"));
 let port = 0;

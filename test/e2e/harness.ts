@@ -1,11 +1,10 @@
 /** The e2e harness: a real `wrangler dev` in dev mode, Chromium through playwright-core, and page helpers. */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 // @ts-expect-error: a plain .mjs helper shared with `npm run dev` and the benchmarks; typed at the use site below.
-import { ROOT, startWranglerDev as startUntyped } from "../../scripts/lib/wrangler-dev.mjs";
+import { freePort as freePortUntyped, ROOT, startWranglerDev as startUntyped } from "../../scripts/lib/wrangler-dev.mjs";
 
 interface WranglerDev {
   url: string;
@@ -17,16 +16,7 @@ const startWranglerDev = startUntyped as (opts: { port: number; persistTo: strin
 export const RESULTS = join(ROOT as string, "test-results");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+const freePort = freePortUntyped as () => Promise<number>;
 
 /** One wrangler dev with its own port and persist dir, which `restart()` keeps so state survives. */
 export class Server {
