@@ -9,6 +9,7 @@ import * as Y from "yjs";
 import { documents } from "../db/schema";
 import type { Env } from "../env";
 import { readLimits, type Limits } from "../limits";
+import { release, type Held } from "../sync/coalesce";
 import { validateUpdate } from "../sync/protocol";
 import { CloseCode, RoomCore, type Access, type RoomConn, type Transport } from "../sync/room-core";
 import type { ApplyUpdateResult, DocRef, JsonResult, Presence, RootKind } from "./rpc-types";
@@ -89,7 +90,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
   // outbox in order (and the output gate still holds those sends until the commit is on disk).
   // A crash before flush loses only updates nobody was told about.
 
-  private outbox: [Conn, Uint8Array][] = [];
+  private outbox: Held<Conn>[] = [];
   private flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   private scheduleFlush(): void {
@@ -102,7 +103,9 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     this.store.flush();
     const out = this.outbox;
     this.outbox = [];
-    for (const [conn, message] of out) this.sendNow(conn, message);
+    if (out.length === 0) return;
+    // A burst's updates reach each connection as one merged update: N × R sends become about R.
+    release(out, [...this.connections()], (conn, message) => this.sendNow(conn, message));
   }
 
   private newCore(): RoomCore<Conn> {
@@ -119,10 +122,19 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
 
   send(conn: Conn, message: Uint8Array): void {
     if (this.store.hasPending || this.outbox.length > 0) {
-      this.outbox.push([conn, message]);
+      this.outbox.push({ message, to: conn });
       this.scheduleFlush();
     } else {
       this.sendNow(conn, message);
+    }
+  }
+
+  broadcast(message: Uint8Array, except?: Conn): void {
+    if (this.store.hasPending || this.outbox.length > 0) {
+      this.outbox.push({ message, except });
+      this.scheduleFlush();
+    } else {
+      for (const conn of this.connections()) if (conn !== except) this.sendNow(conn, message);
     }
   }
 

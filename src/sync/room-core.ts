@@ -69,6 +69,8 @@ export interface Transport<C extends RoomConn> {
   send(conn: C, message: Uint8Array): void;
   /** Every open connection of the room. */
   connections(): Iterable<C>;
+  /** Sends one message to every connection but `except` (if absent: `send` to each). */
+  broadcast?(message: Uint8Array, except?: C): void;
   /** Called when a connection's set of awareness client ids changed (to persist it across hibernation). */
   clientIdsChanged?(conn: C): void;
 }
@@ -191,10 +193,18 @@ export class RoomCore<C extends RoomConn> {
     private readonly onChange: () => void = () => {},
   ) {}
 
+  /** Set by every transaction that integrated structs or deleted something (what makes Yjs emit "update"). */
+  private txnChanged = false;
+  /** Registered only around applies whose effect must be re-encoded (see applyUpdate). */
+  private readonly collect = (update: Uint8Array): void => {
+    this.emitted.push(update);
+  };
+
   private newDoc(): Y.Doc {
     const doc = new Y.Doc({ gc: true });
-    doc.on("update", (update: Uint8Array) => {
-      this.emitted.push(update);
+    doc.on("afterTransaction", (tr: Y.Transaction) => {
+      if (tr.deleteSet.clients.size > 0) this.txnChanged = true;
+      else for (const [client, clock] of tr.afterState) if (tr.beforeState.get(client) !== clock) this.txnChanged = true;
     });
     return doc;
   }
@@ -292,7 +302,7 @@ export class RoomCore<C extends RoomConn> {
       case "sync-update": {
         // A read connection's writes are ignored, silently: the socket stays open.
         if (conn.access !== "write") return undefined;
-        const outcome = this.applyUpdate(frame.update, frame.clientIds, conn);
+        const outcome = this.applyUpdate(frame.update, frame.clientIds, conn, frame.kind === "sync-update");
         if (outcome.ok) return undefined;
         switch (outcome.code) {
           case "invalid_update":
@@ -320,7 +330,7 @@ export class RoomCore<C extends RoomConn> {
    * Applies a validated update (`clientIds` from `validateUpdate`) from a connection or from REST:
    * checks limits, applies, persists, then broadcasts what changed to every connection but `origin`.
    */
-  applyUpdate(update: Uint8Array, clientIds: ReadonlySet<number>, origin?: C): ApplyOutcome {
+  applyUpdate(update: Uint8Array, clientIds: ReadonlySet<number>, origin?: C, relay = false): ApplyOutcome {
     // A fresh client answers the server's step 1 with an empty update: nothing to do, and no reason to
     // load a cold document for it (that load would delay what the cold path just sent).
     if (isEmptyUpdate(update)) return { ok: true, changed: false };
@@ -335,27 +345,41 @@ export class RoomCore<C extends RoomConn> {
     if (this.storedBytes + update.length > this.limits.maxDocBytes) {
       return { ok: false, code: "document_too_large", message: "the document would exceed its size limit" };
     }
+    const doc = this.doc;
+    const { pendingStructs, pendingDs } = doc.store;
+    // An incremental update (a client's typing) is relayed as it came: re-encoding what Yjs integrated
+    // would rebuild the same structs. A sync step 2 or a REST write is re-encoded instead (it carries the
+    // sender's whole delete set), and so is anything applied while older parts wait for their
+    // dependencies, so that those parts travel once they are integrated.
+    const reencode = !relay || pendingStructs !== null || pendingDs !== null;
     this.emitted = [];
+    this.txnChanged = false;
+    if (reencode) doc.on("update", this.collect);
     try {
-      Y.applyUpdate(this.doc, update);
+      Y.applyUpdate(doc, update);
     } catch {
       // Validation catches malformed bytes; Yjs can still refuse a well-formed update whose references
       // make no sense, possibly after integrating part of it. Nothing of it was stored or sent.
       this.discardMemory();
       return { ok: false, code: "invalid_update", message: "the update was rejected by Yjs" };
+    } finally {
+      doc.off("update", this.collect);
     }
     const emitted = this.emitted;
     this.emitted = [];
-    const pending = this.doc.store.pendingStructs !== null || this.doc.store.pendingDs !== null;
-    if (emitted.length === 0 && !pending) return { ok: true, changed: false };
+    const changed = this.txnChanged;
+    const pendingChanged = doc.store.pendingStructs !== pendingStructs || doc.store.pendingDs !== pendingDs;
+    if (!changed && !pendingChanged) return { ok: true, changed: false };
     // Durable before visible: the raw update (pending parts included) is stored before any send.
     this.store.append(update);
     this.fullState = undefined;
     if (origin) for (const id of newIds) origin.yjsClientIds.add(id);
-    for (const u of emitted) this.broadcast(encodeUpdate(u), origin);
+    // A relayed update that is left partly pending travels whole: receivers hold the same pending parts.
+    if (!reencode) this.broadcast(encodeUpdate(update), origin);
+    else for (const u of emitted) this.broadcast(encodeUpdate(u), origin);
     this.maybeCompact();
     this.onChange();
-    return { ok: true, changed: emitted.length > 0 };
+    return { ok: true, changed };
   }
 
   /**
@@ -384,6 +408,7 @@ export class RoomCore<C extends RoomConn> {
 
   /** Sends one message to every connection except `except`; the message is built once. */
   broadcast(message: Uint8Array, except?: C): void {
+    if (this.transport.broadcast) return this.transport.broadcast(message, except);
     for (const c of this.transport.connections()) {
       if (c !== except) this.transport.send(c, message);
     }

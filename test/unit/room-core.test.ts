@@ -73,20 +73,62 @@ describe("RoomCore", () => {
     expect(b.sent).toHaveLength(sentToB);
   });
 
-  it("keeps an update whose dependencies are missing, and applies it when they arrive", () => {
+  it("keeps and relays an update whose dependencies are missing; everyone converges when they arrive", () => {
     const { room, join, store } = setup();
     const a = join(conn("a"));
+    const b = join(conn("b"));
     const src = new Y.Doc();
     src.getText("t").insert(0, "ab");
     const first = Y.encodeStateAsUpdate(src);
     const sv = Y.encodeStateVector(src);
     src.getText("t").insert(2, "cd");
     const second = Y.encodeStateAsUpdate(src, sv);
+    const sv2 = Y.encodeStateVector(src);
+    src.getText("t").insert(4, "ef");
+    const third = Y.encodeStateAsUpdate(src, sv2);
     room.handleFrame(a, encodeUpdate(second));
     expect(store.log).toHaveLength(1); // stored although not yet applicable
     expect(room.doc.getText("t").toString()).toBe("");
     room.handleFrame(a, encodeUpdate(first));
     expect(room.doc.getText("t").toString()).toBe("abcd");
+    room.handleFrame(a, encodeUpdate(third));
+    const mirror = new Y.Doc();
+    for (const m of b.sent) {
+      const f = decodeFrame(m);
+      if (f.ok && (f.value.kind === "sync-update" || f.value.kind === "sync-step2")) Y.applyUpdate(mirror, f.value.update);
+    }
+    expect(mirror.getText("t").toString()).toBe("abcdef");
+    expect(mirror.store.pendingStructs).toBeNull();
+  });
+
+  it("relays an incremental update byte for byte; a sync step 2 is re-encoded to what changed", () => {
+    const { room, join } = setup();
+    const a = join(conn("a"));
+    const b = join(conn("b"));
+    const src = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    src.on("update", (u: Uint8Array) => updates.push(u));
+    src.getText("t").insert(0, "hello");
+    src.getText("t").delete(1, 1);
+    for (const u of updates) room.handleFrame(a, encodeUpdate(u));
+    const relayed = b.sent.slice(-2).map((m) => decodeFrame(m)).map((f) => (f.ok && f.value.kind === "sync-update" ? f.value.update : undefined));
+    expect(relayed).toEqual(updates);
+    // The writer's step 2 after a reconnect carries its whole delete set; the others get only the new insert.
+    const sv = Y.encodeStateVector(room.doc);
+    src.getText("t").insert(4, "!");
+    const step2 = Y.encodeStateAsUpdate(src, sv);
+    room.handleFrame(a, encodeSyncStep2(step2));
+    const last = decodeFrame(b.sent.at(-1)!);
+    if (!last.ok || last.value.kind !== "sync-update") throw new Error("expected an update for b");
+    expect(last.value.update).not.toEqual(step2);
+    expect(Y.decodeUpdate(last.value.update).ds.clients.size).toBe(0);
+    expect(Y.decodeUpdate(step2).ds.clients.size).toBe(1);
+    const mirror = new Y.Doc();
+    for (const m of b.sent) {
+      const f = decodeFrame(m);
+      if (f.ok && (f.value.kind === "sync-update" || f.value.kind === "sync-step2")) Y.applyUpdate(mirror, f.value.update);
+    }
+    expect(mirror.getText("t").toString()).toBe("hllo!");
   });
 
   it("closes with 1002 on a malformed frame and leaves the document unchanged", () => {
