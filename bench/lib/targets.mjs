@@ -154,7 +154,7 @@ export function latticeTarget({ port }) {
       // W2 replays a whole trace from one socket as fast as it goes: far past the default per-connection
       // budget of 2,000 updates/s that protects real deployments, so the bench lifts that one limit.
       const vars = { TOKEN_SECRET, ADMIN_TOKEN: "bench-admin", MAX_UPDATES_PER_SECOND: "1000000" };
-      server = await startWranglerDev({ port, persistTo: persistDir, vars, migrate: false });
+      server = await startWranglerDev({ port, persistTo: persistDir, vars, migrate: false, log: !!process.env.BENCH_LOG });
       t.pgid = server.child.pid;
     },
     async restart() {

@@ -29,12 +29,14 @@ function generatorMeter() {
 function serverMeter(target) {
   const pids = target.serverPids();
   const c0 = cpuMs(pids, true);
+  const per0 = pids.map((p) => cpuMs([p]));
   const t0 = performance.now();
   return () => {
     const wall = performance.now() - t0;
     const c1 = cpuMs(pids, true);
     const cpu = c1.total - c0.total;
     return {
+      perProcessMs: pids.map((p, i) => round(cpuMs([p]) - per0[i], 0)),
       cpuMs: round(cpu, 0),
       userMs: round(c1.user - c0.user, 0),
       systemMs: round(c1.system - c0.system, 0),
@@ -233,6 +235,8 @@ export async function w2(target, cfg, trace, log) {
     allReadersDoneSeconds: ok ? round(secs, 2) : null,
     updatesPerSecond: ok ? round(updates.length / secs, 0) : null,
     readersCompleted: done.filter(Boolean).length,
+    // How many WebSocket messages carried the updates to one reader (a server may merge a burst).
+    messagesPerReader: Math.round(readers.reduce((n, r) => n + r.messagesIn, 0) / readers.length),
     endContentMatches: correct,
     serverCpuUsPerUpdate: round((server.cpuMs * 1000) / updates.length, 1),
     generator,

@@ -55,6 +55,7 @@ export class YwsClient {
     this.tOpen = 0;
     this.tSynced = 0;
     this.step2Bytes = 0;
+    this.messagesIn = 0;
     this.closed = false;
     this.closeCode = undefined;
     this.received = 0;
@@ -79,6 +80,7 @@ export class YwsClient {
       });
       ws.on("message", (data, isBinary) => {
         if (!isBinary) return;
+        this.messagesIn++;
         this.handle(data);
       });
       ws.on("error", (e) => {
