@@ -10,7 +10,7 @@ import { documents } from "../db/schema";
 import type { Env } from "../env";
 import { readLimits, type Limits } from "../limits";
 import { release, type Held } from "../sync/coalesce";
-import { validateUpdate } from "../sync/protocol";
+import { encodeUpdate, validateUpdate } from "../sync/protocol";
 import { CloseCode, RoomCore, type Access, type RoomConn, type Transport } from "../sync/room-core";
 import type { ApplyUpdateResult, DocRef, JsonResult, Presence, RootKind } from "./rpc-types";
 import { SqlUpdateStore } from "./store";
@@ -126,6 +126,15 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
       this.scheduleFlush();
     } else {
       this.sendNow(conn, message);
+    }
+  }
+
+  broadcastUpdate(update: Uint8Array, except?: Conn): void {
+    if (this.store.hasPending || this.outbox.length > 0) {
+      this.outbox.push({ update, except });
+      this.scheduleFlush();
+    } else {
+      this.broadcast(encodeUpdate(update), except);
     }
   }
 

@@ -71,6 +71,8 @@ export interface Transport<C extends RoomConn> {
   connections(): Iterable<C>;
   /** Sends one message to every connection but `except` (if absent: `send` to each). */
   broadcast?(message: Uint8Array, except?: C): void;
+  /** Sends a Yjs update to every connection but `except` (if absent: `broadcast` of its message). */
+  broadcastUpdate?(update: Uint8Array, except?: C): void;
   /** Called when a connection's set of awareness client ids changed (to persist it across hibernation). */
   clientIdsChanged?(conn: C): void;
 }
@@ -375,8 +377,8 @@ export class RoomCore<C extends RoomConn> {
     this.fullState = undefined;
     if (origin) for (const id of newIds) origin.yjsClientIds.add(id);
     // A relayed update that is left partly pending travels whole: receivers hold the same pending parts.
-    if (!reencode) this.broadcast(encodeUpdate(update), origin);
-    else for (const u of emitted) this.broadcast(encodeUpdate(u), origin);
+    if (!reencode) this.broadcastUpdate(update, origin);
+    else for (const u of emitted) this.broadcastUpdate(u, origin);
     this.maybeCompact();
     this.onChange();
     return { ok: true, changed };
@@ -404,6 +406,11 @@ export class RoomCore<C extends RoomConn> {
     }
     this.fullState ??= Y.encodeStateAsUpdate(this.doc);
     this.transport.send(conn, encodeSyncStep2(this.fullState));
+  }
+
+  private broadcastUpdate(update: Uint8Array, except?: C): void {
+    if (this.transport.broadcastUpdate) this.transport.broadcastUpdate(update, except);
+    else this.broadcast(encodeUpdate(update), except);
   }
 
   /** Sends one message to every connection except `except`; the message is built once. */

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { MAX_MERGED_BYTES, MAX_MERGED_UPDATES, release, updatePayload, type Held } from "../../src/sync/coalesce";
-import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate } from "../../src/sync/protocol";
+import { MAX_MERGED_BYTES, MAX_MERGED_UPDATES, release, type Held } from "../../src/sync/coalesce";
+import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeUpdate } from "../../src/sync/protocol";
 
-/** A writer whose every transaction becomes one broadcast update message. */
+/** A writer whose every transaction becomes one update to broadcast. */
 function writer(clientID: number) {
   const doc = new Y.Doc();
   doc.clientID = clientID;
   const out: Uint8Array[] = [];
-  doc.on("update", (u: Uint8Array) => out.push(encodeUpdate(u)));
+  doc.on("update", (u: Uint8Array) => out.push(u));
   return {
     doc,
     type(text: string): Uint8Array {
@@ -38,32 +38,18 @@ function replay(messages: Uint8Array[]) {
   return { text: doc.getText("t").toString(), kinds };
 }
 
-describe("updatePayload", () => {
-  it("finds the update in a server-built update message and nothing in any other message", () => {
-    const u = Y.encodeStateAsUpdate(writer(1).doc);
-    expect(updatePayload(encodeUpdate(u))).toEqual(u);
-    const big = new Uint8Array(300).fill(7);
-    expect(updatePayload(encodeUpdate(big))).toEqual(big);
-    expect(updatePayload(encodeSyncStep2(u))).toBeUndefined();
-    expect(updatePayload(encodeSyncStep1(new Uint8Array([0])))).toBeUndefined();
-    expect(updatePayload(encodeAwareness([{ clientId: 1, clock: 1, stateJson: "{}" }]))).toBeUndefined();
-    expect(updatePayload(encodeUpdate(big).subarray(0, 100))).toBeUndefined();
-    expect(updatePayload(new Uint8Array([0, 2]))).toBeUndefined();
-  });
-});
-
 describe("release", () => {
   it("merges a burst into one message per reader; a writer gets only the others' updates", () => {
     const a = writer(1);
     const b = writer(2);
     const held: Held<string>[] = [
-      { message: a.type("a1"), except: "A" },
-      { message: b.type("b1"), except: "B" },
-      { message: a.type("a2"), except: "A" },
+      { update: a.type("a1"), except: "A" },
+      { update: b.type("b1"), except: "B" },
+      { update: a.type("a2"), except: "A" },
     ];
     const got = deliver(held, ["A", "B", "R"]);
     expect(got.get("R")).toHaveLength(1);
-    expect(got.get("A")).toEqual([held[1]!.message]); // a single update travels as it was
+    expect(got.get("A")).toEqual([encodeUpdate(held[1]!.update!)]); // a single update travels alone
     expect(got.get("B")).toHaveLength(1);
     const ref = new Y.Doc();
     Y.applyUpdate(ref, Y.encodeStateAsUpdate(a.doc));
@@ -78,13 +64,13 @@ describe("release", () => {
     const awareness = encodeAwareness([{ clientId: 9, clock: 1, stateJson: '{"user":"r"}' }]);
     const step1 = encodeSyncStep1(new Uint8Array([0]));
     const held: Held<string>[] = [
-      { message: a.type("1"), except: "A" },
-      { message: a.type("2"), except: "A" },
+      { update: a.type("1"), except: "A" },
+      { update: a.type("2"), except: "A" },
       { message: awareness },
-      { message: a.type("3"), except: "A" },
+      { update: a.type("3"), except: "A" },
       { message: step1, to: "R" },
-      { message: a.type("4"), except: "A" },
-      { message: a.type("5"), except: "A" },
+      { update: a.type("4"), except: "A" },
+      { update: a.type("5"), except: "A" },
     ];
     const got = deliver(held, ["A", "R", "S"]);
     expect(replay(got.get("R")!).kinds).toEqual(["sync-update", "awareness", "sync-update", "sync-step1", "sync-update"]);
@@ -99,14 +85,14 @@ describe("release", () => {
     const a = writer(1);
     const n = 2 * MAX_MERGED_UPDATES + 5;
     const held: Held<string>[] = [];
-    for (let i = 0; i < n; i++) held.push({ message: a.type(String.fromCharCode(97 + (i % 26))), except: "A" });
+    for (let i = 0; i < n; i++) held.push({ update: a.type(String.fromCharCode(97 + (i % 26))), except: "A" });
     const got = deliver(held, ["A", "R"]);
     expect(got.get("R")).toHaveLength(3);
     expect(replay(got.get("R")!).text).toBe(a.doc.getText("t").toString());
 
     const big = writer(2);
     const chunk = "x".repeat(Math.ceil(MAX_MERGED_BYTES / 3));
-    const heldBig: Held<string>[] = [0, 1, 2, 3].map(() => ({ message: big.type(chunk), except: "B" }));
+    const heldBig: Held<string>[] = [0, 1, 2, 3].map(() => ({ update: big.type(chunk), except: "B" }));
     const gotBig = deliver(heldBig, ["B", "R"]);
     expect(gotBig.get("R")!.length).toBe(2);
     for (const m of gotBig.get("R")!) expect(m.length).toBeLessThan(MAX_MERGED_BYTES + 64);
