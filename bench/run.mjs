@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- --quick] [-- --targets=lattice,y-partyserver,y-websocket-server] [-- --workloads=W1,W2,...]`
+// `npm run bench [-- --quick] [-- --targets=lattice,y-partyserver,y-websocket-server,hocuspocus] [-- --workloads=W1,W2,...]`
 // `npm run bench -- --render=bench/results/<date>.json` re-renders that run's markdown.
 // Runs W1–W5 (issue 4) against Lattice on `wrangler dev`, then each peer alone, with one y-websocket
 // load generator in this process; raw Yjs in this process is the limit. Writes bench/results/.
@@ -7,6 +7,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { renderMarkdown, targetChecks } from "./lib/report.mjs";
+import { runtimeFloor } from "./lib/floor.mjs";
+import { hocuspocusTarget } from "./lib/hocuspocus.mjs";
 import { rawColdLoad, rawIngest, rawStorm } from "./lib/raw.mjs";
 import { BENCH, ensurePeersInstalled, latticeTarget, partyserverTarget, yWebsocketServerTarget } from "./lib/targets.mjs";
 import { cachedTraceUpdates } from "./lib/traces.mjs";
@@ -35,7 +37,7 @@ const CFG = quick
       W5: { clients: 500, windowMs: 1000, perUpdate: 250 },
     };
 
-const allTargets = ["lattice", "y-partyserver", "y-websocket-server"];
+const allTargets = ["lattice", "y-partyserver", "y-websocket-server", "hocuspocus"];
 const targetNames = opt("targets", allTargets.join(",")).split(",");
 const workloads = new Set(opt("workloads", "W1,W2,W3,W4,W5").toUpperCase().split(","));
 
@@ -43,6 +45,7 @@ function makeTarget(name) {
   if (name === "lattice") return latticeTarget({ port: 18787 });
   if (name === "y-partyserver") return partyserverTarget({ port: 18788 });
   if (name === "y-websocket-server") return yWebsocketServerTarget({ port: 18789 });
+  if (name === "hocuspocus") return hocuspocusTarget({ port: 18791 });
   throw new Error(`unknown target ${name}`);
 }
 
@@ -66,9 +69,18 @@ async function main() {
   log("raw Yjs baselines ...");
   const raw = { ingest: rawIngest(ff), coldLoad: rawColdLoad(paper), storm: rawStorm(seph, CFG.W5.clients) };
   log(
-    `raw Yjs: ${raw.ingest.applyUsPerUpdate} µs apply, ${raw.ingest.applyEncodeUsPerUpdate} µs apply+encode per update; ` +
+    `raw Yjs: ${raw.ingest.applyUsPerUpdate} µs apply, ${raw.ingest.applyEncodeUsPerUpdate} µs apply+encode per update (median of ${raw.ingest.runs}); ` +
       `cold load ${raw.coldLoad.coldLoadMs} ms; ${CFG.W5.clients} full-state encodes ${raw.storm.allSyncedSeconds} s`,
   );
+  if (workloads.has("W2") && targetNames.some((n) => n === "lattice" || n === "y-partyserver")) {
+    log("runtime floor: the W2 writer into a no-op Durable Object on wrangler dev ...");
+    try {
+      raw.floor = await runtimeFloor(ff);
+      log(`runtime floor: ${raw.floor.cpuUsPerMessage} µs of CPU per message (${raw.floor.runtimeCpuUsPerMessage} µs without the dev proxy)`);
+    } catch (e) {
+      log(`runtime floor: FAILED: ${e?.message ?? e}`);
+    }
+  }
 
   const results = {
     date: new Date().toISOString(),

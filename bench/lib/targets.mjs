@@ -1,4 +1,4 @@
-// The servers under test. Each target: start({docs}), stop(), restart(), wsUrl(docId, i), serverPids(),
+// The servers under test. Each target: start({docs, fresh}), stop({keep}), wsUrl(docId, i), serverPids(),
 // storeDir (persisted Durable Object files, if any). Only one runs at a time.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -59,7 +59,7 @@ export function cpuMs(pids, split = false) {
   return split ? { total, user, system: total - user } : total;
 }
 
-async function waitHttp(url, timeoutMs, child) {
+export async function waitHttp(url, timeoutMs, child) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (child && child.exitCode !== null) break;
@@ -72,7 +72,7 @@ async function waitHttp(url, timeoutMs, child) {
   return false;
 }
 
-function spawnGroup(cmd, args, opts) {
+export function spawnGroup(cmd, args, opts) {
   const child = spawn(cmd, args, { ...opts, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   const collect = (d) => {
@@ -99,6 +99,14 @@ function spawnGroup(cmd, args, opts) {
     }
   };
   return { child, stop, output: () => output };
+}
+
+/** Waits until `url` answers; if it never does, kills the server and throws with its last output. */
+export async function readyOrFail(server, url, timeoutMs, what) {
+  if (await waitHttp(url, timeoutMs, server.child)) return;
+  const out = server.output();
+  await server.stop("SIGKILL");
+  throw new Error(`${what} did not start:\n${out.slice(-3000)}`);
 }
 
 // ---- Lattice ----
@@ -143,6 +151,7 @@ export function latticeTarget({ port }) {
   const t = {
     name: "lattice",
     label: "Lattice",
+    port,
     runtime: "workerd (wrangler dev)",
     durable: true,
     persistent: true,
@@ -156,10 +165,6 @@ export function latticeTarget({ port }) {
       const vars = { TOKEN_SECRET, ADMIN_TOKEN: "bench-admin", MAX_UPDATES_PER_SECOND: "1000000" };
       server = await startWranglerDev({ port, persistTo: persistDir, vars, migrate: false, log: !!process.env.BENCH_LOG });
       t.pgid = server.child.pid;
-    },
-    async restart() {
-      await server.stop("SIGTERM");
-      await t.start({ fresh: false });
     },
     async stop({ keep = false } = {}) {
       if (server) await server.stop("SIGTERM");
@@ -192,6 +197,7 @@ export function partyserverTarget({ port }) {
   const t = {
     name: "y-partyserver",
     label: "y-partyserver 2.2",
+    port,
     runtime: "workerd (wrangler dev)",
     durable: false, // onSave is debounced (2 s, at most 10 s)
     persistent: true,
@@ -202,16 +208,8 @@ export function partyserverTarget({ port }) {
         [WRANGLER, "dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir, "--show-interactive-dev-session=false"],
         { cwd: dir, env: wranglerEnv() },
       );
-      if (!(await waitHttp(`http://127.0.0.1:${port}/healthz`, 90_000, server.child))) {
-        const out = server.output();
-        await server.stop("SIGKILL");
-        throw new Error(`y-partyserver did not start:\n${out.slice(-3000)}`);
-      }
+      await readyOrFail(server, `http://127.0.0.1:${port}/healthz`, 90_000, "y-partyserver");
       t.pgid = server.child.pid;
-    },
-    async restart() {
-      await server.stop("SIGTERM");
-      await t.start({ fresh: false });
     },
     async stop({ keep = false } = {}) {
       if (server) await server.stop("SIGTERM");
@@ -236,22 +234,15 @@ export function yWebsocketServerTarget({ port }) {
   const t = {
     name: "y-websocket-server",
     label: "@y/websocket-server 0.1.1",
+    port,
     runtime: "Node 22",
     durable: false,
     persistent: false,
     async start() {
       const script = join(PEERS, "node_modules", "@y", "websocket-server", "src", "server.js");
       server = spawnGroup(NODE, [script], { cwd: PEERS, env: { ...process.env, HOST: "127.0.0.1", PORT: String(port) } });
-      if (!(await waitHttp(`http://127.0.0.1:${port}/`, 30_000, server.child))) {
-        const out = server.output();
-        await server.stop("SIGKILL");
-        throw new Error(`@y/websocket-server did not start:\n${out.slice(-3000)}`);
-      }
+      await readyOrFail(server, `http://127.0.0.1:${port}/`, 30_000, "@y/websocket-server");
       t.pgid = server.child.pid;
-    },
-    async restart() {
-      await server.stop("SIGTERM");
-      await t.start();
     },
     async stop() {
       if (server) await server.stop("SIGTERM");
@@ -268,7 +259,7 @@ export function yWebsocketServerTarget({ port }) {
 
 /** Installs bench/peers/ (its own package.json) when its node_modules are missing. */
 export function ensurePeersInstalled(log) {
-  const need = ["y-partyserver", "partyserver", "@y/websocket-server", "yjs"].filter(
+  const need = ["y-partyserver", "partyserver", "@y/websocket-server", "yjs", "@hocuspocus/server", "@hocuspocus/extension-database"].filter(
     (p) => !existsSync(join(PEERS, "node_modules", p, "package.json")),
   );
   if (need.length === 0) return;

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as Y from "yjs";
+import { processRole } from "./floor.mjs";
 import { cpuMs, rssBytes } from "./targets.mjs";
 import { TEXT } from "./traces.mjs";
 import { percentiles, pool, sleep, updateRanges, YwsClient } from "./yws.mjs";
@@ -36,7 +37,7 @@ function serverMeter(target) {
     const c1 = cpuMs(pids, true);
     const cpu = c1.total - c0.total;
     return {
-      perProcessMs: pids.map((p, i) => round(cpuMs([p]) - per0[i], 0)),
+      perProcess: pids.map((pid, i) => ({ pid, role: processRole(pid, target.port), cpuMs: round(cpuMs([pid]) - per0[i], 0) })),
       cpuMs: round(cpu, 0),
       userMs: round(c1.user - c0.user, 0),
       systemMs: round(c1.system - c0.system, 0),
@@ -44,6 +45,11 @@ function serverMeter(target) {
       processes: pids.length,
     };
   };
+}
+
+/** A generator client of `target` for `docId` (the target may add options, e.g. its own framing). */
+async function client(target, [docId, i, access], opts) {
+  return new YwsClient(await target.wsUrl(docId, i, access), { ...target.clientOptions?.(docId), ...opts });
 }
 
 async function connectAll(clients, concurrency = 50) {
@@ -91,8 +97,13 @@ class LatencyBook {
   recordSend(client, clock, t) {
     this.sent.get(client).set(clock, t);
   }
-  onUpdate = (update, _kind, now) => {
+  /** The update handler of a receiver; `self` (a writer's own client id) is skipped if a server echoes it. */
+  receiver(self) {
+    return (update, kind, now) => this.onUpdate(update, kind, now, self);
+  }
+  onUpdate = (update, _kind, now, self) => {
     for (const [client, from, to] of updateRanges(update)) {
+      if (client === self) continue;
       const m = this.sent.get(client);
       if (!m) continue;
       for (let k = from; k < to; k++) {
@@ -142,7 +153,7 @@ async function waitFor(cond, timeoutMs, step = 20) {
 /** A fresh client with a full Y.Doc: syncs and returns its text (convergence check). */
 async function verifierText(target, docId, i) {
   const doc = new Y.Doc();
-  const c = new YwsClient(await target.wsUrl(docId, i), { onUpdate: (u) => Y.applyUpdate(doc, u) });
+  const c = await client(target, [docId, i], { onUpdate: (u) => Y.applyUpdate(doc, u) });
   await c.connect();
   await withTimeout(c.synced, 30_000, "verifier sync");
   await c.close();
@@ -158,7 +169,7 @@ export async function w1(target, cfg, log) {
   const clients = [];
   for (let i = 0; i < cfg.clients; i++) {
     const doc = i < cfg.writers ? newWriterDoc() : undefined;
-    const c = new YwsClient(await target.wsUrl(docId, i), { onUpdate: book.onUpdate, doc });
+    const c = await client(target, [docId, i], { onUpdate: book.receiver(doc?.clientID), doc });
     clients.push(c);
     if (doc) {
       book.writer(doc);
@@ -206,9 +217,9 @@ export async function w2(target, cfg, trace, log) {
       if (done[i]) return;
       for (const [client, , to] of updateRanges(u)) if (client === marker.client && to > marker.clock) done[i] = now;
     };
-    readers.push(new YwsClient(await target.wsUrl(docId, i + 1, "read"), { onUpdate }));
+    readers.push(await client(target, [docId, i + 1, "read"], { onUpdate }));
   }
-  const writer = new YwsClient(await target.wsUrl(docId, 0), {});
+  const writer = await client(target, [docId, 0], {});
   await connectAll([...readers, writer]);
   log(`W2: writer replays ${updates.length} updates (${trace.txns} txns) to ${cfg.readers} readers`);
   const gen = generatorMeter();
@@ -239,6 +250,8 @@ export async function w2(target, cfg, trace, log) {
     messagesPerReader: Math.round(readers.reduce((n, r) => n + r.messagesIn, 0) / readers.length),
     endContentMatches: correct,
     serverCpuUsPerUpdate: round((server.cpuMs * 1000) / updates.length, 1),
+    // The same without wrangler dev's proxy process (not part of a deployment).
+    runtimeCpuUsPerUpdate: round((server.perProcess.filter((p) => p.role !== "dev proxy").reduce((s, p) => s + p.cpuMs, 0) * 1000) / updates.length, 1),
     generator,
     server,
   };
@@ -254,7 +267,7 @@ export async function w3(target, cfg, log) {
     const docId = `w3-${d}`;
     for (let k = 0; k < cfg.clientsPerDoc; k++) {
       const doc = k === 0 ? newWriterDoc() : undefined;
-      const c = new YwsClient(await target.wsUrl(docId, d * cfg.clientsPerDoc + k), { onUpdate: book.onUpdate, doc });
+      const c = await client(target, [docId, d * cfg.clientsPerDoc + k], { onUpdate: book.receiver(doc?.clientID), doc });
       clients.push(c);
       if (doc) {
         book.writer(doc);
@@ -298,12 +311,12 @@ export async function w3(target, cfg, log) {
 async function populate(target, docId, trace) {
   let doneAt = 0;
   const t0 = performance.now();
-  const reader = new YwsClient(await target.wsUrl(docId, 9999, "read"), {
+  const reader = await client(target, [docId, 9999, "read"], {
     onUpdate: (u, _k, now) => {
       for (const [client, , to] of updateRanges(u)) if (client === trace.marker.client && to > trace.marker.clock) doneAt = now;
     },
   });
-  const writer = new YwsClient(await target.wsUrl(docId, 9998), {});
+  const writer = await client(target, [docId, 9998], {});
   await connectAll([reader, writer]);
   for (let i = 0; i < trace.updates.length; i++) {
     writer.sendUpdate(trace.updates[i]);
@@ -367,13 +380,13 @@ export async function w4(target, trace, log) {
   const stored = await storedBytes(target.storeDir, docId);
   await target.start({ fresh: false });
   const doc = new Y.Doc();
-  const c = new YwsClient(await target.wsUrl(docId, 1), { onUpdate: (u) => Y.applyUpdate(doc, u) });
+  const c = await client(target, [docId, 1], { onUpdate: (u) => Y.applyUpdate(doc, u) });
   await c.connect();
   await withTimeout(c.synced, 30_000, "cold sync");
   const cold = { connectToSyncedMs: round(c.tSynced - c.tStart), openToSyncedMs: round(c.tSynced - c.tOpen), step2Bytes: c.step2Bytes };
   const correct = doc.getText(TEXT).toString() === trace.endContent;
   await c.close();
-  const warmC = new YwsClient(await target.wsUrl(docId, 2), {});
+  const warmC = await client(target, [docId, 2], {});
   await warmC.connect();
   await withTimeout(warmC.synced, 30_000, "warm sync");
   const warmMs = warmC.tSynced - warmC.tStart;
@@ -398,7 +411,7 @@ export async function w4(target, trace, log) {
 export async function w5(target, cfg, trace, log) {
   const docId = cfg.docId ?? "w5";
   const loaded = await populate(target, docId, trace);
-  const mk = async (i) => new YwsClient(await target.wsUrl(docId, i), {});
+  const mk = async (i) => await client(target, [docId, i], {});
   const first = [];
   for (let i = 0; i < cfg.clients; i++) first.push(await mk(i));
   await connectAll(first, 100);

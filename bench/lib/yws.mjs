@@ -1,12 +1,19 @@
 // A cheap y-websocket client for the load generator: no Y.Doc per receiver. It answers the server's
 // sync step 1 with an empty step 2, asks for the document with its own step 1, and hands every
 // received document update (step 2 or update) to a callback as raw bytes.
+//
+// Opt-in Hocuspocus framing (opts.hocuspocus = { documentName, token }): every message, both ways,
+// starts with the document name (lib0 varString) before the message type; the client sends an Auth
+// message (type 2, Token) before its step 1, as @hocuspocus/provider does, and the server queues the
+// document's messages until that one is handled. Hocuspocus-only replies (Authenticated, SyncStatus
+// acks, Close, ...) are read past and ignored.
 import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import WebSocket from "ws";
 import * as Y from "yjs";
 
 const MSG_SYNC = 0;
+const MSG_AWARENESS = 1;
 const STEP1 = 0;
 const STEP2 = 1;
 const UPDATE = 2;
@@ -14,18 +21,51 @@ const UPDATE = 2;
 const EMPTY_SV = Y.encodeStateVector(new Y.Doc());
 const EMPTY_UPDATE = Y.encodeStateAsUpdate(new Y.Doc());
 
-function syncMessage(kind, payload) {
+// Hocuspocus message types beyond y-websocket's (@hocuspocus/server MessageType, @hocuspocus/common).
+const HP_AUTH = 2;
+const HP_SYNC_REPLY = 4; // a sync message that asks for no step 1 back
+const HP_AUTH_TOKEN = 0; // Auth sub-types: Token (either way), PermissionDenied, Authenticated
+const HP_AUTH_DENIED = 1;
+// The provider's awareness renewal period (y-protocols renews a local state every 15 s); Hocuspocus
+// closes a socket that sent nothing for its `timeout` (60 s).
+const HP_KEEPALIVE_MS = 15_000;
+
+/** A new encoder, with the Hocuspocus document name first when `address` is given. */
+function encoderFor(address) {
   const enc = encoding.createEncoder();
+  if (address !== undefined) encoding.writeVarString(enc, address);
+  return enc;
+}
+
+function syncMessage(kind, payload, address) {
+  const enc = encoderFor(address);
   encoding.writeVarUint(enc, MSG_SYNC);
   encoding.writeVarUint(enc, kind);
   encoding.writeVarUint8Array(enc, payload);
   return encoding.toUint8Array(enc);
 }
 
-/** The y-websocket message that carries `update` as a document update. */
-export const updateMessage = (update) => syncMessage(UPDATE, update);
-export const step1Message = (sv = EMPTY_SV) => syncMessage(STEP1, sv);
-export const step2Message = (update = EMPTY_UPDATE) => syncMessage(STEP2, update);
+/** The y-websocket message that carries `update` as a document update (Hocuspocus's with `address`). */
+export const updateMessage = (update, address) => syncMessage(UPDATE, update, address);
+export const step1Message = (sv = EMPTY_SV, address) => syncMessage(STEP1, sv, address);
+export const step2Message = (update = EMPTY_UPDATE, address) => syncMessage(STEP2, update, address);
+
+/** Hocuspocus's Auth message with a token (the provider appends its version; the server takes it as optional). */
+function hpAuthMessage(address, token) {
+  const enc = encoderFor(address);
+  encoding.writeVarUint(enc, HP_AUTH);
+  encoding.writeVarUint(enc, HP_AUTH_TOKEN);
+  encoding.writeVarString(enc, token);
+  return encoding.toUint8Array(enc);
+}
+
+/** An awareness update naming no client: keeps a Hocuspocus socket alive, changes no state. */
+function hpKeepaliveMessage(address) {
+  const enc = encoderFor(address);
+  encoding.writeVarUint(enc, MSG_AWARENESS);
+  encoding.writeVarUint8Array(enc, new Uint8Array([0]));
+  return encoding.toUint8Array(enc);
+}
 
 /**
  * Struct ranges an update carries, per Yjs client: [client, fromClock, toClock) triples.
@@ -43,14 +83,18 @@ let nextId = 0;
 export class YwsClient {
   /**
    * @param {string} url ws:// URL
-   * @param {{ onUpdate?: (update: Uint8Array, kind: "step2"|"update", now: number) => void, doc?: Y.Doc, sendStep1?: boolean }} opts
+   * @param {{ onUpdate?: (update: Uint8Array, kind: "step2"|"update", now: number) => void, doc?: Y.Doc, sendStep1?: boolean,
+   *   hocuspocus?: { documentName: string, token?: string } }} opts
    *   doc: a writer's own Y.Doc (its state answers the server's step 1).
+   *   hocuspocus: speak Hocuspocus's framing for that document instead of y-websocket's.
    */
   constructor(url, opts = {}) {
     this.id = nextId++;
     this.url = url;
     this.onUpdate = opts.onUpdate;
     this.doc = opts.doc;
+    this.hocuspocus = opts.hocuspocus;
+    this.address = opts.hocuspocus?.documentName; // undefined: y-websocket framing
     this.tStart = 0;
     this.tOpen = 0;
     this.tSynced = 0;
@@ -75,7 +119,12 @@ export class YwsClient {
     return new Promise((resolve, reject) => {
       ws.on("open", () => {
         this.tOpen = performance.now();
-        ws.send(step1Message(this.doc ? Y.encodeStateVector(this.doc) : EMPTY_SV));
+        if (this.hocuspocus) {
+          ws.send(hpAuthMessage(this.address, this.hocuspocus.token ?? ""));
+          this.keepalive = setInterval(() => this.send(hpKeepaliveMessage(this.address)), HP_KEEPALIVE_MS);
+          this.keepalive.unref();
+        }
+        ws.send(step1Message(this.doc ? Y.encodeStateVector(this.doc) : EMPTY_SV, this.address));
         resolve(this);
       });
       ws.on("message", (data, isBinary) => {
@@ -88,6 +137,7 @@ export class YwsClient {
         reject(e);
       });
       ws.on("close", (code) => {
+        clearInterval(this.keepalive);
         this.closed = true;
         this.closeCode = code;
         this._syncedReject(new Error(`closed ${code} before sync`));
@@ -99,12 +149,24 @@ export class YwsClient {
   handle(buf) {
     const now = performance.now();
     const dec = decoding.createDecoder(buf);
-    const type = decoding.readVarUint(dec);
+    let type;
+    if (this.hocuspocus) {
+      if (buf.length === 1) return; // a connection-level Ping (no document name) from newer servers: not needed
+      decoding.readVarString(dec); // the document name (one document per client)
+      type = decoding.readVarUint(dec);
+      if (type === HP_AUTH) {
+        this.handleAuth(dec);
+        return;
+      }
+      if (type === HP_SYNC_REPLY) type = MSG_SYNC;
+    } else {
+      type = decoding.readVarUint(dec);
+    }
     if (type !== MSG_SYNC) return; // awareness and anything else: not needed by the generator
     const kind = decoding.readVarUint(dec);
     if (kind === STEP1) {
       const sv = decoding.readVarUint8Array(dec);
-      this.send(step2Message(this.doc ? Y.encodeStateAsUpdate(this.doc, sv) : EMPTY_UPDATE));
+      this.send(step2Message(this.doc ? Y.encodeStateAsUpdate(this.doc, sv) : EMPTY_UPDATE, this.address));
       return;
     }
     const update = decoding.readVarUint8Array(dec);
@@ -117,12 +179,20 @@ export class YwsClient {
     if (this.onUpdate) this.onUpdate(update, kind === STEP2 ? "step2" : "update", now);
   }
 
+  /** Hocuspocus's Auth replies: Authenticated is ignored, a token request answered, a denial fails the sync. */
+  handleAuth(dec) {
+    const kind = decoding.readVarUint(dec);
+    if (kind === HP_AUTH_TOKEN) this.send(hpAuthMessage(this.address, this.hocuspocus.token ?? ""));
+    else if (kind === HP_AUTH_DENIED) this._syncedReject(new Error(`permission denied: ${decoding.readVarString(dec)}`));
+  }
+
+  /** Sends an already framed message (the module's message builders take the Hocuspocus address). */
   send(msg) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(msg);
   }
 
   sendUpdate(update) {
-    this.send(updateMessage(update));
+    this.send(updateMessage(update, this.address));
   }
 
   /** Resolves when the socket's send buffer is below `bytes` (backpressure for "as fast as the socket takes it"). */
@@ -131,6 +201,7 @@ export class YwsClient {
   }
 
   close() {
+    clearInterval(this.keepalive);
     if (!this.ws || this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(() => {
