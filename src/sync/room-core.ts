@@ -142,8 +142,12 @@ interface ColdView {
   answer?: Uint8Array[];
 }
 
-/** Log entries merged into one message on the cold path: every message has a fixed cost on the wire. */
-const COLD_MERGE = 64;
+/**
+ * The cold path merges consecutive small log entries (typing) into one message, at most this many
+ * bytes of them: every message has a fixed cost on the wire. Bigger entries travel alone, as stored:
+ * merging is quadratic in its inputs and would cost more than the messages it saves.
+ */
+export const COLD_MERGE_BYTES = 16 * 1024;
 
 /** Most stored entries the cold path sends as they are (the compaction policy bounds their bytes); a longer tail is loaded instead. */
 export const MAX_COLD_ENTRIES = 1024;
@@ -386,20 +390,30 @@ export class RoomCore<C extends RoomConn> {
 
   /**
    * Answers a fresh client (empty state vector). A cold document answers from its stored bytes
-   * without loading Yjs: the log entries as updates, then the snapshot as step 2, so the client
+   * without loading Yjs: snapshot and log entries in stored (causal) order as updates, so the client
+   * integrates each as it comes instead of holding later ones as pending, then an empty step 2, so it
    * counts itself synced only once it has everything. A loaded one encodes once and reuses it.
    */
   private sendWholeState(conn: C): void {
     const cold = this.coldView();
     if (cold) {
       if (!cold.answer) {
-        const [first, ...rest] = cold.entries;
-        cold.answer = [];
-        for (let i = 0; i < rest.length; i += COLD_MERGE) {
-          const group = rest.slice(i, i + COLD_MERGE);
-          cold.answer.push(encodeUpdate(group.length === 1 ? group[0]! : Y.mergeUpdates(group)));
+        const answer: Uint8Array[] = [];
+        let group: Uint8Array[] = [];
+        let groupBytes = 0;
+        const endGroup = (): void => {
+          if (group.length > 0) answer.push(encodeUpdate(group.length === 1 ? group[0]! : Y.mergeUpdates(group)));
+          group = [];
+          groupBytes = 0;
+        };
+        for (const entry of cold.entries) {
+          if (groupBytes + entry.length > COLD_MERGE_BYTES) endGroup();
+          group.push(entry);
+          groupBytes += entry.length;
         }
-        cold.answer.push(encodeSyncStep2(first ?? EMPTY_UPDATE));
+        endGroup();
+        answer.push(encodeSyncStep2(EMPTY_UPDATE));
+        cold.answer = answer;
       }
       for (const message of cold.answer) this.transport.send(conn, message);
       return;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, MessageType, updateClockRanges, validateUpdate } from "../../src/sync/protocol";
-import { CloseCode, DEFAULT_LIMITS, RoomCore, shouldCompact, storedStateVector } from "../../src/sync/room-core";
+import { CloseCode, COLD_MERGE_BYTES, DEFAULT_LIMITS, RoomCore, shouldCompact, storedStateVector } from "../../src/sync/room-core";
 import { conn, MemoryStore, MemoryTransport, type TestConn } from "../helpers/memory-room";
 
 function setup(limits = DEFAULT_LIMITS) {
@@ -321,6 +321,41 @@ describe("the cold path: a stored document answered without loading Yjs", () => 
     }
     expect(replica.getText("t").toString()).toBe(src.getText("t").toString());
     expect(replica.getMap("m").toJSON()).toEqual(src.getMap("m").toJSON());
+  });
+
+  it("merges small stored entries into a few messages and sends big ones as they are", () => {
+    const store = new MemoryStore();
+    const writer = new RoomCore<TestConn>(store, new MemoryTransport());
+    const w = conn("w");
+    const src = new Y.Doc();
+    const t = src.getText("t");
+    const write = (text: string) => {
+      const sv = Y.encodeStateVector(src);
+      t.insert(t.length, text);
+      writer.handleFrame(w, encodeUpdate(Y.encodeStateAsUpdate(src, sv)));
+    };
+    for (let i = 0; i < 30; i++) write(`k${i}`); // typing: small entries
+    write("x".repeat(COLD_MERGE_BYTES)); // a paste bigger than a merge group
+    write("y".repeat(COLD_MERGE_BYTES));
+    for (let i = 0; i < 3; i++) write(`z${i}`);
+    const room = new RoomCore<TestConn>(store, new MemoryTransport());
+    const fresh = conn("fresh");
+    room.handleFrame(fresh, encodeSyncStep1(new Uint8Array([0])));
+    expect(room.isLoaded).toBe(false);
+    // In stored order: entries 0–29 merged, the two pastes (30, 31) alone, the last three merged, then
+    // an empty step 2 that marks the client synced.
+    expect(kinds(fresh)).toEqual(["sync-update", "sync-update", "sync-update", "sync-update", "sync-step2"]);
+    const updates = fresh.sent.map((m) => decodeFrame(m)).map((f) => (f.ok && "update" in f.value ? f.value.update : new Uint8Array()));
+    expect(updates[1]).toEqual(store.log[30]);
+    expect(updates[2]).toEqual(store.log[31]);
+    expect(updates[4]).toEqual(Y.encodeStateAsUpdate(new Y.Doc()));
+    // Each update is integrated as it arrives: nothing waits for a later message.
+    const replica = new Y.Doc();
+    for (const u of updates) {
+      Y.applyUpdate(replica, u);
+      expect(replica.store.pendingStructs).toBeNull();
+    }
+    expect(replica.getText("t").toString()).toBe(t.toString());
   });
 
   it("stays cold when a fresh client answers the server's step 1 with an empty update", () => {
