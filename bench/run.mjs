@@ -140,6 +140,12 @@ async function main() {
     }
   }
 
+  // The limit once more, now that the servers are gone: a process sometimes runs Yjs at half speed for
+  // a while here (3.4 vs 7-8 us per apply, run to run); the better of the two measurements is the limit.
+  const again = rawIngest(ff);
+  log(`raw Yjs again: ${again.applyUsPerUpdate} µs apply, ${again.applyEncodeUsPerUpdate} µs apply+encode per update`);
+  raw.ingestRuns = [raw.ingest, again];
+  if (again.applyUsPerUpdate < raw.ingest.applyUsPerUpdate) raw.ingest = again;
   results.targetChecks = targetChecks(results);
   results.machine.loadAvgAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
   results.elapsedSeconds = Math.round((performance.now() - T0) / 100) / 10;
