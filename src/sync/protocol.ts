@@ -101,6 +101,12 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 function readVarUintStrict(decoder: decoding.Decoder): number {
   // lib0 reads past the end as `undefined` and lets a varint run past 2^53: both are refused here.
+  // Most varints in an update are one byte (lengths, small clocks, info bytes): no loop for those.
+  const first = decoder.arr[decoder.pos];
+  if (first !== undefined && first < 0x80) {
+    decoder.pos++;
+    return first;
+  }
   let num = 0;
   let mult = 1;
   for (let i = 0; i < 8; i++) {
