@@ -36,6 +36,7 @@ const ROWS = [
   ["W3 latency p99", null, (t) => t.W3?.latencyMs?.p99, "ms"],
   ["W3 server RSS, idle → peak", null, (t) => (t.W3 ? `${fmt(t.W3.rssMB.idleBefore)} → ${fmt(t.W3.rssMB.peak)}` : undefined), "MB", (t) => t.W3?.rssMB?.peak],
   ["W4 cold load, connect → synced", (r) => r.raw?.coldLoad?.coldLoadMs, (t) => (t.W4?.skipped ? "n/a (no persistence)" : t.W4?.connectToSyncedMs), "ms"],
+  ["W4 then the client applies what it got (same work for every server; not in the figure above)", null, (t) => (t.W4?.skipped ? "n/a" : t.W4?.clientApplyMs), "ms"],
   ["W4 stored bytes / encoded state", (r) => r.raw?.coldLoad?.storedToEncoded, (t) => (t.W4?.skipped ? "n/a" : t.W4?.storedToEncoded), "×"],
   ["W5 reconnect storm, all synced", (r) => r.raw?.storm?.allSyncedSeconds, (t) => t.W5?.allSyncedSeconds, "s"],
   ["W5 per-client connect → synced p99", null, (t) => t.W5?.perClientConnectToSyncedMs?.p99, "ms"],
