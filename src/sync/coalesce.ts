@@ -2,20 +2,37 @@
  * Releasing held messages (pure). While a write batch is pending, everything outgoing waits in the
  * room's outbox; when the batch is on disk the outbox is released here. A burst of N broadcast updates
  * to R connections would be N × R WebSocket sends; instead consecutive broadcast updates travel as one
- * message carrying `Y.mergeUpdates` of them, merged once for everyone who gets all of them (a writer
+ * message carrying `Y.mergeUpdates` of them (groups of at most 64 updates or 16 KiB), merged once for
+ * everyone who gets all of them (a writer
  * gets a merge of the others' updates only). Each connection still sees its messages in the order they
  * were held; any other message (a direct send, an awareness broadcast) ends a run.
  */
 import * as Y from "yjs";
 import { encodeUpdate } from "./protocol";
 
-/** A run is cut at this many payload bytes, so a merged message stays far below the 32 MiB frame cap. */
-export const MAX_MERGED_BYTES = 1 << 20;
 /**
- * And at this many updates: `Y.mergeUpdates` re-sorts all its inputs for every struct it writes, so
- * its cost grows with the square of the run; short runs keep it linear and still cut sends 64-fold.
+ * Merge groups (here and on the cold path) end at this many updates: `Y.mergeUpdates` re-sorts all its
+ * inputs for every struct it writes, so its cost grows with the square of the group; short groups keep
+ * it linear and still cut messages 64-fold.
  */
-export const MAX_MERGED_UPDATES = 64;
+export const MERGE_MAX_UPDATES = 64;
+/** And before this many bytes: a big update (a paste, a snapshot) travels alone, as it is. */
+export const MERGE_MAX_BYTES = 16 * 1024;
+
+/** Whether `next` must start a new merge group after `count` updates of `bytes` bytes. */
+export function endsGroup(count: number, bytes: number, next: Uint8Array): boolean {
+  return count > 0 && (count === MERGE_MAX_UPDATES || bytes + next.length > MERGE_MAX_BYTES);
+}
+
+/** The updates merged into one; as they were, should Yjs refuse to merge them (never fatal). */
+export function mergeOrKeep(updates: readonly Uint8Array[]): Uint8Array[] {
+  if (updates.length === 1) return [updates[0]!];
+  try {
+    return [Y.mergeUpdates(updates as Uint8Array[])];
+  } catch {
+    return [...updates];
+  }
+}
 
 /**
  * Something waiting for the write batch: a message to one connection (`to`) or to every connection
@@ -37,12 +54,7 @@ const alone = <C>(e: RunEntry<C>): Uint8Array => (e.message ??= encodeUpdate(e.u
 /** The messages for a run of updates: the single update's message, or one message merging them all. */
 function merged<C>(entries: readonly RunEntry<C>[]): Uint8Array[] {
   if (entries.length === 1) return [alone(entries[0]!)];
-  try {
-    return [encodeUpdate(Y.mergeUpdates(entries.map((e) => e.update)))];
-  } catch {
-    // Only server-built updates get here; should Yjs still refuse to merge them, send them as they were.
-    return entries.map(alone);
-  }
+  return mergeOrKeep(entries.map((e) => e.update)).map(encodeUpdate);
 }
 
 /**
@@ -73,7 +85,7 @@ export function release<C>(held: readonly Held<C>[], connections: readonly C[], 
   };
   for (const h of held) {
     if (h.update !== undefined) {
-      if (runBytes + h.update.length > MAX_MERGED_BYTES || run.length === MAX_MERGED_UPDATES) endRun();
+      if (endsGroup(run.length, runBytes, h.update)) endRun();
       run.push({ update: h.update, except: h.except });
       runBytes += h.update.length;
       continue;

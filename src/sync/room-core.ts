@@ -8,6 +8,7 @@
  * until the write is on disk.
  */
 import * as Y from "yjs";
+import { endsGroup, mergeOrKeep } from "./coalesce";
 import {
   decodeFrame,
   encodeAwareness,
@@ -141,13 +142,6 @@ interface ColdView {
   /** The messages that answer a fresh client, built on first use and kept for the next ones. */
   answer?: Uint8Array[];
 }
-
-/**
- * The cold path merges consecutive small log entries (typing) into one message, at most this many
- * bytes of them: every message has a fixed cost on the wire. Bigger entries travel alone, as stored:
- * merging is quadratic in its inputs and would cost more than the messages it saves.
- */
-export const COLD_MERGE_BYTES = 16 * 1024;
 
 /** Most stored entries the cold path sends as they are (the compaction policy bounds their bytes); a longer tail is loaded instead. */
 export const MAX_COLD_ENTRIES = 1024;
@@ -401,13 +395,15 @@ export class RoomCore<C extends RoomConn> {
         const answer: Uint8Array[] = [];
         let group: Uint8Array[] = [];
         let groupBytes = 0;
+        // Consecutive small entries (typing) share a message, as the fan-out merges them (coalesce.ts):
+        // every message has a fixed cost on the wire; big ones (the snapshot, pastes) go as stored.
         const endGroup = (): void => {
-          if (group.length > 0) answer.push(encodeUpdate(group.length === 1 ? group[0]! : Y.mergeUpdates(group)));
+          if (group.length > 0) for (const u of mergeOrKeep(group)) answer.push(encodeUpdate(u));
           group = [];
           groupBytes = 0;
         };
         for (const entry of cold.entries) {
-          if (groupBytes + entry.length > COLD_MERGE_BYTES) endGroup();
+          if (endsGroup(group.length, groupBytes, entry)) endGroup();
           group.push(entry);
           groupBytes += entry.length;
         }

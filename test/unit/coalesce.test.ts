@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { MAX_MERGED_BYTES, MAX_MERGED_UPDATES, release, type Held } from "../../src/sync/coalesce";
+import { MERGE_MAX_BYTES, MERGE_MAX_UPDATES, mergeOrKeep, release, type Held } from "../../src/sync/coalesce";
 import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeUpdate } from "../../src/sync/protocol";
 
 /** A writer whose every transaction becomes one update to broadcast. */
@@ -81,9 +81,9 @@ describe("release", () => {
     expect(got.get("A")).toEqual([awareness]);
   });
 
-  it("cuts runs at MAX_MERGED_UPDATES updates and at MAX_MERGED_BYTES", () => {
+  it("cuts runs at MERGE_MAX_UPDATES updates and at MERGE_MAX_BYTES", () => {
     const a = writer(1);
-    const n = 2 * MAX_MERGED_UPDATES + 5;
+    const n = 2 * MERGE_MAX_UPDATES + 5;
     const held: Held<string>[] = [];
     for (let i = 0; i < n; i++) held.push({ update: a.type(String.fromCharCode(97 + (i % 26))), except: "A" });
     const got = deliver(held, ["A", "R"]);
@@ -91,11 +91,11 @@ describe("release", () => {
     expect(replay(got.get("R")!).text).toBe(a.doc.getText("t").toString());
 
     const big = writer(2);
-    const chunk = "x".repeat(Math.ceil(MAX_MERGED_BYTES / 3));
+    const chunk = "x".repeat(Math.ceil(MERGE_MAX_BYTES / 3));
     const heldBig: Held<string>[] = [0, 1, 2, 3].map(() => ({ update: big.type(chunk), except: "B" }));
     const gotBig = deliver(heldBig, ["B", "R"]);
     expect(gotBig.get("R")!.length).toBe(2);
-    for (const m of gotBig.get("R")!) expect(m.length).toBeLessThan(MAX_MERGED_BYTES + 64);
+    for (const m of gotBig.get("R")!) expect(m.length).toBeLessThan(MERGE_MAX_BYTES + 64);
     expect(replay(gotBig.get("R")!).text).toBe(chunk.repeat(4));
   });
 
@@ -106,5 +106,13 @@ describe("release", () => {
     expect(got.get("R")).toEqual([step1]);
     expect(got.get("S")).toEqual([step1]);
     expect(got.get("T")).toEqual([]);
+  });
+
+  it("keeps updates as they were when Yjs refuses to merge them, instead of throwing", () => {
+    const good = Y.encodeStateAsUpdate(writer(1).doc);
+    const bad = new Uint8Array([1, 1, 200, 7]);
+    expect(() => Y.mergeUpdates([good, bad])).toThrow();
+    expect(mergeOrKeep([good, bad])).toEqual([good, bad]);
+    expect(mergeOrKeep([good])).toEqual([good]);
   });
 });

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, MessageType, updateClockRanges, validateUpdate } from "../../src/sync/protocol";
-import { CloseCode, COLD_MERGE_BYTES, DEFAULT_LIMITS, RoomCore, shouldCompact, storedStateVector } from "../../src/sync/room-core";
-import { conn, MemoryStore, MemoryTransport, type TestConn } from "../helpers/memory-room";
+import { MERGE_MAX_BYTES } from "../../src/sync/coalesce";
+import { CloseCode, DEFAULT_LIMITS, RoomCore, shouldCompact, storedStateVector } from "../../src/sync/room-core";
+import { conn, MemoryStore, MemoryTransport, replicaOf, type TestConn } from "../helpers/memory-room";
 
 function setup(limits = DEFAULT_LIMITS) {
   const events: string[] = [];
@@ -92,11 +93,7 @@ describe("RoomCore", () => {
     room.handleFrame(a, encodeUpdate(first));
     expect(room.doc.getText("t").toString()).toBe("abcd");
     room.handleFrame(a, encodeUpdate(third));
-    const mirror = new Y.Doc();
-    for (const m of b.sent) {
-      const f = decodeFrame(m);
-      if (f.ok && (f.value.kind === "sync-update" || f.value.kind === "sync-step2")) Y.applyUpdate(mirror, f.value.update);
-    }
+    const mirror = replicaOf(b.sent);
     expect(mirror.getText("t").toString()).toBe("abcdef");
     expect(mirror.store.pendingStructs).toBeNull();
   });
@@ -123,11 +120,7 @@ describe("RoomCore", () => {
     expect(last.value.update).not.toEqual(step2);
     expect(Y.decodeUpdate(last.value.update).ds.clients.size).toBe(0);
     expect(Y.decodeUpdate(step2).ds.clients.size).toBe(1);
-    const mirror = new Y.Doc();
-    for (const m of b.sent) {
-      const f = decodeFrame(m);
-      if (f.ok && (f.value.kind === "sync-update" || f.value.kind === "sync-step2")) Y.applyUpdate(mirror, f.value.update);
-    }
+    const mirror = replicaOf(b.sent);
     expect(mirror.getText("t").toString()).toBe("hllo!");
   });
 
@@ -314,11 +307,7 @@ describe("the cold path: a stored document answered without loading Yjs", () => 
     expect(first.ok && first.value.kind === "sync-step1" && first.value.stateVector).toEqual(Y.encodeStateVector(src));
     // The client applies what it got; the last message is the step 2 that marks it synced.
     expect(kinds(fresh).at(-1)).toBe("sync-step2");
-    const replica = new Y.Doc();
-    for (const m of fresh.sent.slice(1)) {
-      const f = decodeFrame(m);
-      if (f.ok && (f.value.kind === "sync-step2" || f.value.kind === "sync-update")) Y.applyUpdate(replica, f.value.update);
-    }
+    const replica = replicaOf(fresh.sent.slice(1));
     expect(replica.getText("t").toString()).toBe(src.getText("t").toString());
     expect(replica.getMap("m").toJSON()).toEqual(src.getMap("m").toJSON());
   });
@@ -335,8 +324,8 @@ describe("the cold path: a stored document answered without loading Yjs", () => 
       writer.handleFrame(w, encodeUpdate(Y.encodeStateAsUpdate(src, sv)));
     };
     for (let i = 0; i < 30; i++) write(`k${i}`); // typing: small entries
-    write("x".repeat(COLD_MERGE_BYTES)); // a paste bigger than a merge group
-    write("y".repeat(COLD_MERGE_BYTES));
+    write("x".repeat(MERGE_MAX_BYTES)); // a paste bigger than a merge group
+    write("y".repeat(MERGE_MAX_BYTES));
     for (let i = 0; i < 3; i++) write(`z${i}`);
     const room = new RoomCore<TestConn>(store, new MemoryTransport());
     const fresh = conn("fresh");
