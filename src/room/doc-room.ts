@@ -126,31 +126,25 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
 
   // ---- Transport ----
 
+  /** Holds `h` in the outbox if a write is pending (or older messages wait): false if it may go now. */
+  private hold(h: Held<Conn>): boolean {
+    if (!this.store.hasPending && this.outbox.length === 0) return false;
+    this.outbox.push(h);
+    this.scheduleFlush();
+    return true;
+  }
+
   send(conn: Conn, message: Uint8Array): void {
-    if (this.store.hasPending || this.outbox.length > 0) {
-      this.outbox.push({ message, to: conn });
-      this.scheduleFlush();
-    } else {
-      this.sendNow(conn, message);
-    }
+    if (!this.hold({ message, to: conn })) this.sendNow(conn, message);
   }
 
   broadcastUpdate(update: Uint8Array, except?: Conn): void {
-    if (this.store.hasPending || this.outbox.length > 0) {
-      this.outbox.push({ update, except });
-      this.scheduleFlush();
-    } else {
-      this.broadcast(encodeUpdate(update), except);
-    }
+    if (!this.hold({ update, except })) this.broadcast(encodeUpdate(update), except);
   }
 
   broadcast(message: Uint8Array, except?: Conn): void {
-    if (this.store.hasPending || this.outbox.length > 0) {
-      this.outbox.push({ message, except });
-      this.scheduleFlush();
-    } else {
-      for (const conn of this.connections()) if (conn !== except) this.sendNow(conn, message);
-    }
+    if (this.hold({ message, except })) return;
+    for (const conn of this.connections()) if (conn !== except) this.sendNow(conn, message);
   }
 
   private sendNow(conn: Conn, message: Uint8Array): void {
