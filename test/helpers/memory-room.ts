@@ -1,4 +1,6 @@
 /** In-memory store and transport for unit tests of the pure room logic. */
+import * as Y from "yjs";
+import { decodeFrame } from "../../src/sync/protocol";
 import type { RoomConn, Transport, UpdateStore } from "../../src/sync/room-core";
 
 export class MemoryStore implements UpdateStore {
@@ -48,4 +50,14 @@ export class MemoryTransport implements Transport<TestConn> {
   connections(): Iterable<TestConn> {
     return this.conns;
   }
+}
+
+/** A fresh Y.Doc holding every update and step 2 among `messages`: what a client of them would have. */
+export function replicaOf(messages: readonly Uint8Array[]): Y.Doc {
+  const doc = new Y.Doc();
+  for (const m of messages) {
+    const f = decodeFrame(m);
+    if (f.ok && (f.value.kind === "sync-update" || f.value.kind === "sync-step2")) Y.applyUpdate(doc, f.value.update);
+  }
+  return doc;
 }
