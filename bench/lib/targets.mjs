@@ -7,12 +7,11 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
-import { NODE, ROOT, startWranglerDev, wranglerEnv, wranglerSync } from "../../scripts/lib/wrangler-dev.mjs";
+import { NODE, ROOT, startWranglerDev, wranglerSync } from "../../scripts/lib/wrangler-dev.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const BENCH = join(HERE, "..");
 export const PEERS = join(BENCH, "peers");
-const WRANGLER = join(BENCH, "..", "node_modules", "wrangler", "bin", "wrangler.js");
 
 const TOKEN_SECRET = "bench-token-secret-0123456789abcdef0123456789";
 const PROJECT = "prj_bench";
@@ -42,6 +41,17 @@ export function rssBytes(pids) {
   return total;
 }
 
+/** What each workerd process of wrangler dev is: the dev proxy (listens on the public port) or the runtime. */
+export function processRole(pid, port) {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    if (!/workerd/.test(args[0] ?? "")) return "server";
+    return args.some((a) => a.includes(`127.0.0.1:${port}`)) ? "dev proxy" : "runtime";
+  } catch {
+    return "gone";
+  }
+}
+
 const TICK_MS = 1000 / Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim() || 100);
 
 /** User + system CPU time in ms consumed so far by the pids ({user, system} with `split`). */
@@ -59,7 +69,7 @@ export function cpuMs(pids, split = false) {
   return split ? { total, user, system: total - user } : total;
 }
 
-export async function waitHttp(url, timeoutMs, child) {
+async function waitHttp(url, timeoutMs, child) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (child && child.exitCode !== null) break;
@@ -163,6 +173,7 @@ export function latticeTarget({ port }) {
       // W2 replays a whole trace from one socket as fast as it goes: far past the default per-connection
       // budget of 2,000 updates/s that protects real deployments, so the bench lifts that one limit.
       const vars = { TOKEN_SECRET, ADMIN_TOKEN: "bench-admin", MAX_UPDATES_PER_SECOND: "1000000" };
+      // BENCH_LOG=1 shows wrangler dev's own output (and the Worker's console) while the bench runs.
       server = await startWranglerDev({ port, persistTo: persistDir, vars, migrate: false, log: !!process.env.BENCH_LOG });
       t.pgid = server.child.pid;
     },
@@ -203,12 +214,7 @@ export function partyserverTarget({ port }) {
     persistent: true,
     async start({ fresh = true } = {}) {
       if (fresh) persistDir = mkdtempSync(join(tmpdir(), "ypartyserver-bench-"));
-      server = spawnGroup(
-        NODE,
-        [WRANGLER, "dev", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", persistDir, "--show-interactive-dev-session=false"],
-        { cwd: dir, env: wranglerEnv() },
-      );
-      await readyOrFail(server, `http://127.0.0.1:${port}/healthz`, 90_000, "y-partyserver");
+      server = await startWranglerDev({ port, persistTo: persistDir, migrate: false, cwd: dir, timeoutMs: 90_000 });
       t.pgid = server.child.pid;
     },
     async stop({ keep = false } = {}) {

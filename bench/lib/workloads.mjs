@@ -3,8 +3,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as Y from "yjs";
-import { processRole } from "./floor.mjs";
-import { cpuMs, rssBytes } from "./targets.mjs";
+import { cpuMs, processRole, rssBytes } from "./targets.mjs";
 import { TEXT } from "./traces.mjs";
 import { percentiles, pool, sleep, updateRanges, YwsClient } from "./yws.mjs";
 

@@ -38,15 +38,16 @@ export function applyLocalMigrations(persistTo) {
 }
 
 /**
- * Starts `wrangler dev` on `port`, resolves once /healthz answers.
+ * Starts `wrangler dev` on `port` for the Worker in `cwd` (Lattice by default; the bench's peers too),
+ * resolves once /healthz answers.
  * Returns { url, child, stop(signal) }; stop() resolves when the process has exited.
  */
-export async function startWranglerDev({ port = 8787, persistTo, vars = {}, log = false, timeoutMs = 60_000, migrate = true } = {}) {
+export async function startWranglerDev({ port = 8787, persistTo, vars = {}, log = false, timeoutMs = 60_000, migrate = true, cwd = ROOT } = {}) {
   if (migrate) applyLocalMigrations(persistTo);
   const args = [WRANGLER, "dev", "--port", String(port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false"];
   if (persistTo) args.push("--persist-to", persistTo);
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
-  const child = spawn(NODE, args, { cwd: ROOT, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(NODE, args, { cwd, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   const collect = (d) => {
     output += d;
