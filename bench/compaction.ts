@@ -9,7 +9,7 @@ import * as Y from "yjs";
 import { encodeUpdate } from "../src/sync/protocol";
 import { RoomCore, type RoomConn, type UpdateStore } from "../src/sync/room-core";
 
-const trace = JSON.parse(gunzipSync(readFileSync(join(import.meta.dirname, "..", "..", "shared", "traces", "automerge-paper.json.gz"))).toString()) as {
+const trace = JSON.parse(gunzipSync(readFileSync(join(import.meta.dirname, "..", "test", "fixtures", "traces", "automerge-paper.json.gz"))).toString()) as {
   endContent: string;
   txns: { patches: [number, number, string][] }[];
 };

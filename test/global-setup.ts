@@ -4,8 +4,8 @@ import { fileURLToPath } from "node:url";
 import { gunzipSync } from "node:zlib";
 import type { TestProject } from "vitest/node";
 
-/** The shared traces live beside the repository (../shared/traces), as on every machine and in CI. */
-const TRACES = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "shared", "traces");
+/** Editing traces (CC BY 4.0) kept in the repository: see test/fixtures/traces/README.md. */
+const TRACES = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "traces");
 
 export function readTrace(name: string): unknown {
   return JSON.parse(gunzipSync(readFileSync(join(TRACES, `${name}.json.gz`))).toString("utf8"));

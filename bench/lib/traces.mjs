@@ -1,4 +1,4 @@
-// Editing traces (../shared/traces, see its README) turned into Yjs updates.
+// Editing traces (test/fixtures/traces, see its README) turned into Yjs updates.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,11 +6,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import * as Y from "yjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CANDIDATES = [
-  process.env.LATTICE_TRACES,
-  resolve(HERE, "..", "..", "..", "shared", "traces"),
-  "/work/shared/traces",
-].filter(Boolean);
+const CANDIDATES = [process.env.LATTICE_TRACES, resolve(HERE, "..", "..", "test", "fixtures", "traces")].filter(Boolean);
 
 export function tracesDir() {
   const dir = CANDIDATES.find((d) => existsSync(join(d, "friendsforever_flat.json.gz")));

@@ -1,5 +1,5 @@
 /**
- * Editing traces from ../shared/traces (see its README): reading them (Node side) and replaying
+ * Editing traces from test/fixtures/traces (see its README): reading them (Node side) and replaying
  * them into Yjs (pure, runs anywhere).
  */
 import * as Y from "yjs";
