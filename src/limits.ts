@@ -3,17 +3,18 @@ import { DEFAULT_LIMITS, type RoomLimits } from "./sync/room-core";
 
 /** Every limit the server enforces, configurable through `wrangler.toml` [vars]. */
 export interface Limits extends RoomLimits {
-  /** Largest WebSocket frame; a larger one closes the socket with 1009. */
+  /** Largest WebSocket frame; a larger one closes the socket with 1009. The platform takes up to 32 MiB. */
   maxFrameBytes: number;
   /** Largest body of `POST /v1/docs/{id}/update`; a larger one gets 413. */
   maxUpdateBytes: number;
-  /** Open connections per document; the next one is closed with 4413 ("document full"). */
+  /** Open connections per document; the next one is closed with 1013 (try again later). */
   maxConnectionsPerDoc: number;
 }
 
 const DEFAULTS: Limits = {
   ...DEFAULT_LIMITS,
-  maxFrameBytes: 1024 * 1024,
+  // What the platform accepts: the document cap, not the frame size, decides which update fits.
+  maxFrameBytes: 32 * 1024 * 1024,
   maxUpdateBytes: 1024 * 1024,
   maxConnectionsPerDoc: 1000,
 };
@@ -26,6 +27,8 @@ const VARS: Record<keyof Limits, string> = {
   maxClientIdsPerConn: "MAX_CLIENT_IDS_PER_CONNECTION",
   maxAwarenessStateBytes: "MAX_AWARENESS_STATE_BYTES",
   maxUpdatesPerSecond: "MAX_UPDATES_PER_SECOND",
+  maxUpdateBurst: "MAX_UPDATE_BURST",
+  maxSyncBytesPerSecond: "MAX_SYNC_BYTES_PER_SECOND",
   maxAwarenessPerSecond: "MAX_AWARENESS_PER_SECOND",
 };
 

@@ -11,7 +11,8 @@ import type { Env } from "../env";
 import { readLimits, type Limits } from "../limits";
 import { release, type Held } from "../sync/coalesce";
 import { encodeUpdate, validateUpdate } from "../sync/protocol";
-import { CloseCode, RoomCore, type Access, type RoomConn, type Transport } from "../sync/room-core";
+import { CloseCode } from "../sync/close-codes";
+import { RoomCore, type Access, type RoomConn, type Transport } from "../sync/room-core";
 import type { ApplyUpdateResult, DocRef, JsonResult, Presence, RootKind } from "./rpc-types";
 import { SqlUpdateStore } from "./store";
 
@@ -189,12 +190,15 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     const conns = this.connMap();
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    this.ctx.acceptWebSocket(server);
-    const conn: Conn = { ws: server, userId, access, exp, clientIds: new Map(), yjsClientIds: new Set() };
     if (conns.size >= this.limits.maxConnectionsPerDoc) {
-      server.close(CloseCode.documentFull, "document is full");
+      // Accepted without hibernation: a hibernatable socket closed before the client has sent anything
+      // completes its close handshake only ~10 s later, and the stock client waits for that to retry.
+      server.accept();
+      server.close(CloseCode.tryAgainLater, "document is full: try again later");
       return new Response(null, { status: 101, webSocket: client });
     }
+    this.ctx.acceptWebSocket(server);
+    const conn: Conn = { ws: server, userId, access, exp, clientIds: new Map(), yjsClientIds: new Set() };
     server.serializeAttachment(toAttachment(conn));
     conns.set(server, conn);
     this.core.greet(conn);
@@ -203,11 +207,9 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // A socket this object already closed: its frames still queued behind the close are dropped unread.
     const conn = this.connMap().get(ws);
-    if (!conn) {
-      ws.close(CloseCode.policyViolation, "unknown connection");
-      return;
-    }
+    if (!conn) return;
     if (typeof message === "string") return this.drop(conn, CloseCode.unsupportedData, "text frames are not part of the protocol");
     if (message.byteLength > this.limits.maxFrameBytes) return this.drop(conn, CloseCode.tooBig, "frame too large");
     if (conn.exp * 1000 <= Date.now()) return this.drop(conn, CloseCode.tokenExpired, "token expired");
@@ -231,6 +233,9 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
   private drop(conn: Conn, code: number, reason: string): void {
     this.forget(conn.ws);
     try {
+      // Until the client answers the close, the socket is still listed: without an attachment, an
+      // object that wakes in between does not take it for a live connection.
+      conn.ws.serializeAttachment(null);
       conn.ws.close(code, reason);
     } catch {
       // already closed

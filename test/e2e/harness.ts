@@ -14,6 +14,8 @@ interface WranglerDev {
 const startWranglerDev = startUntyped as (opts: { port: number; persistTo: string; vars: Record<string, string>; migrate?: boolean }) => Promise<WranglerDev>;
 
 export const RESULTS = join(ROOT as string, "test-results");
+export const E2E_ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef-0123";
+export const E2E_TOKEN_SECRET = "e2e-token-secret-0123456789abcdef";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 const freePort = freePortUntyped as () => Promise<number>;
@@ -24,10 +26,12 @@ export class Server {
   private constructor(
     readonly port: number,
     readonly persistTo: string,
+    private readonly extraVars: Record<string, string> = {},
   ) {}
 
-  static async start(): Promise<Server> {
-    const s = new Server(await freePort(), mkdtempSync(join(tmpdir(), "lattice-e2e-")));
+  /** `vars` adds to (or overrides) the dev-mode vars; every limit not named keeps its default. */
+  static async start(vars: Record<string, string> = {}): Promise<Server> {
+    const s = new Server(await freePort(), mkdtempSync(join(tmpdir(), "lattice-e2e-")), vars);
     await s.up();
     return s;
   }
@@ -42,7 +46,7 @@ export class Server {
       port: this.port,
       persistTo: this.persistTo,
       migrate,
-      vars: { DEV_MODE: "true", ADMIN_TOKEN: "e2e-admin-token", TOKEN_SECRET: "e2e-token-secret-0123456789abcdef" },
+      vars: { DEV_MODE: "true", ADMIN_TOKEN: E2E_ADMIN_TOKEN, TOKEN_SECRET: E2E_TOKEN_SECRET, ...this.extraVars },
     });
   }
 

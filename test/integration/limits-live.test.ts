@@ -10,7 +10,7 @@ import { encodeSyncStep1, encodeUpdate } from "../../src/sync/protocol";
 import { createTestDoc, openRaw, waitFor } from "../helpers/sync";
 
 describe("connections per document", () => {
-  it("the connection past the limit is closed with 4413; the others stay, and a place frees up when one leaves", async () => {
+  it("the connection past the limit is closed with 1013 (retried by the stock client); the others stay, and a place frees up when one leaves", async () => {
     const max = readLimits(env).maxConnectionsPerDoc;
     expect(max).toBeLessThanOrEqual(64);
     const d = await createTestDoc();
@@ -18,7 +18,7 @@ describe("connections per document", () => {
     const sockets = [];
     for (let i = 0; i < max; i++) sockets.push(await openRaw(d.docId, token));
     const extra = await openRaw(d.docId, token);
-    expect((await extra.closed).code).toBe(4413);
+    expect((await extra.closed).code).toBe(1013);
     expect(sockets.some((s) => s.isClosed())).toBe(false);
     // The room still works for those inside: an update from the first reaches the last.
     const src = new Y.Doc();

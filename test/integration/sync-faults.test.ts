@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import type { DocRoom } from "../../src/room/doc-room";
+import { readLimits } from "../../src/limits";
 import { roomStub } from "../../src/room/stub";
 import { encodeSyncStep1, encodeUpdate } from "../../src/sync/protocol";
 import { createTestDoc, openRaw, synced, waitFor, type TestDoc, providersPerTest } from "../helpers/sync";
@@ -33,7 +34,7 @@ describe("bad input closes only the offending socket, with the contract's code, 
       1002,
     ],
     ["a text frame", (ws) => ws.send("hello"), 1003],
-    ["a frame over the size limit", (ws) => ws.send(new Uint8Array(1024 * 1024 + 1)), 1009],
+    ["a frame over the size limit (default: the platform's 32 MiB)", (ws) => ws.send(new Uint8Array(readLimits(env).maxFrameBytes + 1)), 1009],
   ];
   for (const [name, send, code] of cases) {
     it(name, async () => {

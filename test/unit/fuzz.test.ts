@@ -7,7 +7,8 @@
 import { describe, expect, inject, it } from "vitest";
 import * as Y from "yjs";
 import { decodeFrame } from "../../src/sync/protocol";
-import { CloseCode, DEFAULT_LIMITS, RoomCore } from "../../src/sync/room-core";
+import { CloseCode } from "../../src/sync/close-codes";
+import { DEFAULT_LIMITS, RoomCore } from "../../src/sync/room-core";
 import { hostileFrame, prng, realFrames } from "../helpers/fuzz";
 import { conn, MemoryStore, MemoryTransport, type TestConn } from "../helpers/memory-room";
 import type { SequentialTrace } from "../helpers/traces";

@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
 import { encodeAwareness, encodeUpdate, MessageType, SyncType } from "../../src/sync/protocol";
-import { CloseCode, DEFAULT_LIMITS, RoomCore, type RoomLimits } from "../../src/sync/room-core";
+import { CloseCode } from "../../src/sync/close-codes";
+import { DEFAULT_LIMITS, RoomCore, type RoomLimits } from "../../src/sync/room-core";
 import { conn, MemoryStore, MemoryTransport, type TestConn } from "../helpers/memory-room";
 
 function setup(limits: Partial<RoomLimits> = {}) {
@@ -48,7 +49,7 @@ function snapshot(room: RoomCore<TestConn>, store: MemoryStore) {
 }
 
 describe("hostile writers meet a limit, and only they are affected", () => {
-  it("new Yjs client ids per connection: an update carrying 10,000 ids is refused whole with 1008", () => {
+  it("new Yjs client ids per connection: an update carrying 10,000 ids is refused whole with 4422 (permanent)", () => {
     const { room, store, join } = setup({ maxClientIdsPerConn: 64 });
     const honest = join("honest");
     const src = new Y.Doc();
@@ -63,7 +64,7 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     const check = new Y.Doc();
     Y.applyUpdate(check, update);
     expect(check.store.clients.size).toBe(10_000);
-    expect(room.handleFrame(attacker, encodeUpdate(update))).toMatchObject({ code: CloseCode.policyViolation });
+    expect(room.handleFrame(attacker, encodeUpdate(update))).toMatchObject({ code: CloseCode.tooManyClientIds });
     expect(snapshot(room, store)).toEqual(before);
     expect(watcher.sent.length).toBe(sent);
     expect(room.doc.store.clients.size).toBe(1);
@@ -74,7 +75,7 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     const a = join("a");
     for (let i = 0; i < 5; i++) expect(room.handleFrame(a, encodeUpdate(manyClientsUpdate(1, 100 + i)))).toBeUndefined();
     const before = snapshot(room, store);
-    expect(room.handleFrame(a, encodeUpdate(manyClientsUpdate(1, 200)))).toMatchObject({ code: CloseCode.policyViolation });
+    expect(room.handleFrame(a, encodeUpdate(manyClientsUpdate(1, 200)))).toMatchObject({ code: CloseCode.tooManyClientIds });
     expect(snapshot(room, store)).toEqual(before);
     // Another connection editing as the five existing clients introduces nothing new.
     const b = join("b");
@@ -86,7 +87,7 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     expect(room.handleFrame(b, encodeUpdate(Y.encodeStateAsUpdate(doc, sv)))).toBeUndefined();
   });
 
-  it("total document size: the write that would pass it is refused (4413), the document stays as it was", () => {
+  it("total document size: the write that would pass it is refused (4413, permanent), the document stays as it was", () => {
     const { room, store, join } = setup({ maxDocBytes: 2000 });
     const a = join("a");
     const src = new Y.Doc();
@@ -99,7 +100,7 @@ describe("hostile writers meet a limit, and only they are affected", () => {
       const close = room.handleFrame(a, encodeUpdate(Y.encodeStateAsUpdate(src, sv)));
       if (close) {
         refused = true;
-        expect(close.code).toBe(CloseCode.documentFull);
+        expect(close.code).toBe(CloseCode.tooLarge);
         expect(snapshot(room, store)).toEqual(before);
       }
     }
@@ -110,8 +111,8 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     expect(room.handleFrame(b, encodeUpdate(new Uint8Array([0, 0])))).toBeUndefined();
   });
 
-  it("updates per second: a flood is closed with 4429 once its burst is spent; a polite writer is not", () => {
-    const { room, join } = setup({ maxUpdatesPerSecond: 10 });
+  it("updates per second: a flood is closed with 1013 (retried) once its burst is spent; a polite writer is not", () => {
+    const { room, join } = setup({ maxUpdatesPerSecond: 10, maxUpdateBurst: 20 });
     const flood = join("flood");
     const polite = join("polite");
     const src = new Y.Doc();
@@ -121,27 +122,27 @@ describe("hostile writers meet a limit, and only they are affected", () => {
       return encodeUpdate(Y.encodeStateAsUpdate(src, sv));
     };
     let closedAt = -1;
-    for (let i = 0; i < 100 && closedAt < 0; i++) if (room.handleFrame(flood, next(), 5000)?.code === CloseCode.rateLimited) closedAt = i;
-    expect(closedAt).toBe(20); // a burst of twice the rate
+    for (let i = 0; i < 100 && closedAt < 0; i++) if (room.handleFrame(flood, next(), 5000)?.code === CloseCode.tryAgainLater) closedAt = i;
+    expect(closedAt).toBe(20); // the burst
     for (let s = 0; s < 30; s++) for (let i = 0; i < 10; i++) expect(room.handleFrame(polite, next(), 10_000 + s * 1000 + i * 100)).toBeUndefined();
   });
 
-  it("awareness per second: a flood is closed with 4429", () => {
-    const { room, join } = setup({ maxAwarenessPerSecond: 5 });
+  it("awareness per second: a flood is closed with 1013 once its burst (10x the rate) is spent", () => {
+    const { room, join } = setup({ maxAwarenessPerSecond: 2 });
     const a = join("a");
     const codes: (number | undefined)[] = [];
-    for (let clock = 1; clock <= 12; clock++) codes.push(room.handleFrame(a, encodeAwareness([{ clientId: 7, clock, stateJson: "{}" }]), 1000)?.code);
-    expect(codes.slice(0, 10).every((c) => c === undefined)).toBe(true);
-    expect(codes[10]).toBe(CloseCode.rateLimited);
+    for (let clock = 1; clock <= 22; clock++) codes.push(room.handleFrame(a, encodeAwareness([{ clientId: 7, clock, stateJson: "{}" }]), 1000)?.code);
+    expect(codes.slice(0, 20).every((c) => c === undefined)).toBe(true);
+    expect(codes[20]).toBe(CloseCode.tryAgainLater);
   });
 
-  it("awareness state size: a state over the limit closes with 1009 and is not stored or sent", () => {
+  it("awareness state size: a state over the limit closes with 4413 and is not stored or sent", () => {
     const { room, join } = setup({ maxAwarenessStateBytes: 1024 });
     const a = join("a");
     const b = join("b");
     const sent = b.sent.length;
     const big = JSON.stringify({ blob: "x".repeat(2000) });
-    expect(room.handleFrame(a, encodeAwareness([{ clientId: 7, clock: 1, stateJson: big }]))).toMatchObject({ code: CloseCode.tooBig });
+    expect(room.handleFrame(a, encodeAwareness([{ clientId: 7, clock: 1, stateJson: big }]))).toMatchObject({ code: CloseCode.tooLarge });
     expect(b.sent.length).toBe(sent);
     const c = join("c");
     expect(c.sent).toHaveLength(1); // sync step 1 only: no awareness to show

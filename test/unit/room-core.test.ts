@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, MessageType, updateClockRanges, validateUpdate } from "../../src/sync/protocol";
 import { MERGE_MAX_BYTES } from "../../src/sync/coalesce";
-import { CloseCode, DEFAULT_LIMITS, RoomCore, shouldCompact, storedStateVector } from "../../src/sync/room-core";
+import { CloseCode } from "../../src/sync/close-codes";
+import { DEFAULT_LIMITS, RoomCore, shouldCompact, storedStateVector } from "../../src/sync/room-core";
 import { conn, MemoryStore, MemoryTransport, replicaOf, type TestConn } from "../helpers/memory-room";
 
 function setup(limits = DEFAULT_LIMITS) {
@@ -164,7 +165,7 @@ describe("RoomCore", () => {
     const { room, join, store } = setup({ ...DEFAULT_LIMITS, maxClientIdsPerConn: 3 });
     const a = join(conn("a"));
     for (let i = 1; i <= 3; i++) expect(room.handleFrame(a, encodeUpdate(textUpdate("x", i)))).toBeUndefined();
-    expect(room.handleFrame(a, encodeUpdate(textUpdate("x", 4)))).toMatchObject({ code: CloseCode.policyViolation });
+    expect(room.handleFrame(a, encodeUpdate(textUpdate("x", 4)))).toMatchObject({ code: CloseCode.tooManyClientIds });
     expect(store.log).toHaveLength(3);
     // Ids already in the document do not count against a new connection.
     const b = join(conn("b"));
@@ -180,7 +181,7 @@ describe("RoomCore", () => {
     const { room, join } = setup({ ...DEFAULT_LIMITS, maxDocBytes: 200 });
     const a = join(conn("a"));
     expect(room.handleFrame(a, encodeUpdate(textUpdate("a".repeat(100))))).toBeUndefined();
-    expect(room.handleFrame(a, encodeUpdate(textUpdate("b".repeat(150))))).toMatchObject({ code: CloseCode.documentFull });
+    expect(room.handleFrame(a, encodeUpdate(textUpdate("b".repeat(150))))).toMatchObject({ code: CloseCode.tooLarge });
     expect(room.doc.getText("t").toString()).toBe("a".repeat(100));
   });
 
@@ -247,8 +248,8 @@ describe("RoomCore", () => {
     expect(shouldCompact({ logCount: 1000, logBytes: 70_000, snapshotBytes: 10_000_000 })).toBe(true);
   });
 
-  it("closes a connection that sends updates or awareness faster than its budget allows (4429)", () => {
-    const { room, join } = setup({ ...DEFAULT_LIMITS, maxUpdatesPerSecond: 5, maxAwarenessPerSecond: 2 });
+  it("closes a connection that spends its message, byte or awareness budget with 1013, which the stock client retries", () => {
+    const { room, join } = setup({ ...DEFAULT_LIMITS, maxUpdatesPerSecond: 5, maxUpdateBurst: 10, maxAwarenessPerSecond: 2 });
     const a = join(conn("a"));
     const src = new Y.Doc();
     const next = () => {
@@ -256,17 +257,44 @@ describe("RoomCore", () => {
       src.getText("t").insert(0, "x");
       return encodeUpdate(Y.encodeStateAsUpdate(src, sv));
     };
-    // A burst of twice the rate passes; the next one at the same instant does not.
+    // The burst passes; the next one at the same instant does not.
     for (let i = 0; i < 10; i++) expect(room.handleFrame(a, next(), 1000)).toBeUndefined();
-    expect(room.handleFrame(a, next(), 1000)).toMatchObject({ code: CloseCode.rateLimited });
+    expect(room.handleFrame(a, next(), 1000)).toMatchObject({ code: CloseCode.tryAgainLater });
     // After a second the budget has refilled by the rate.
     const b = join(conn("b"));
     for (let i = 0; i < 10; i++) room.handleFrame(b, next(), 1000);
     for (let i = 0; i < 5; i++) expect(room.handleFrame(b, next(), 2000)).toBeUndefined();
-    expect(room.handleFrame(b, next(), 2000)).toMatchObject({ code: CloseCode.rateLimited });
+    expect(room.handleFrame(b, next(), 2000)).toMatchObject({ code: CloseCode.tryAgainLater });
+    // Awareness: a burst of ten times the rate.
     const c = join(conn("c"));
-    for (let i = 1; i <= 4; i++) expect(room.handleFrame(c, encodeAwareness([{ clientId: 9, clock: i, stateJson: "{}" }]), 1000)).toBeUndefined();
-    expect(room.handleFrame(c, encodeAwareness([{ clientId: 9, clock: 5, stateJson: "{}" }]), 1000)).toMatchObject({ code: CloseCode.rateLimited });
+    for (let i = 1; i <= 20; i++) expect(room.handleFrame(c, encodeAwareness([{ clientId: 9, clock: i, stateJson: "{}" }]), 1000)).toBeUndefined();
+    expect(room.handleFrame(c, encodeAwareness([{ clientId: 9, clock: 21, stateJson: "{}" }]), 1000)).toMatchObject({ code: CloseCode.tryAgainLater });
+  });
+
+  it("a whole-document answer is paid from the byte budget: repeated empty step 1s are cut off, a writer's burst is not", () => {
+    const limits = { ...DEFAULT_LIMITS, maxDocBytes: 64 * 1024, maxSyncBytesPerSecond: 16 * 1024 };
+    const { room, join } = setup(limits);
+    const w = join(conn("w"));
+    expect(room.handleFrame(w, encodeUpdate(textUpdate("y".repeat(20_000))), 0)).toBeUndefined();
+    const reader = join(conn("reader", "read"));
+    const step1 = encodeSyncStep1(new Uint8Array([0]));
+    let answered = 0;
+    let close;
+    for (let i = 0; i < 100 && !close; i++) {
+      close = room.handleFrame(reader, step1, 1000);
+      if (!close) answered++;
+    }
+    // A burst of 2 × maxDocBytes (128 KiB) pays for about six 20 KB answers, not a hundred.
+    expect(close).toMatchObject({ code: CloseCode.tryAgainLater });
+    expect(answered).toBeGreaterThanOrEqual(5);
+    expect(answered).toBeLessThanOrEqual(8);
+  });
+
+  it("an update larger than the document limit is refused for good (4413), before any budget", () => {
+    const { room, join } = setup({ ...DEFAULT_LIMITS, maxDocBytes: 1000, maxSyncBytesPerSecond: 1 });
+    const a = join(conn("a"));
+    expect(room.handleFrame(a, encodeUpdate(textUpdate("z".repeat(2000))))).toMatchObject({ code: CloseCode.tooLarge });
+    expect(room.storedBytes).toBe(0);
   });
 
   it("ignores a well-formed frame of an unknown type", () => {

@@ -1,0 +1,43 @@
+/**
+ * Every close code the sync endpoint sends, chosen against the stock y-websocket 3 client's rule:
+ * its default `shouldReconnect` treats 4400–4499 as permanent (no reconnect, a `closed` event, unsent
+ * edits stay in the tab) and retries every other code with backoff and a full re-sync.
+ *
+ * So a refusal that the same client would repeat on every reconnect (a message that can never fit, an
+ * expired token, a deleted document) is in 4400–4499, and a refusal that passes with time (a budget, a
+ * full room) is outside it: the client comes back and re-syncs with nothing lost.
+ * docs/API.md has the table, with what an app should do for each.
+ */
+export const CloseCode = {
+  // Transient: the stock client reconnects with backoff and sends what the server lacks.
+  /** The contract's code for a frame that cannot be decoded (a stock client never sends one). */
+  protocolError: 1002,
+  /** The contract's code for a text frame (other than the keep-alive `ping`). */
+  unsupportedData: 1003,
+  /** The contract's code for a frame over `MAX_FRAME_BYTES` (default: the platform's 32 MiB). */
+  tooBig: 1009,
+  /** The server failed to store an update: nothing of it was kept or sent; retrying is safe. */
+  internalError: 1011,
+  /** A budget is spent or the room is full: try again later (rate limits, connection cap). */
+  tryAgainLater: 1013,
+
+  // Permanent: the stock client stops and emits `closed` with the code and reason.
+  /** The token expired: the app mints a new one and calls `provider.connect()`. */
+  tokenExpired: 4401,
+  /** The document was deleted. */
+  documentDeleted: 4404,
+  /** The message can never be accepted: it would take the document past `MAX_DOC_BYTES`, or an awareness state is over its limit. */
+  tooLarge: 4413,
+  /** The update introduces more new Yjs client ids than this connection may. */
+  tooManyClientIds: 4422,
+} as const;
+
+export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** True for the codes y-websocket 3's default `shouldReconnect` does not retry. */
+export const isPermanent = (code: number): boolean => code >= 4400 && code < 4500;
+
+export interface CloseRequest {
+  code: number;
+  reason: string;
+}
