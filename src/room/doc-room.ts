@@ -13,6 +13,7 @@ import { release, type Held } from "../sync/coalesce";
 import { encodeUpdate, validateUpdate } from "../sync/protocol";
 import { CloseCode } from "../sync/close-codes";
 import { RoomCore, type Access, type RoomConn, type Transport } from "../sync/room-core";
+import { renderRoots } from "../sync/to-json";
 import type { ApplyUpdateResult, DocRef, JsonResult, Presence, RootKind } from "./rpc-types";
 import { SqlUpdateStore } from "./store";
 
@@ -104,15 +105,36 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS);
   }
 
-  private flush(): void {
+  /** Writes pending updates, then releases the messages held for them. False if the write failed. */
+  private flush(): boolean {
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
-    this.store.flush();
+    try {
+      this.store.flush();
+    } catch (e) {
+      this.writeFailed(e);
+      return false;
+    }
     const out = this.outbox;
     this.outbox = [];
-    if (out.length === 0) return;
+    if (out.length === 0) return true;
     // A burst's updates reach each connection as one merged update: N × R sends become about R.
     release(out, [...this.connections()], (conn, message) => this.sendNow(conn, message));
+    return true;
+  }
+
+  /**
+   * Storage refused the batch: nothing of it may become visible. The unwritten updates and every
+   * message held for them are dropped, the in-memory document is reloaded from what is stored, and
+   * every socket is closed with 1011, which the stock client retries: on reconnect each writer sends
+   * what the server lacks, so nothing a client holds is lost.
+   */
+  private writeFailed(e: unknown): void {
+    console.error("storage write failed; unwritten updates dropped, clients will re-sync", { error: String(e) });
+    this.store.dropPending();
+    this.outbox = [];
+    this.core.discardMemory();
+    for (const conn of [...this.connMap().values()]) this.drop(conn, CloseCode.internalError, "storage failure: reconnect");
   }
 
   private newCore(): RoomCore<Conn> {
@@ -340,7 +362,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     }
     const outcome = this.core.applyUpdate(update, clientIds);
     // The 200 is an acknowledgement: write now, in this event, so the answer waits for the commit.
-    this.flush();
+    if (!this.flush()) return { ok: false, code: "internal", message: "the update could not be stored; nothing was applied" };
     if (!outcome.ok) {
       return outcome.code === "document_too_large"
         ? { ok: false, code: "payload_too_large", message: outcome.message }
@@ -349,23 +371,12 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     return { ok: true, stateVector: this.core.stateVector() };
   }
 
-  async getJson(
-    ref: DocRef,
-    kinds: Record<string, RootKind>,
-  ): Promise<JsonResult> {
+  async getJson(ref: DocRef, kinds: ReadonlyMap<string, RootKind>): Promise<JsonResult> {
     this.remember(ref);
     this.flush();
-    // Typing a root (getText, getMap…) is permanent for a Y.Doc: read from a copy so that a
-    // request's `types` can never change how the live document reads its roots.
-    const copy = new Y.Doc();
-    Y.applyUpdate(copy, this.core.encodeState());
-    try {
-      return { ok: true, value: rootsToJson(copy, kinds) };
-    } catch {
-      return { ok: false, message: "types names a kind that does not match the root's content" };
-    } finally {
-      copy.destroy();
-    }
+    // renderRoots reads items and never types a root (doc.getText etc. would be permanent), so the
+    // live document can be read as it is: no copy to encode and decode.
+    return renderRoots(this.core.doc, kinds);
   }
 
   async getPresence(ref: DocRef): Promise<Presence> {
@@ -432,51 +443,4 @@ function toAttachment(conn: Conn): Attachment {
 
 function fromAttachment(ws: WebSocket, a: Attachment): Conn {
   return { ws, userId: a.u, access: a.a, exp: a.e, clientIds: new Map(a.c), yjsClientIds: new Set() };
-}
-
-/**
- * Root shared types as plain JSON; `kinds` says what a root is where its content cannot tell.
- * Throws when `kinds` contradicts what a root's content shows it to be.
- */
-export function rootsToJson(doc: Y.Doc, kinds: Record<string, RootKind>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const names = new Set([...doc.share.keys(), ...Object.keys(kinds)]);
-  for (const name of names) {
-    const existing = doc.share.get(name);
-    const shown = existing ? kindShownByContent(existing) : undefined;
-    const asked = kinds[name];
-    if (asked && shown && asked !== shown) throw new Error(`root ${name} is a ${shown}, not a ${asked}`);
-    switch (asked ?? shown ?? "text") {
-      case "text":
-        out[name] = doc.getText(name).toString();
-        break;
-      case "map":
-        out[name] = doc.getMap(name).toJSON();
-        break;
-      case "array":
-        out[name] = doc.getArray(name).toJSON();
-        break;
-      case "xml":
-        out[name] = doc.getXmlFragment(name).toString();
-        break;
-    }
-  }
-  return out;
-}
-
-/** The kind a root's content shows, or undefined for an empty root (any kind reads it). */
-function kindShownByContent(type: Y.AbstractType<any>): RootKind | undefined {
-  if (type instanceof Y.Text) return "text";
-  if (type instanceof Y.Map) return "map";
-  if (type instanceof Y.Array) return "array";
-  if (type instanceof Y.XmlFragment) return "xml";
-  for (let item = type._start; item !== null; item = item.right) {
-    if (item.deleted) continue;
-    const c = item.content;
-    if (c instanceof Y.ContentString || c instanceof Y.ContentFormat || c instanceof Y.ContentEmbed) return "text";
-    if (c instanceof Y.ContentType && (c.type instanceof Y.XmlElement || c.type instanceof Y.XmlText)) return "xml";
-    return "array";
-  }
-  for (const item of type._map.values()) if (!item.deleted) return "map";
-  return undefined;
 }

@@ -6,11 +6,11 @@ export interface DocRef {
   docId: string;
 }
 
-export type RootKind = "text" | "map" | "array" | "xml";
+export type { RootKind } from "../sync/to-json";
 
 export type ApplyUpdateResult =
   | { ok: true; stateVector: Uint8Array }
-  | { ok: false; code: "invalid_request" | "payload_too_large"; message: string };
+  | { ok: false; code: "invalid_request" | "payload_too_large" | "internal"; message: string };
 
 export interface Presence {
   connections: number;

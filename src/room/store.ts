@@ -73,21 +73,37 @@ export class SqlUpdateStore implements UpdateStore {
 
   /**
    * Writes every pending entry in one transaction: one commit for a burst of updates instead of one
-   * each. Callers hold back every message that could reveal those updates until this has run.
+   * each. Callers hold back every message that could reveal those updates until this has run. If the
+   * write throws, the entries stay pending: the caller decides (see dropPending).
    */
   flush(): void {
     if (this.pending.length === 0) return;
     const batch = this.pending;
-    this.pending = [];
     this.transaction(() => {
       for (const p of batch) this.insertLog(p.seq, p.update);
     });
+    this.pending = [];
+  }
+
+  /** Forgets the entries a failed flush could not write, as if they had never been appended. */
+  dropPending(): void {
+    for (const p of this.pending) {
+      this.logBytes -= p.update.length;
+      this.logCount -= 1;
+    }
+    if (this.pending.length > 0) this.nextSeq = this.pending[0]!.seq;
+    this.pending = [];
   }
 
   compact(snapshot: Uint8Array, tail: Uint8Array[]): void {
-    // The snapshot holds everything pending entries held: they need no separate write.
-    this.pending = [];
     this.transaction(() => this.replaceAll(snapshot, tail));
+    // Only once committed: the snapshot holds everything pending entries held, so they need no separate
+    // write; had the transaction thrown, they would still be pending and the counters unchanged.
+    this.pending = [];
+    this.snapshotBytes = snapshot.length;
+    this.logBytes = tail.reduce((n, e) => n + e.length, 0);
+    this.logCount = tail.length;
+    this.nextSeq = tail.length + 1;
   }
 
   private replaceAll(snapshot: Uint8Array, tail: Uint8Array[]): void {
@@ -96,15 +112,7 @@ export class SqlUpdateStore implements UpdateStore {
     for (let part = 0, off = 0; off < snapshot.length; part++, off += CHUNK_BYTES) {
       this.sql.exec(`INSERT INTO snapshot (part, data) VALUES (?, ?)`, part, snapshot.subarray(off, off + CHUNK_BYTES));
     }
-    this.snapshotBytes = snapshot.length;
-    this.logBytes = 0;
-    this.logCount = 0;
-    this.nextSeq = 1;
-    for (const entry of tail) {
-      this.insertLog(this.nextSeq++, entry);
-      this.logBytes += entry.length;
-      this.logCount += 1;
-    }
+    tail.forEach((entry, i) => this.insertLog(i + 1, entry));
   }
 
   getMeta(key: string): string | undefined {

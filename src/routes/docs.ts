@@ -270,15 +270,16 @@ function decodeCursor(cursor: string): string {
 }
 
 /** `name:kind,…` → kinds; 400 for anything else. */
-export function parseTypes(text: string | undefined): Record<string, RootKind> {
-  const kinds: Record<string, RootKind> = {};
+export function parseTypes(text: string | undefined): Map<string, RootKind> {
+  // A Map, not an object: a root may be named `__proto__` or `constructor`.
+  const kinds = new Map<string, RootKind>();
   if (text === undefined || text === "") return kinds;
   const parts = text.split(",");
   if (parts.length > MAX_TYPES) throw new AppError("invalid_request", `at most ${MAX_TYPES} types`);
   for (const part of parts) {
     const m = /^([^:,]{1,256}):(text|map|array|xml)$/.exec(part);
     if (!m) throw new AppError("invalid_request", "types is name:kind,… with kind one of text, map, array, xml", { types: part });
-    kinds[m[1]!] = m[2] as RootKind;
+    kinds.set(m[1]!, m[2] as RootKind);
   }
   return kinds;
 }

@@ -224,9 +224,10 @@ export class RoomCore<C extends RoomConn> {
 
   /**
    * Throws the in-memory document away; the next use reloads it from the store. Used when Yjs throws
-   * half-way through integrating an update: what it had integrated was never stored nor sent.
+   * half-way through integrating an update, and when storing an update failed: in both cases what was
+   * integrated was never stored nor sent.
    */
-  private discardMemory(): void {
+  discardMemory(): void {
     this.ydoc.destroy();
     this.ydoc = this.newDoc();
     this.loaded = false;
@@ -528,7 +529,12 @@ export class RoomCore<C extends RoomConn> {
     const { pendingStructs, pendingDs } = this.doc.store;
     if (pendingStructs) tail.push(pendingStructs.update);
     if (pendingDs) tail.push(pendingDs);
-    this.store.compact(snapshot, tail);
+    try {
+      this.store.compact(snapshot, tail);
+    } catch {
+      // A failed compaction changes nothing: the log it would have replaced is still there.
+      return;
+    }
     this.longestCompactionMs = Math.max(this.longestCompactionMs, Date.now() - started);
   }
 
