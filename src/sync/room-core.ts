@@ -376,7 +376,11 @@ export class RoomCore<C extends RoomConn> {
       }
     }
     if (this.storedBytes + update.length > this.limits.maxDocBytes) {
-      return { ok: false, code: "document_too_large", message: "the document would exceed its size limit" };
+      // The log still counts content deleted since: fold it first, so deleted bytes never lock writers out.
+      if (this.store.logCount > 0) this.maybeCompact(true);
+      if (this.storedBytes + update.length > this.limits.maxDocBytes) {
+        return { ok: false, code: "document_too_large", message: "the document would exceed its size limit" };
+      }
     }
     const doc = this.doc;
     const { pendingStructs, pendingDs } = doc.store;
