@@ -26,6 +26,8 @@ const VARS: Record<keyof Limits, string> = {
   maxDocBytes: "MAX_DOC_BYTES",
   maxClientIdsPerConn: "MAX_CLIENT_IDS_PER_CONNECTION",
   maxAwarenessStateBytes: "MAX_AWARENESS_STATE_BYTES",
+  maxAwarenessIdsPerConn: "MAX_AWARENESS_IDS_PER_CONNECTION",
+  maxAwarenessBytesPerDoc: "MAX_AWARENESS_BYTES_PER_DOC",
   maxUpdatesPerSecond: "MAX_UPDATES_PER_SECOND",
   maxUpdateBurst: "MAX_UPDATE_BURST",
   maxSyncBytesPerSecond: "MAX_SYNC_BYTES_PER_SECOND",

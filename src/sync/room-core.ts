@@ -100,6 +100,10 @@ export interface RoomLimits {
   maxDocBytes: number;
   /** New Yjs client ids one connection may introduce. */
   maxClientIdsPerConn: number;
+  /** Awareness client ids one connection may hold at once (a stock provider uses one). */
+  maxAwarenessIdsPerConn: number;
+  /** Awareness state bytes (JSON) the whole room holds at once. */
+  maxAwarenessBytesPerDoc: number;
   /** Largest awareness state (JSON bytes) one client may set. */
   maxAwarenessStateBytes: number;
   /** Sync messages (step 1, step 2, update) and query-awareness per second per connection, sustained. */
@@ -121,6 +125,8 @@ export const DEFAULT_LIMITS: RoomLimits = {
   // (automerge-paper: 311 KB stored, ~3.3 MB of heap): 8 MiB keeps the worst case under the 128 MB isolate.
   maxDocBytes: 8 * 1024 * 1024,
   maxClientIdsPerConn: 64,
+  maxAwarenessIdsPerConn: 16,
+  maxAwarenessBytesPerDoc: 4 * 1024 * 1024,
   maxAwarenessStateBytes: 64 * 1024,
   // Rate limits are for abuse, not for fast honest clients: a replayed editing trace sends 5k-20k
   // updates a second for a few seconds, and the server ingests 18-27k a second durably (bench W2).
@@ -194,6 +200,8 @@ export class RoomCore<C extends RoomConn> {
   /** The whole state encoded once for fresh clients, until the next change. */
   private fullState: Uint8Array | undefined;
   private readonly awareness = new Map<number, AwarenessRecord>();
+  /** Sum of the awareness states' JSON lengths (bounded by `maxAwarenessBytesPerDoc`). */
+  private awarenessBytes = 0;
   private emitted: Uint8Array[] = [];
   /** Longest compaction pause seen by this instance, ms. */
   longestCompactionMs = 0;
@@ -470,12 +478,11 @@ export class RoomCore<C extends RoomConn> {
   }
 
   private applyAwareness(conn: C, entries: AwarenessEntry[]): CloseRequest | undefined {
+    const refused = this.checkAwareness(conn, entries);
+    if (refused) return refused;
     const accepted: AwarenessEntry[] = [];
     let idsChanged = false;
     for (const e of entries) {
-      if (e.stateJson.length > this.limits.maxAwarenessStateBytes) {
-        return { code: CloseCode.tooLarge, reason: "awareness state too large" };
-      }
       // A client may only speak for client ids that are its own (or new).
       if (!conn.clientIds.has(e.clientId) && this.ownedByOther(conn, e.clientId)) continue;
       const current = this.awareness.get(e.clientId);
@@ -483,10 +490,10 @@ export class RoomCore<C extends RoomConn> {
       const isNewer = currentClock < e.clock || (currentClock === e.clock && e.removed && current !== undefined);
       if (!isNewer) continue;
       if (e.removed) {
-        this.awareness.delete(e.clientId);
+        this.setAwareness(e.clientId, undefined);
         if (conn.clientIds.delete(e.clientId)) idsChanged = true;
       } else {
-        this.awareness.set(e.clientId, { clock: e.clock, stateJson: e.stateJson });
+        this.setAwareness(e.clientId, { clock: e.clock, stateJson: e.stateJson });
         if (!conn.clientIds.has(e.clientId)) idsChanged = true;
         conn.clientIds.set(e.clientId, e.clock);
       }
@@ -496,6 +503,40 @@ export class RoomCore<C extends RoomConn> {
     // Sent to every connection, the sender included: y-websocket clients count it as a sign of life.
     if (accepted.length > 0) this.broadcast(encodeAwareness(accepted));
     return undefined;
+  }
+
+  /**
+   * Checks a whole awareness message before any of it is applied, so a refused one changes nothing.
+   * Counts are upper bounds (an entry that would be ignored still counts): an honest client sends one
+   * id and a few hundred bytes, far from either cap.
+   */
+  private checkAwareness(conn: C, entries: AwarenessEntry[]): CloseRequest | undefined {
+    const added = new Set<number>();
+    let growth = 0;
+    for (const e of entries) {
+      if (e.stateJson.length > this.limits.maxAwarenessStateBytes) return { code: CloseCode.tooLarge, reason: "awareness state too large" };
+      if (e.removed) continue;
+      if (!conn.clientIds.has(e.clientId)) added.add(e.clientId);
+      growth += e.stateJson.length - (this.awareness.get(e.clientId)?.stateJson.length ?? 0);
+    }
+    if (conn.clientIds.size + added.size > this.limits.maxAwarenessIdsPerConn) {
+      return { code: CloseCode.tooLarge, reason: "too many awareness client ids on one connection" };
+    }
+    // The room's cap is shared: past it the newcomer waits (1013, retried) rather than being refused for good.
+    if (growth > 0 && this.awarenessBytes + growth > this.limits.maxAwarenessBytesPerDoc) {
+      return { code: CloseCode.tryAgainLater, reason: "the document's awareness is full: try again later" };
+    }
+    return undefined;
+  }
+
+  private setAwareness(clientId: number, record: AwarenessRecord | undefined): void {
+    this.awarenessBytes -= this.awareness.get(clientId)?.stateJson.length ?? 0;
+    if (record) {
+      this.awareness.set(clientId, record);
+      this.awarenessBytes += record.stateJson.length;
+    } else {
+      this.awareness.delete(clientId);
+    }
   }
 
   private ownedByOther(conn: C, clientId: number): boolean {
@@ -511,7 +552,7 @@ export class RoomCore<C extends RoomConn> {
     const removals: Pick<AwarenessEntry, "clientId" | "clock" | "stateJson">[] = [];
     for (const [clientId, attachedClock] of conn.clientIds) {
       const clock = Math.max(this.awareness.get(clientId)?.clock ?? 0, attachedClock);
-      this.awareness.delete(clientId);
+      this.setAwareness(clientId, undefined);
       removals.push({ clientId, clock: clock + 1, stateJson: "null" });
     }
     conn.clientIds.clear();

@@ -165,6 +165,34 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     expect(codes[20]).toBe(CloseCode.tryAgainLater);
   });
 
+  it("awareness ids per connection: a frame with 1,000 new ids closes the sender with 4413 and changes nothing", () => {
+    const { room, join } = setup();
+    const reader = join("reader");
+    const other = join("other");
+    const sent = other.sent.length;
+    const state = JSON.stringify({ pad: "p".repeat(900) });
+    const entries = Array.from({ length: 1000 }, (_, i) => ({ clientId: 10_000 + i, clock: 1, stateJson: state }));
+    expect(room.handleFrame(reader, encodeAwareness(entries))).toMatchObject({ code: CloseCode.tooLarge });
+    expect(other.sent.length).toBe(sent);
+    const late = join("late");
+    expect(late.sent).toHaveLength(1); // sync step 1 only: the room kept no awareness state
+    // A stock client (one id) is unaffected.
+    expect(room.handleFrame(other, encodeAwareness([{ clientId: 5, clock: 1, stateJson: "{}" }]))).toBeUndefined();
+  });
+
+  it("awareness bytes per document: past the room's cap the newcomer gets 1013 (retried); removals always pass", () => {
+    const { room, join } = setup({ maxAwarenessBytesPerDoc: 10_000, maxAwarenessPerSecond: 1000 });
+    const state = JSON.stringify({ pad: "p".repeat(3000) });
+    const people = Array.from({ length: 3 }, (_, i) => join(`p${i}`));
+    people.forEach((p, i) => expect(room.handleFrame(p, encodeAwareness([{ clientId: i + 1, clock: 1, stateJson: state }]))).toBeUndefined());
+    const fourth = join("fourth");
+    expect(room.handleFrame(fourth, encodeAwareness([{ clientId: 4, clock: 1, stateJson: state }]))).toMatchObject({ code: CloseCode.tryAgainLater });
+    // Someone leaves, and there is room again.
+    expect(room.handleFrame(people[0]!, encodeAwareness([{ clientId: 1, clock: 2, stateJson: "null" }]))).toBeUndefined();
+    const fifth = join("fifth");
+    expect(room.handleFrame(fifth, encodeAwareness([{ clientId: 5, clock: 1, stateJson: state }]))).toBeUndefined();
+  });
+
   it("awareness state size: a state over the limit closes with 4413 and is not stored or sent", () => {
     const { room, join } = setup({ maxAwarenessStateBytes: 1024 });
     const a = join("a");
