@@ -220,7 +220,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
       return new Response(null, { status: 101, webSocket: client });
     }
     this.ctx.acceptWebSocket(server);
-    const conn: Conn = { ws: server, userId, access, exp, clientIds: new Map(), yjsClientIds: new Set() };
+    const conn: Conn = { ws: server, userId, access, exp, clientIds: new Map() };
     server.serializeAttachment(toAttachment(conn));
     conns.set(server, conn);
     this.core.greet(conn);
@@ -349,7 +349,8 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     return this.core.encodeState(stateVector);
   }
 
-  async applyUpdate(ref: DocRef, update: Uint8Array): Promise<ApplyUpdateResult> {
+  /** `author`: the client token's user, whose new Yjs client ids count against their budget; none for a secret key. */
+  async applyUpdate(ref: DocRef, update: Uint8Array, author?: string): Promise<ApplyUpdateResult> {
     this.remember(ref);
     if (update.length > this.limits.maxUpdateBytes) {
       return { ok: false, code: "payload_too_large", message: `an update may be at most ${this.limits.maxUpdateBytes} bytes` };
@@ -360,7 +361,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     } catch {
       return { ok: false, code: "invalid_request", message: "the body is not a valid Yjs v1 update" };
     }
-    const outcome = this.core.applyUpdate(update, clientIds);
+    const outcome = this.core.applyUpdate(update, clientIds, { userId: author });
     // The 200 is an acknowledgement: write now, in this event, so the answer waits for the commit.
     if (!this.flush()) return { ok: false, code: "internal", message: "the update could not be stored; nothing was applied" };
     if (!outcome.ok) {
@@ -442,5 +443,5 @@ function toAttachment(conn: Conn): Attachment {
 }
 
 function fromAttachment(ws: WebSocket, a: Attachment): Conn {
-  return { ws, userId: a.u, access: a.a, exp: a.e, clientIds: new Map(a.c), yjsClientIds: new Set() };
+  return { ws, userId: a.u, access: a.a, exp: a.e, clientIds: new Map(a.c) };
 }

@@ -18,6 +18,8 @@ export class SqlUpdateStore implements UpdateStore {
   private nextSeq = 1;
   /** Appended but not yet written: flush() writes them in one transaction. */
   private pending: { seq: number; update: Uint8Array }[] = [];
+  /** Client ids recorded but not yet written: they go with the next batch. */
+  private pendingIds: { userId: string; id: number; at: number }[] = [];
   /** Called when the first pending entry arrives, so the owner schedules a flush. */
   onPending: () => void = () => {};
 
@@ -28,6 +30,8 @@ export class SqlUpdateStore implements UpdateStore {
     sql.exec(`CREATE TABLE IF NOT EXISTS log (seq INTEGER NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (seq, part))`);
     sql.exec(`CREATE TABLE IF NOT EXISTS snapshot (part INTEGER PRIMARY KEY, data BLOB NOT NULL)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    sql.exec(`CREATE TABLE IF NOT EXISTS client_ids (client INTEGER PRIMARY KEY, user TEXT NOT NULL, at INTEGER NOT NULL)`);
+    sql.exec(`CREATE INDEX IF NOT EXISTS client_ids_by_user ON client_ids (user, at)`);
     const log = sql
       .exec<{ n: number; bytes: number | null; last: number | null }>(
         `SELECT COUNT(DISTINCT seq) AS n, SUM(length(data)) AS bytes, MAX(seq) AS last FROM log`,
@@ -77,12 +81,24 @@ export class SqlUpdateStore implements UpdateStore {
    * write throws, the entries stay pending: the caller decides (see dropPending).
    */
   flush(): void {
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 && this.pendingIds.length === 0) return;
     const batch = this.pending;
+    const ids = this.pendingIds;
     this.transaction(() => {
       for (const p of batch) this.insertLog(p.seq, p.update);
+      for (const r of ids) this.sql.exec(`INSERT OR IGNORE INTO client_ids (client, user, at) VALUES (?, ?, ?)`, r.id, r.userId, r.at);
     });
     this.pending = [];
+    this.pendingIds = [];
+  }
+
+  clientIdsIntroduced(userId: string, since: number): number {
+    const stored = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM client_ids WHERE user = ? AND at >= ?`, userId, since).one().n;
+    return stored + this.pendingIds.filter((r) => r.userId === userId && r.at >= since).length;
+  }
+
+  recordClientIds(userId: string, ids: readonly number[], at: number): void {
+    for (const id of ids) this.pendingIds.push({ userId, id, at });
   }
 
   /** Forgets the entries a failed flush could not write, as if they had never been appended. */
@@ -93,6 +109,7 @@ export class SqlUpdateStore implements UpdateStore {
     }
     if (this.pending.length > 0) this.nextSeq = this.pending[0]!.seq;
     this.pending = [];
+    this.pendingIds = [];
   }
 
   compact(snapshot: Uint8Array, tail: Uint8Array[]): void {

@@ -389,7 +389,7 @@ export const docRoutes = createRouter()
     const body = await readCapped(c.req.raw, readLimits(c.env).maxUpdateBytes);
     if (body.length === 0) throw new AppError("invalid_request", "the body is empty: expected a Yjs v1 update");
     await loadDoc(c, id);
-    const result = await roomStub(c.env, ref(c, id)).applyUpdate(ref(c, id), body);
+    const result = await roomStub(c.env, ref(c, id)).applyUpdate(ref(c, id), body, c.var.client?.userId);
     if (!result.ok) throw new AppError(result.code, result.message);
     return c.json({ stateVector: base64url(result.stateVector) }, 200);
   })

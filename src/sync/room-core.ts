@@ -28,8 +28,6 @@ export interface RoomConn {
   readonly userId: string;
   /** Awareness client ids this connection has set, with the last clock seen for each. */
   readonly clientIds: Map<number, number>;
-  /** Yjs client ids this connection's updates have introduced (bounded by `maxClientIdsPerConn`). */
-  readonly yjsClientIds: Set<number>;
   /** Rate budgets, created on first use (in memory only: a wake-up from hibernation refills them). */
   budgets?: Budgets;
 }
@@ -81,6 +79,10 @@ export interface UpdateStore {
   readonly logBytes: number;
   readonly logCount: number;
   readonly snapshotBytes: number;
+  /** How many new Yjs client ids `userId`'s writes introduced since `since` (epoch ms), kept across restarts. */
+  clientIdsIntroduced(userId: string, since: number): number;
+  /** Records that `userId` introduced `ids` at `at`; written with the next batch of updates. */
+  recordClientIds(userId: string, ids: readonly number[], at: number): void;
 }
 
 export interface Transport<C extends RoomConn> {
@@ -98,8 +100,14 @@ export interface Transport<C extends RoomConn> {
 export interface RoomLimits {
   /** Largest stored document (snapshot + log bytes) a write may produce. */
   maxDocBytes: number;
-  /** New Yjs client ids one connection may introduce. */
-  maxClientIdsPerConn: number;
+  /**
+   * New Yjs client ids one user (a client token's subject) may introduce into a document per hour,
+   * over all their connections and client-token REST writes, counted in the document's storage.
+   * Each id lives in every state vector for good; a stock client uses one per page load.
+   */
+  maxClientIdsPerUser: number;
+  /** New Yjs client ids one secret-key REST write may introduce (the app's own server, trusted more). */
+  maxClientIdsPerSecretWrite: number;
   /** Awareness client ids one connection may hold at once (a stock provider uses one). */
   maxAwarenessIdsPerConn: number;
   /** Awareness state bytes (JSON) the whole room holds at once. */
@@ -124,7 +132,8 @@ export const DEFAULT_LIMITS: RoomLimits = {
   // A loaded Y.Doc takes ~2× its stored bytes for bulk text and ~10× for keystroke-dense history
   // (automerge-paper: 311 KB stored, ~3.3 MB of heap): 8 MiB keeps the worst case under the 128 MB isolate.
   maxDocBytes: 8 * 1024 * 1024,
-  maxClientIdsPerConn: 64,
+  maxClientIdsPerUser: 64,
+  maxClientIdsPerSecretWrite: 1024,
   maxAwarenessIdsPerConn: 16,
   maxAwarenessBytesPerDoc: 4 * 1024 * 1024,
   maxAwarenessStateBytes: 64 * 1024,
@@ -136,6 +145,15 @@ export const DEFAULT_LIMITS: RoomLimits = {
   maxSyncBytesPerSecond: 2 * 1024 * 1024,
   maxAwarenessPerSecond: 100,
 };
+
+/** Who wrote an update: a connection, a client token's user over REST, or (neither) a secret key. */
+export interface Writer<C> {
+  conn?: C;
+  userId?: string;
+}
+
+/** The window `maxClientIdsPerUser` counts over. */
+export const CLIENT_ID_WINDOW_MS = 60 * 60 * 1000;
 
 export type ApplyOutcome =
   | { ok: true; changed: boolean }
@@ -330,7 +348,7 @@ export class RoomCore<C extends RoomConn> {
       case "sync-update": {
         // A read connection's writes are ignored, silently: the socket stays open.
         if (conn.access !== "write") return undefined;
-        const outcome = this.applyUpdate(frame.update, frame.clientIds, conn, frame.kind === "sync-update");
+        const outcome = this.applyUpdate(frame.update, frame.clientIds, { conn }, frame.kind === "sync-update", now);
         if (outcome.ok) return undefined;
         switch (outcome.code) {
           case "invalid_update":
@@ -369,19 +387,24 @@ export class RoomCore<C extends RoomConn> {
 
   /**
    * Applies a validated update (`clientIds` from `validateUpdate`) from a connection or from REST:
-   * checks limits, applies, persists, then broadcasts what changed to every connection but `origin`.
+   * checks limits, applies, persists, then broadcasts what changed to every connection but the sender.
+   * `by` names the writer: a connection, a client token's user (REST), or nobody (a secret-key write).
    */
-  applyUpdate(update: Uint8Array, clientIds: ReadonlySet<number>, origin?: C, relay = false): ApplyOutcome {
+  applyUpdate(update: Uint8Array, clientIds: ReadonlySet<number>, by: Writer<C> = {}, relay = false, now = Date.now()): ApplyOutcome {
     // A fresh client answers the server's step 1 with an empty update: nothing to do, and no reason to
     // load a cold document for it (that load would delay what the cold path just sent).
     if (isEmptyUpdate(update)) return { ok: true, changed: false };
-    let newIds: number[] = [];
-    if (origin) {
-      const known = this.doc.store.clients;
-      for (const id of clientIds) if (!known.has(id) && !origin.yjsClientIds.has(id)) newIds.push(id);
-      if (newIds.length > 0 && origin.yjsClientIds.size + newIds.length > this.limits.maxClientIdsPerConn) {
-        return { ok: false, code: "too_many_client_ids", message: "too many new client ids on one connection" };
-      }
+    const origin = by.conn;
+    const userId = origin?.userId ?? by.userId;
+    const known = this.doc.store.clients;
+    const newIds: number[] = [];
+    for (const id of clientIds) if (!known.has(id)) newIds.push(id);
+    if (newIds.length > 0) {
+      const allowed =
+        userId === undefined
+          ? this.limits.maxClientIdsPerSecretWrite
+          : this.limits.maxClientIdsPerUser - this.store.clientIdsIntroduced(userId, now - CLIENT_ID_WINDOW_MS);
+      if (newIds.length > allowed) return { ok: false, code: "too_many_client_ids", message: "too many new Yjs client ids" };
     }
     if (this.storedBytes + update.length > this.limits.maxDocBytes) {
       // The log still counts content deleted since: fold it first, so deleted bytes never lock writers out.
@@ -418,7 +441,7 @@ export class RoomCore<C extends RoomConn> {
     // Durable before visible: the raw update (pending parts included) is stored before any send.
     this.store.append(update);
     this.fullState = undefined;
-    if (origin) for (const id of newIds) origin.yjsClientIds.add(id);
+    if (userId !== undefined && newIds.length > 0) this.store.recordClientIds(userId, newIds, now);
     // A relayed update that is left partly pending travels whole: receivers hold the same pending parts.
     if (!reencode) this.broadcastUpdate(update, origin);
     else for (const u of emitted) this.broadcastUpdate(u, origin);

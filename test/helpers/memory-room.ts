@@ -29,6 +29,13 @@ export class MemoryStore implements UpdateStore {
   get snapshotBytes() {
     return this.snapshot?.length ?? 0;
   }
+  readonly clientIds: { userId: string; id: number; at: number }[] = [];
+  clientIdsIntroduced(userId: string, since: number): number {
+    return this.clientIds.filter((r) => r.userId === userId && r.at >= since).length;
+  }
+  recordClientIds(userId: string, ids: readonly number[], at: number): void {
+    for (const id of ids) this.clientIds.push({ userId, id, at });
+  }
 }
 
 export interface TestConn extends RoomConn {
@@ -37,7 +44,7 @@ export interface TestConn extends RoomConn {
 }
 
 export function conn(name: string, access: "read" | "write" = "write"): TestConn {
-  return { name, access, userId: name, clientIds: new Map(), yjsClientIds: new Set(), sent: [] };
+  return { name, access, userId: name, clientIds: new Map(), sent: [] };
 }
 
 export class MemoryTransport implements Transport<TestConn> {

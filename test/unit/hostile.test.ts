@@ -5,9 +5,9 @@
 import { describe, expect, it } from "vitest";
 import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
-import { encodeAwareness, encodeUpdate, MessageType, SyncType } from "../../src/sync/protocol";
+import { encodeAwareness, encodeUpdate, MessageType, SyncType, validateUpdate } from "../../src/sync/protocol";
 import { CloseCode } from "../../src/sync/close-codes";
-import { DEFAULT_LIMITS, RoomCore, type RoomLimits } from "../../src/sync/room-core";
+import { CLIENT_ID_WINDOW_MS, DEFAULT_LIMITS, RoomCore, type RoomLimits } from "../../src/sync/room-core";
 import { conn, MemoryStore, MemoryTransport, type TestConn } from "../helpers/memory-room";
 
 function setup(limits: Partial<RoomLimits> = {}) {
@@ -50,7 +50,7 @@ function snapshot(room: RoomCore<TestConn>, store: MemoryStore) {
 
 describe("hostile writers meet a limit, and only they are affected", () => {
   it("new Yjs client ids per connection: an update carrying 10,000 ids is refused whole with 4422 (permanent)", () => {
-    const { room, store, join } = setup({ maxClientIdsPerConn: 64 });
+    const { room, store, join } = setup({ maxClientIdsPerUser: 64 });
     const honest = join("honest");
     const src = new Y.Doc();
     src.getText("t").insert(0, "kept");
@@ -70,8 +70,8 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     expect(room.doc.store.clients.size).toBe(1);
   });
 
-  it("new Yjs client ids add up across a connection's updates; ids already in the document are free", () => {
-    const { room, store, join } = setup({ maxClientIdsPerConn: 5 });
+  it("new Yjs client ids add up across a user's updates; ids already in the document are free", () => {
+    const { room, store, join } = setup({ maxClientIdsPerUser: 5 });
     const a = join("a");
     for (let i = 0; i < 5; i++) expect(room.handleFrame(a, encodeUpdate(manyClientsUpdate(1, 100 + i)))).toBeUndefined();
     const before = snapshot(room, store);
@@ -85,6 +85,38 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     const sv = Y.encodeStateVector(doc);
     doc.getText("t").insert(0, "y");
     expect(room.handleFrame(b, encodeUpdate(Y.encodeStateAsUpdate(doc, sv)))).toBeUndefined();
+  });
+
+  it("new Yjs client ids are counted per user and document, in storage: reconnecting or a restart resets nothing", () => {
+    const { room, store, transport, join } = setup({ maxClientIdsPerUser: 3 });
+    const first = join("mallory");
+    for (let i = 0; i < 3; i++) expect(room.handleFrame(first, encodeUpdate(manyClientsUpdate(1, 500 + i)), 1000)).toBeUndefined();
+    // A new connection of the same user (a reconnect) gets no fresh allowance.
+    const again = join("mallory");
+    expect(room.handleFrame(again, encodeUpdate(manyClientsUpdate(1, 600)), 2000)).toMatchObject({ code: CloseCode.tooManyClientIds });
+    // Nor does a new instance over the same storage (a wake-up from hibernation, a restart).
+    const revived = new RoomCore<TestConn>(store, transport, { ...DEFAULT_LIMITS, maxClientIdsPerUser: 3 });
+    const third = conn("mallory");
+    transport.conns.add(third);
+    expect(revived.handleFrame(third, encodeUpdate(manyClientsUpdate(1, 601)), 3000)).toMatchObject({ code: CloseCode.tooManyClientIds });
+    // Another user is not affected, and the window moves on after an hour.
+    const alice = conn("alice");
+    transport.conns.add(alice);
+    expect(revived.handleFrame(alice, encodeUpdate(manyClientsUpdate(1, 700)), 3000)).toBeUndefined();
+    expect(revived.handleFrame(third, encodeUpdate(manyClientsUpdate(1, 602)), 1001 + CLIENT_ID_WINDOW_MS)).toBeUndefined();
+  });
+
+  it("REST writes: a client token's user shares the budget; a secret-key write has its own per-update cap", () => {
+    const { room, join } = setup({ maxClientIdsPerUser: 2, maxClientIdsPerSecretWrite: 50 });
+    const sock = join("bob");
+    expect(room.handleFrame(sock, encodeUpdate(manyClientsUpdate(1, 10)))).toBeUndefined();
+    const check = (u: Uint8Array, by: { userId?: string }) => room.applyUpdate(u, validateUpdate(u), by);
+    expect(check(manyClientsUpdate(1, 20), { userId: "bob" })).toMatchObject({ ok: true });
+    expect(check(manyClientsUpdate(1, 30), { userId: "bob" })).toMatchObject({ ok: false, code: "too_many_client_ids" });
+    expect(check(manyClientsUpdate(2_000, 10_000), { userId: "carol" })).toMatchObject({ ok: false, code: "too_many_client_ids" });
+    expect(check(manyClientsUpdate(60, 20_000), {})).toMatchObject({ ok: false, code: "too_many_client_ids" });
+    expect(check(manyClientsUpdate(50, 30_000), {})).toMatchObject({ ok: true });
+    expect(room.doc.store.clients.size).toBe(52);
   });
 
   it("total document size: the write that would pass it is refused (4413, permanent), the document stays as it was", () => {
@@ -227,7 +259,7 @@ describe("hostile writers meet a limit, and only they are affected", () => {
   });
 
   it("a read connection's updates are ignored without counting against anything", () => {
-    const { room, store } = setup({ maxClientIdsPerConn: 1 });
+    const { room, store } = setup({ maxClientIdsPerUser: 1 });
     const r = conn("r", "read");
     room.greet(r);
     const before = snapshot(room, store);

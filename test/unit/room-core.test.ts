@@ -162,7 +162,7 @@ describe("RoomCore", () => {
   });
 
   it("refuses a connection that introduces more Yjs client ids than allowed", () => {
-    const { room, join, store } = setup({ ...DEFAULT_LIMITS, maxClientIdsPerConn: 3 });
+    const { room, join, store } = setup({ ...DEFAULT_LIMITS, maxClientIdsPerUser: 3 });
     const a = join(conn("a"));
     for (let i = 1; i <= 3; i++) expect(room.handleFrame(a, encodeUpdate(textUpdate("x", i)))).toBeUndefined();
     expect(room.handleFrame(a, encodeUpdate(textUpdate("x", 4)))).toMatchObject({ code: CloseCode.tooManyClientIds });
