@@ -10,7 +10,7 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             TEST_MIGRATIONS: migrations,
-            ADMIN_TOKEN: "test-admin-token",
+            ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
             TOKEN_SECRET: "test-token-secret-0123456789abcdef",
             // Low enough that test/integration/limits-live.test.ts reaches it cheaply; above what any other test opens.
             MAX_CONNECTIONS_PER_DOC: "64",

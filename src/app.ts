@@ -3,10 +3,11 @@ import { Scalar } from "@scalar/hono-api-reference";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AppError, ERROR_STATUS, errorResponse, type ErrorCode } from "./errors";
+import { apiCors, noStore, requireStrongSecrets } from "./http/middleware";
 import { devRoutes } from "./routes/dev";
 import { docRoutes } from "./routes/docs";
 import { keyRoutes } from "./routes/keys";
-import { createRouter, errors, registerSecuritySchemes } from "./routes/openapi";
+import { createRouter, declareRateLimits, errors, registerSecuritySchemes } from "./routes/openapi";
 import { projectRoutes } from "./routes/projects";
 import { syncRoutes } from "./routes/sync";
 
@@ -14,8 +15,17 @@ const CODE_BY_STATUS = new Map<number, ErrorCode>(
   (Object.entries(ERROR_STATUS) as [ErrorCode, ContentfulStatusCode][]).map(([code, status]) => [status, code]),
 );
 
+/** Where the reference page loads Scalar from: a copy in the Worker's own assets (scripts/build-web.mjs). */
+const SCALAR_SCRIPT = "/build/scalar/api-reference.js";
+
 export function createApp() {
   const app = createRouter();
+  // Before every route, in this order: CORS (so a browser can read even the refusal below), the refusal to
+  // serve on weak secrets (before any handler could sign or check a token with one), then no-store.
+  app.use("/v1/*", apiCors);
+  app.use("*", requireStrongSecrets);
+  app.use("/v1/*", noStore);
+  app.use("/dev/*", noStore);
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.route("/v1", projectRoutes);
   app.route("/v1", keyRoutes);
@@ -25,16 +35,35 @@ export function createApp() {
   registerSyncDoc(app);
   registerSecuritySchemes(app);
 
-  app.doc31("/openapi.json", (c) => ({
-    openapi: "3.1.0",
-    info: {
-      title: "Lattice",
-      version: "1.0.0",
-      description: "Real-time Yjs sync back end: REST for the web app's server, a y-websocket endpoint for browsers.",
-    },
-    servers: [{ url: new URL(c.req.url).origin }],
-  }));
-  app.get("/reference", Scalar({ url: "/openapi.json", pageTitle: "Lattice API reference" }));
+  // What app.doc31 would serve, plus the 429 that every rate-limited operation can answer.
+  app.get("/openapi.json", (c) =>
+    c.json(
+      declareRateLimits(
+        app.getOpenAPI31Document({
+          openapi: "3.1.0",
+          info: {
+            title: "Lattice",
+            version: "1.0.0",
+            description: "Real-time Yjs sync back end: REST for the web app's server, a y-websocket endpoint for browsers.",
+          },
+          servers: [{ url: new URL(c.req.url).origin }],
+        }),
+      ),
+    ),
+  );
+  // Everything the page needs comes from this origin (no third-party script or font, and it works offline);
+  // Scalar's hosted AI chat, which would send the document to Scalar, is off.
+  app.get(
+    "/reference",
+    Scalar({
+      url: "/openapi.json",
+      pageTitle: "Lattice API reference",
+      cdn: SCALAR_SCRIPT,
+      withDefaultFonts: false,
+      telemetry: false,
+      agent: { disabled: true },
+    }),
+  );
 
   app.notFound(() => errorResponse("not_found", "no such route"));
   app.onError((e) => {

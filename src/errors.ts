@@ -11,6 +11,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   upgrade_required: 426,
   rate_limited: 429,
+  // A secret is missing or weak (src/http/middleware.ts): the Worker refuses to serve until it is set.
+  misconfigured: 500,
   internal: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;
 

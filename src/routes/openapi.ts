@@ -34,6 +34,7 @@ const DESCRIPTIONS: Record<number, string> = {
   413: "Payload too large",
   415: "Unsupported media type",
   426: "Not a WebSocket request",
+  429: "Too many requests for this credential (the RATE_LIMITER budget); slow down and retry",
 };
 
 /** OpenAPI response entries for the given error statuses, all with the contract's envelope. */
@@ -41,6 +42,30 @@ export function errors<S extends keyof typeof DESCRIPTIONS>(...statuses: S[]) {
   const out = {} as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorSchema } } }>;
   for (const s of statuses) out[s] = { description: DESCRIPTIONS[s]!, content: { "application/json": { schema: ErrorSchema } } };
   return out;
+}
+
+type OpenAPIDocument = ReturnType<OpenAPIHono<AppEnv>["getOpenAPI31Document"]>;
+const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
+
+/**
+ * Adds 429 to every operation that names a security scheme. Those are exactly the ones behind
+ * src/auth/middleware.ts, which counts each call against RATE_LIMITER; done here, on the finished
+ * document, so no route can forget it. (/v1/sync/{docId} takes its token in the query, names no scheme,
+ * and is not rate limited per request.)
+ */
+export function declareRateLimits(doc: OpenAPIDocument): OpenAPIDocument {
+  for (const item of Object.values(doc.paths ?? {})) {
+    for (const method of METHODS) {
+      const op = item[method];
+      if (!op?.security?.length) continue;
+      op.responses ??= {};
+      op.responses["429"] ??= {
+        description: DESCRIPTIONS[429]!,
+        content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+      };
+    }
+  }
+  return doc;
 }
 
 type Security = Record<string, string[]>[];

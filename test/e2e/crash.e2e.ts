@@ -24,7 +24,7 @@ const startWranglerDev = startUntyped as (opts: { port: number; persistTo: strin
 
 const KILL_POINTS = Number(process.env.KILL_POINTS ?? 20);
 const SEED = Number(process.env.CRASH_SEED ?? 0xc0ffee);
-const ADMIN = "crash-admin-token";
+const ADMIN = "crash-admin-token-0123456789abcdef";
 const VARS = { ADMIN_TOKEN: ADMIN, TOKEN_SECRET: "crash-token-secret-0123456789abcdef", DEV_MODE: "false" };
 
 const freePort = freePortUntyped as () => Promise<number>;

@@ -4,7 +4,7 @@ import { expect } from "vitest";
 import { mintClientToken, type ClientTokenClaims } from "../../src/auth/client-token";
 
 export const BASE = "https://lattice.test";
-export const ADMIN_TOKEN = "test-admin-token";
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef";
 
 export interface Call {
   method?: string;
