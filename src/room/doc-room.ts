@@ -25,8 +25,8 @@ interface Attachment {
   a: Access;
   /** token expiry, epoch seconds */
   e: number;
-  /** awareness client ids → last clock */
-  c: [number, number][];
+  /** awareness client ids → last clock, and the state (JSON) while the attachment has room for it */
+  c: [number, number, string?][];
 }
 
 interface Conn extends RoomConn {
@@ -57,6 +57,8 @@ const IDLE_BEFORE_COMPACT_MS = 5_000;
 const COLD_TAIL = 16;
 /** Awareness ids remembered per connection across hibernation (the attachment holds at most 16 KiB). */
 const MAX_ATTACHED_CLIENT_IDS = 256;
+/** Awareness state (JSON chars, up to two bytes each when serialized) kept in one attachment, leaving room for the rest. */
+const ATTACHED_STATE_CHARS = 6 * 1024;
 
 export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
   private store: SqlUpdateStore;
@@ -182,8 +184,8 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     return this.connMap().values();
   }
 
-  clientIdsChanged(conn: Conn): void {
-    conn.ws.serializeAttachment(toAttachment(conn));
+  awarenessChanged(conn: Conn): void {
+    conn.ws.serializeAttachment(toAttachment(conn, (id) => this.core.awarenessState(id)));
   }
 
   private connMap(): Map<WebSocket, Conn> {
@@ -191,7 +193,10 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
       this.conns = new Map();
       for (const ws of this.ctx.getWebSockets()) {
         const a = ws.deserializeAttachment() as Attachment | null;
-        if (a) this.conns.set(ws, fromAttachment(ws, a));
+        if (!a) continue;
+        this.conns.set(ws, fromAttachment(ws, a));
+        // Presence survives hibernation: joiners see everyone at once, removals carry current clocks.
+        for (const [id, clock, state] of a.c) if (state !== undefined) this.core.restoreAwareness(id, clock, state);
       }
     }
     return this.conns;
@@ -221,7 +226,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     }
     this.ctx.acceptWebSocket(server);
     const conn: Conn = { ws: server, userId, access, exp, clientIds: new Map() };
-    server.serializeAttachment(toAttachment(conn));
+    server.serializeAttachment(toAttachment(conn, () => undefined));
     conns.set(server, conn);
     this.core.greet(conn);
     await this.scheduleAlarm(exp * 1000);
@@ -438,10 +443,23 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
   }
 }
 
-function toAttachment(conn: Conn): Attachment {
-  return { u: conn.userId, a: conn.access, e: conn.exp, c: [...conn.clientIds].slice(0, MAX_ATTACHED_CLIENT_IDS) };
+/** `stateOf` gives each awareness id's current state; states are kept while they fit the attachment. */
+function toAttachment(conn: Conn, stateOf: (clientId: number) => string | undefined): Attachment {
+  let room = ATTACHED_STATE_CHARS;
+  const c: Attachment["c"] = [];
+  for (const [id, clock] of conn.clientIds) {
+    if (c.length === MAX_ATTACHED_CLIENT_IDS) break;
+    const state = stateOf(id);
+    if (state !== undefined && state.length <= room) {
+      room -= state.length;
+      c.push([id, clock, state]);
+    } else {
+      c.push([id, clock]); // a joiner sees this one at its next renewal (y-websocket renews every 15 s)
+    }
+  }
+  return { u: conn.userId, a: conn.access, e: conn.exp, c };
 }
 
 function fromAttachment(ws: WebSocket, a: Attachment): Conn {
-  return { ws, userId: a.u, access: a.a, exp: a.e, clientIds: new Map(a.c) };
+  return { ws, userId: a.u, access: a.a, exp: a.e, clientIds: new Map(a.c.map(([id, clock]) => [id, clock])) };
 }

@@ -93,8 +93,8 @@ export interface Transport<C extends RoomConn> {
   broadcast?(message: Uint8Array, except?: C): void;
   /** Sends a Yjs update to every connection but `except` (if absent: `broadcast` of its message). */
   broadcastUpdate?(update: Uint8Array, except?: C): void;
-  /** Called when a connection's set of awareness client ids changed (to persist it across hibernation). */
-  clientIdsChanged?(conn: C): void;
+  /** Called when a connection's awareness changed (ids, clocks or states), to keep it across hibernation. */
+  awarenessChanged?(conn: C): void;
 }
 
 export interface RoomLimits {
@@ -504,7 +504,6 @@ export class RoomCore<C extends RoomConn> {
     const refused = this.checkAwareness(conn, entries);
     if (refused) return refused;
     const accepted: AwarenessEntry[] = [];
-    let idsChanged = false;
     for (const e of entries) {
       // A client may only speak for client ids that are its own (or new).
       if (!conn.clientIds.has(e.clientId) && this.ownedByOther(conn, e.clientId)) continue;
@@ -514,15 +513,14 @@ export class RoomCore<C extends RoomConn> {
       if (!isNewer) continue;
       if (e.removed) {
         this.setAwareness(e.clientId, undefined);
-        if (conn.clientIds.delete(e.clientId)) idsChanged = true;
+        conn.clientIds.delete(e.clientId);
       } else {
         this.setAwareness(e.clientId, { clock: e.clock, stateJson: e.stateJson });
-        if (!conn.clientIds.has(e.clientId)) idsChanged = true;
         conn.clientIds.set(e.clientId, e.clock);
       }
       accepted.push(e);
     }
-    if (idsChanged) this.transport.clientIdsChanged?.(conn);
+    if (accepted.length > 0) this.transport.awarenessChanged?.(conn);
     // Sent to every connection, the sender included: y-websocket clients count it as a sign of life.
     if (accepted.length > 0) this.broadcast(encodeAwareness(accepted));
     return undefined;
@@ -560,6 +558,20 @@ export class RoomCore<C extends RoomConn> {
     } else {
       this.awareness.delete(clientId);
     }
+  }
+
+  /** The awareness state the room holds for `clientId` (JSON), if any. */
+  awarenessState(clientId: number): string | undefined {
+    return this.awareness.get(clientId)?.stateJson;
+  }
+
+  /**
+   * Puts back a state a connection held before the object hibernated (from its socket attachment), so
+   * joiners see everyone at once and a leaver's removal carries a clock its peers accept.
+   */
+  restoreAwareness(clientId: number, clock: number, stateJson: string): void {
+    if ((this.awareness.get(clientId)?.clock ?? -1) >= clock) return;
+    this.setAwareness(clientId, { clock, stateJson });
   }
 
   private ownedByOther(conn: C, clientId: number): boolean {

@@ -81,6 +81,31 @@ describe("durability and hibernation", () => {
     expect(fresh.doc.getText("t").toString()).toBe("base+after");
   });
 
+  it("presence survives hibernation: a joiner sees everyone at once, and a leaver's removal is honoured", async () => {
+    const d = await createTestDoc();
+    const { a, b } = await twoWriters(d);
+    a.awareness.setLocalStateField("user", { name: "ada" });
+    b.awareness.setLocalStateField("user", { name: "bo" });
+    // Several renewals, so the clocks peers hold are well past the first one the room saw.
+    for (let i = 0; i < 5; i++) a.awareness.setLocalStateField("cursor", i);
+    await waitFor(() => (b.awareness.getStates().get(a.doc.clientID) as { cursor?: number })?.cursor === 4, "b to see a's latest state");
+    await waitFor(() => a.awareness.getStates().has(b.doc.clientID), "a to see b");
+    await evictDurableObject(roomStub(env, d));
+    // Well within y-websocket's 15 s renewal: what the joiner sees comes from the room, not from a renewal.
+    const c = provider(d.docId, await d.token("read", { userId: "c" }));
+    await synced(c);
+    await waitFor(
+      () => c.awareness.getStates().has(a.doc.clientID) && c.awareness.getStates().has(b.doc.clientID),
+      "the joiner to see both present users after the wake-up",
+      5000,
+    );
+    expect(c.awareness.getStates().get(a.doc.clientID)).toMatchObject({ user: { name: "ada" }, cursor: 4 });
+    // a leaves: its removal must carry a clock b and c accept, so it does not linger for 30 s.
+    const gone = a.doc.clientID;
+    a.destroy();
+    await waitFor(() => !b.awareness.getStates().has(gone) && !c.awareness.getStates().has(gone), "a's presence to be removed everywhere", 5000);
+  });
+
   it("no acknowledged update is lost when the object is evicted right after it", async () => {
     const d = await createTestDoc();
     const { a, b } = await twoWriters(d);
