@@ -13,6 +13,8 @@ export interface ClientTokenClaims {
   keyId: string;
   /** Expiry, epoch seconds. */
   exp: number;
+  /** The creation of the document the token was minted for ("" for documents older than incarnations). */
+  incarnation?: string;
 }
 
 export type TokenError = "invalid" | "expired";
@@ -29,7 +31,8 @@ function secretBytes(secret: string): Uint8Array {
 }
 
 export async function mintClientToken(secret: string, claims: ClientTokenClaims): Promise<string> {
-  return new SignJWT({ prj: claims.projectId, doc: claims.docId, acc: claims.access, kid: claims.keyId })
+  const inc = claims.incarnation ? { inc: claims.incarnation } : {};
+  return new SignJWT({ prj: claims.projectId, doc: claims.docId, acc: claims.access, kid: claims.keyId, ...inc })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(claims.userId)
     .setIssuedAt()
@@ -42,18 +45,19 @@ export async function verifyClientToken(secret: string, token: string): Promise<
   if (!token || token.length > 4096) return err("invalid");
   try {
     const { payload } = await jwtVerify(token, secretBytes(secret), { algorithms: ["HS256"] });
-    const { sub, prj, doc, acc, kid, exp } = payload as Record<string, unknown>;
+    const { sub, prj, doc, acc, kid, exp, inc = "" } = payload as Record<string, unknown>;
     if (
       typeof sub !== "string" ||
       typeof prj !== "string" ||
       typeof doc !== "string" ||
       typeof kid !== "string" ||
       typeof exp !== "number" ||
+      typeof inc !== "string" ||
       (acc !== "read" && acc !== "write")
     ) {
       return err("invalid");
     }
-    return ok({ userId: sub, projectId: prj, docId: doc, access: acc, keyId: kid, exp });
+    return ok({ userId: sub, projectId: prj, docId: doc, access: acc, keyId: kid, exp, incarnation: inc });
   } catch (e) {
     return err(e instanceof joseErrors.JWTExpired ? "expired" : "invalid");
   }

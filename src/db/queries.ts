@@ -103,11 +103,11 @@ export async function updateDocument(
   return row;
 }
 
-/** Deletes the catalog row; false when there was none. */
-export async function deleteDocument(d1: D1Database, projectId: string, docId: string): Promise<boolean> {
+/** Deletes the catalog row of that creation of the document; false when there was none. */
+export async function deleteDocument(d1: D1Database, projectId: string, docId: string, incarnation: string): Promise<boolean> {
   const rows = await db(d1)
     .delete(documents)
-    .where(and(eq(documents.projectId, projectId), eq(documents.id, docId)))
+    .where(and(eq(documents.projectId, projectId), eq(documents.id, docId), eq(documents.incarnation, incarnation)))
     .returning({ id: documents.id });
   return rows.length > 0;
 }

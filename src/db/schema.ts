@@ -37,6 +37,12 @@ export const documents = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     sizeBytes: integer("size_bytes").notNull().default(0),
+    /**
+     * Which creation of this id the row is: random per creation ("" for documents made before it
+     * existed). It names the Durable Object that holds the content and is bound into client tokens, so
+     * nothing of a deleted document (content, live sockets, tokens) reaches one re-created with its id.
+     */
+    incarnation: text("incarnation").notNull().default(""),
   },
   // The primary key (project_id, id) serves both point look-ups and the id-ordered, prefix-filtered listing.
   (t) => [primaryKey({ columns: [t.projectId, t.id] })],

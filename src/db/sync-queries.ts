@@ -2,7 +2,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { apiKeys, documents } from "./schema";
 
-export type SyncCatalogCheck = "ok" | "key_revoked" | "not_found";
+export type SyncCatalogCheck = { ok: true; incarnation: string } | { ok: false; error: "key_revoked" | "not_found" };
 
 /**
  * One round trip for the sync route: is the key that minted the token still live, and does the
@@ -16,10 +16,10 @@ export async function checkSyncTarget(db: D1Database, projectId: string, docId: 
       .from(apiKeys)
       .where(and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId), isNull(apiKeys.revokedAt))),
     d
-      .select({ id: documents.id })
+      .select({ incarnation: documents.incarnation })
       .from(documents)
       .where(and(eq(documents.projectId, projectId), eq(documents.id, docId))),
   ]);
-  if (key.length === 0) return "key_revoked";
-  return doc.length === 0 ? "not_found" : "ok";
+  if (key.length === 0) return { ok: false, error: "key_revoked" };
+  return doc[0] ? { ok: true, incarnation: doc[0].incarnation } : { ok: false, error: "not_found" };
 }

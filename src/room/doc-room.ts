@@ -41,6 +41,7 @@ export const IdentityHeader = {
   exp: "x-lattice-exp",
   project: "x-lattice-project",
   doc: "x-lattice-doc",
+  incarnation: "x-lattice-incarnation",
 } as const;
 
 const CATALOG_FLUSH_MS = 5_000;
@@ -74,6 +75,12 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
   private catalogWritten = false;
   /** When the alarm is due (Infinity: none); undefined until read from storage once. */
   private alarmAt: number | undefined;
+  /**
+   * The document this object held was deleted: it refuses every call and socket for good (a re-created
+   * id gets a new object). Kept in storage, so a request that passed the catalog check just before the
+   * delete cannot write into it.
+   */
+  private erased: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -81,6 +88,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     this.store = this.newStore();
     const ref = this.store.getMeta("ref");
     if (ref) this.ref = JSON.parse(ref) as DocRef;
+    this.erased = this.store.getMeta("erased") !== undefined;
     // The document itself loads lazily: an awareness-only wake-up never pays for it.
     this.core = this.newCore();
     // Answered by the runtime without waking the object: a cheap keep-alive for clients that want one.
@@ -143,10 +151,14 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     return new RoomCore<Conn>(this.store, this, this.limits, () => this.changed());
   }
 
-  private remember(ref: DocRef): void {
-    if (this.ref && this.ref.projectId === ref.projectId && this.ref.docId === ref.docId) return;
-    this.ref = { projectId: ref.projectId, docId: ref.docId };
+  /** Remembers which catalog row this object writes back to. False when the document was deleted. */
+  private remember(ref: DocRef): boolean {
+    if (this.erased) return false;
+    const incarnation = ref.incarnation ?? "";
+    if (this.ref && this.ref.projectId === ref.projectId && this.ref.docId === ref.docId && (this.ref.incarnation ?? "") === incarnation) return true;
+    this.ref = { projectId: ref.projectId, docId: ref.docId, incarnation };
     this.store.setMeta("ref", JSON.stringify(this.ref));
+    return true;
   }
 
   // ---- Transport ----
@@ -212,7 +224,14 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     const userId = h.get(IdentityHeader.user) ?? "";
     const access: Access = h.get(IdentityHeader.access) === "write" ? "write" : "read";
     const exp = Number(h.get(IdentityHeader.exp) ?? 0);
-    this.remember({ projectId: h.get(IdentityHeader.project) ?? "", docId: h.get(IdentityHeader.doc) ?? "" });
+    const ref = { projectId: h.get(IdentityHeader.project) ?? "", docId: h.get(IdentityHeader.doc) ?? "", incarnation: h.get(IdentityHeader.incarnation) ?? "" };
+    if (!this.remember(ref)) {
+      // Deleted between the Worker's catalog check and now: a permanent close, as for a live socket.
+      const pair = new WebSocketPair();
+      pair[1].accept();
+      pair[1].close(CloseCode.documentDeleted, "document deleted");
+      return new Response(null, { status: 101, webSocket: pair[0] });
+    }
 
     const conns = this.connMap();
     const pair = new WebSocketPair();
@@ -333,7 +352,8 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
       await drizzle(this.env.DB)
         .update(documents)
         .set({ updatedAt, sizeBytes: this.storedBytes() })
-        .where(and(eq(documents.projectId, this.ref.projectId), eq(documents.id, this.ref.docId)));
+        // Only this creation's row: never a document re-created with the same id.
+        .where(and(eq(documents.projectId, this.ref.projectId), eq(documents.id, this.ref.docId), eq(documents.incarnation, this.ref.incarnation ?? "")));
       this.catalogWritten = true;
     } catch (e) {
       console.error("catalog write-back failed; retrying", { doc: this.ref.docId, error: String(e) });
@@ -348,15 +368,16 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
 
   // ---- typed RPC for the REST routes ----
 
-  async getUpdate(ref: DocRef, stateVector?: Uint8Array): Promise<Uint8Array> {
-    this.remember(ref);
+  /** The state, or what `stateVector` lacks; null when the document was deleted. */
+  async getUpdate(ref: DocRef, stateVector?: Uint8Array): Promise<Uint8Array | null> {
+    if (!this.remember(ref)) return null;
     this.flush(); // never reveal an update before it is written
     return this.core.encodeState(stateVector);
   }
 
   /** `author`: the client token's user, whose new Yjs client ids count against their budget; none for a secret key. */
   async applyUpdate(ref: DocRef, update: Uint8Array, author?: string): Promise<ApplyUpdateResult> {
-    this.remember(ref);
+    if (!this.remember(ref)) return { ok: false, code: "not_found", message: "no such document" };
     if (update.length > this.limits.maxUpdateBytes) {
       return { ok: false, code: "payload_too_large", message: `an update may be at most ${this.limits.maxUpdateBytes} bytes` };
     }
@@ -378,15 +399,16 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
   }
 
   async getJson(ref: DocRef, kinds: ReadonlyMap<string, RootKind>): Promise<JsonResult> {
-    this.remember(ref);
+    if (!this.remember(ref)) return { ok: false, gone: true, message: "no such document" };
     this.flush();
     // renderRoots reads items and never types a root (doc.getText etc. would be permanent), so the
     // live document can be read as it is: no copy to encode and decode.
     return renderRoots(this.core.doc, kinds);
   }
 
-  async getPresence(ref: DocRef): Promise<Presence> {
-    this.remember(ref);
+  /** Who is connected; null when the document was deleted. */
+  async getPresence(ref: DocRef): Promise<Presence | null> {
+    if (!this.remember(ref)) return null;
     const byUser = new Map<string, Presence["users"][number]>();
     let connections = 0;
     for (const conn of this.connMap().values()) {
@@ -402,8 +424,15 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     return { connections, users: [...byUser.values()] };
   }
 
-  /** The document was deleted: close every socket with 4404 and erase all storage. */
+  /**
+   * The document is being deleted: close every socket with 4404, erase all storage and leave a
+   * tombstone, so this object refuses every later call. Idempotent: a retried DELETE erases again.
+   */
   async erase(): Promise<void> {
+    // The tombstone first: from here on the object refuses everything, even if erasing fails half-way
+    // (the retried DELETE finishes the job).
+    this.erased = true;
+    this.store.setMeta("erased", String(Date.now()));
     for (const ws of this.ctx.getWebSockets()) {
       try {
         ws.close(CloseCode.documentDeleted, "document deleted");
@@ -420,9 +449,10 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     this.flushTimer = undefined;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    // deleteAll drops the tables too: recreate them so the object can serve a new, empty document.
+    // deleteAll drops the tables too: recreate them for the tombstone.
     this.store = this.newStore();
     this.core = this.newCore();
+    this.store.setMeta("erased", String(Date.now()));
   }
 
   /** Folds the log into a snapshot now (operators, tests and benchmarks; normally the policy decides). */

@@ -76,7 +76,7 @@ async function createDoc(db: D1Database, id: string, title: string | undefined):
   const now = Date.now();
   const inserted = await drizzle(db)
     .insert(documents)
-    .values({ projectId: DEMO_PROJECT_ID, id, title: title ?? null, createdAt: now, updatedAt: now })
+    .values({ projectId: DEMO_PROJECT_ID, id, title: title ?? null, createdAt: now, updatedAt: now, incarnation: randomId(12) })
     .onConflictDoNothing()
     .returning();
   if (inserted[0]) return { row: inserted[0], created: true };
@@ -134,7 +134,15 @@ export const devRoutes = new Hono<AppEnv>()
     // Opening a link to a document that does not exist yet creates it, so any /d/{id} can be shared.
     const { row } = await createDoc(c.env.DB, id.data, title);
     const exp = Math.floor(Date.now() / 1000) + DEV_TOKEN_SECONDS;
-    const token = await mintClientToken(c.env.TOKEN_SECRET, { userId, projectId: DEMO_PROJECT_ID, docId: id.data, access, keyId: DEMO_KEY_ID, exp });
+    const token = await mintClientToken(c.env.TOKEN_SECRET, {
+      userId,
+      projectId: DEMO_PROJECT_ID,
+      docId: id.data,
+      access,
+      keyId: DEMO_KEY_ID,
+      exp,
+      incarnation: row.incarnation,
+    });
     const url = new URL(c.req.url);
     const ws = url.protocol === "https:" ? "wss:" : "ws:";
     return c.json(

@@ -10,7 +10,7 @@ import type { DocumentRow } from "../db/schema";
 import type { AppEnv } from "../env";
 import { AppError } from "../errors";
 import { readLimits } from "../limits";
-import type { JsonResult, RootKind } from "../room/rpc-types";
+import type { DocRef, JsonResult, Presence, RootKind } from "../room/rpc-types";
 import { roomStub } from "../room/stub";
 import { createRouter, errors, iso, SECURITY } from "./openapi";
 
@@ -250,13 +250,22 @@ function toDocument(row: DocumentRow) {
   };
 }
 
+/**
+ * The document's catalog row, or 404. A client token counts only for the creation of the id it was
+ * minted for: after a delete and a re-create, the old token finds no document.
+ */
 async function loadDoc(c: Context<AppEnv>, docId: string): Promise<DocumentRow> {
   const row = await getDocument(c.env.DB, c.var.projectId, docId);
-  if (!row) throw new AppError("not_found", "no such document");
+  if (!row || (c.var.client && (c.var.client.incarnation ?? "") !== row.incarnation)) throw new AppError("not_found", "no such document");
   return row;
 }
 
-const ref = (c: Context<AppEnv>, docId: string) => ({ projectId: c.var.projectId, docId });
+const ref = (row: DocumentRow): DocRef => ({ projectId: row.projectId, docId: row.id, incarnation: row.incarnation });
+
+/** The object for `row`, and the ref every call passes it. */
+const room = (c: Context<AppEnv>, row: DocumentRow) => ({ stub: roomStub(c.env, ref(row)), ref: ref(row) });
+
+const gone = () => new AppError("not_found", "no such document");
 
 export function encodeCursor(lastId: string): string {
   return base64url(encoder.encode(lastId));
@@ -339,6 +348,7 @@ export const docRoutes = createRouter()
       createdAt: now,
       updatedAt: now,
       sizeBytes: 0,
+      incarnation: randomId(12),
     });
     if (!row) throw new AppError("conflict", "the project already has a document with this id");
     return c.json(toDocument(row), 201);
@@ -367,17 +377,23 @@ export const docRoutes = createRouter()
   })
   .openapi(deleteDoc, async (c) => {
     const { id } = c.req.valid("param");
-    if (!(await deleteDocument(c.env.DB, c.var.projectId, id))) throw new AppError("not_found", "no such document");
-    // The row is gone first, so the sync route already refuses new sockets while the object closes the old ones.
-    await roomStub(c.env, ref(c, id)).erase();
+    const row = await loadDoc(c, id);
+    // Erase first: the object closes its sockets, drops its content and refuses every later call, so a
+    // write that passed the catalog check a moment ago cannot land. If erasing fails, the row is still
+    // there and the DELETE can be retried; if deleting the row fails after it, the row leads to an
+    // erased object (404 everywhere) until a retried DELETE removes it.
+    const r = room(c, row);
+    await r.stub.erase();
+    await deleteDocument(c.env.DB, c.var.projectId, id, row.incarnation);
     return c.body(null, 204);
   })
   .openapi(getUpdate, async (c) => {
     const { id } = c.req.valid("param");
     const { stateVector } = c.req.valid("query");
     const sv = stateVector === undefined ? undefined : decodeStateVector(stateVector);
-    await loadDoc(c, id);
-    const update = await roomStub(c.env, ref(c, id)).getUpdate(ref(c, id), sv);
+    const r = room(c, await loadDoc(c, id));
+    const update = await r.stub.getUpdate(r.ref, sv);
+    if (!update) throw gone();
     return c.body(update as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
   })
   .openapi(postUpdate, async (c) => {
@@ -388,31 +404,41 @@ export const docRoutes = createRouter()
     }
     const body = await readCapped(c.req.raw, readLimits(c.env).maxUpdateBytes);
     if (body.length === 0) throw new AppError("invalid_request", "the body is empty: expected a Yjs v1 update");
-    await loadDoc(c, id);
-    const result = await roomStub(c.env, ref(c, id)).applyUpdate(ref(c, id), body, c.var.client?.userId);
+    const r = room(c, await loadDoc(c, id));
+    const result = await r.stub.applyUpdate(r.ref, body, c.var.client?.userId);
     if (!result.ok) throw new AppError(result.code, result.message);
     return c.json({ stateVector: base64url(result.stateVector) }, 200);
   })
   .openapi(getJson, async (c) => {
     const { id } = c.req.valid("param");
     const kinds = parseTypes(c.req.valid("query").types);
-    await loadDoc(c, id);
+    const r = room(c, await loadDoc(c, id));
     // RPC return types arrive wrapped (Disposable), which defeats narrowing: name the plain type.
-    const result = (await roomStub(c.env, ref(c, id)).getJson(ref(c, id), kinds)) as JsonResult;
-    if (!result.ok) throw new AppError("invalid_request", result.message);
+    const result = (await r.stub.getJson(r.ref, kinds)) as JsonResult;
+    if (!result.ok) throw result.gone ? gone() : new AppError("invalid_request", result.message);
     return c.json(result.value, 200);
   })
   .openapi(getPresence, async (c) => {
     const { id } = c.req.valid("param");
-    await loadDoc(c, id);
-    return c.json(await roomStub(c.env, ref(c, id)).getPresence(ref(c, id)), 200);
+    const r = room(c, await loadDoc(c, id));
+    const presence = (await r.stub.getPresence(r.ref)) as Presence | null;
+    if (!presence) throw gone();
+    return c.json(presence, 200);
   })
   .openapi(createToken, async (c) => {
     const { id } = c.req.valid("param");
     const { userId, access, expiresIn } = c.req.valid("json");
-    await loadDoc(c, id);
+    const row = await loadDoc(c, id);
     const exp = Math.floor(Date.now() / 1000) + expiresIn;
-    const token = await mintClientToken(c.env.TOKEN_SECRET, { userId, projectId: c.var.projectId, docId: id, access, keyId: c.var.keyId, exp });
+    const token = await mintClientToken(c.env.TOKEN_SECRET, {
+      userId,
+      projectId: c.var.projectId,
+      docId: id,
+      access,
+      keyId: c.var.keyId,
+      exp,
+      incarnation: row.incarnation,
+    });
     const url = new URL(c.req.url);
     const ws = url.protocol === "https:" ? "wss:" : "ws:";
     return c.json({ token, expiresAt: iso(exp * 1000), url: `${ws}//${url.host}/v1/sync/${encodeURIComponent(id)}` }, 201);

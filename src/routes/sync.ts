@@ -24,8 +24,9 @@ export const syncRoutes = new Hono<AppEnv>().get("/:docId", async (c) => {
   const docId = c.req.param("docId");
   if (claims.docId !== docId) return errorResponse("forbidden", "the token is for another document");
   const check = await checkSyncTarget(c.env.DB, claims.projectId, docId, claims.keyId);
-  if (check === "key_revoked") return errorResponse("unauthorized", "the key that minted this token was revoked");
-  if (check === "not_found") return errorResponse("not_found", "no such document");
+  if (!check.ok && check.error === "key_revoked") return errorResponse("unauthorized", "the key that minted this token was revoked");
+  // A token opens only the creation of the id it was minted for: not one re-created after a delete.
+  if (!check.ok || check.incarnation !== (claims.incarnation ?? "")) return errorResponse("not_found", "no such document");
 
   const headers = new Headers(c.req.raw.headers);
   headers.set(IdentityHeader.user, claims.userId);
@@ -33,5 +34,6 @@ export const syncRoutes = new Hono<AppEnv>().get("/:docId", async (c) => {
   headers.set(IdentityHeader.exp, String(claims.exp));
   headers.set(IdentityHeader.project, claims.projectId);
   headers.set(IdentityHeader.doc, docId);
-  return roomStub(c.env, { projectId: claims.projectId, docId }).fetch(new Request(c.req.raw.url, { headers }));
+  headers.set(IdentityHeader.incarnation, check.incarnation);
+  return roomStub(c.env, { projectId: claims.projectId, docId, incarnation: check.incarnation }).fetch(new Request(c.req.raw.url, { headers }));
 });

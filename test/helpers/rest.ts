@@ -101,8 +101,16 @@ export async function craftJwt(header: Record<string, unknown>, payload: Record<
 }
 
 /** Claims in the wire form the server signs (see src/auth/client-token.ts). */
-export function wireClaims(c: { userId: string; projectId: string; docId: string; access: string; keyId: string; exp: number }) {
-  return { sub: c.userId, prj: c.projectId, doc: c.docId, acc: c.access, kid: c.keyId, iat: Math.floor(Date.now() / 1000), exp: c.exp };
+export function wireClaims(c: { userId: string; projectId: string; docId: string; access: string; keyId: string; exp: number; incarnation?: string }) {
+  const inc = c.incarnation ? { inc: c.incarnation } : {};
+  return { sub: c.userId, prj: c.projectId, doc: c.docId, acc: c.access, kid: c.keyId, iat: Math.floor(Date.now() / 1000), exp: c.exp, ...inc };
+}
+
+/** Which creation of the id a document is, straight from D1 (the API does not show it): tokens and objects are bound to it. */
+export async function incarnationOf(projectId: string, docId: string): Promise<string> {
+  const row = await env.DB.prepare("SELECT incarnation FROM documents WHERE project_id = ? AND id = ?").bind(projectId, docId).first<{ incarnation: string }>();
+  if (!row) throw new Error(`no document ${projectId}/${docId}`);
+  return row.incarnation;
 }
 
 export function postUpdate(docId: string, token: string, update: Uint8Array, contentType = "application/octet-stream"): Promise<Response> {

@@ -13,6 +13,7 @@ import {
   mintToken,
   signClientToken,
   wireClaims,
+  incarnationOf,
   type Call,
   type TestProject,
 } from "../helpers/rest";
@@ -104,11 +105,12 @@ describe("401: no credential or one that is not valid at all", () => {
   it("a token with a bad signature, alg none, or expired", async () => {
     const id = await freshDoc();
     const exp = Math.floor(Date.now() / 1000) + 600;
-    const claims = wireClaims({ userId: "u", projectId: p.id, docId: id, access: "write", keyId, exp });
+    const incarnation = await incarnationOf(p.id, id);
+    const claims = wireClaims({ userId: "u", projectId: p.id, docId: id, access: "write", keyId, exp, incarnation });
     const wrongSecret = await craftJwt({ alg: "HS256", typ: "JWT" }, claims, "not-the-server-secret-0123456789");
     const algNone = await craftJwt({ alg: "none", typ: "JWT" }, claims, null);
     const algNoneSigned = await craftJwt({ alg: "none", typ: "JWT" }, claims, env.TOKEN_SECRET);
-    const expired = await signClientToken({ userId: "u", projectId: p.id, docId: id, access: "write", keyId, exp: Math.floor(Date.now() / 1000) - 10 });
+    const expired = await signClientToken({ userId: "u", projectId: p.id, docId: id, access: "write", keyId, exp: Math.floor(Date.now() / 1000) - 10, incarnation });
     const good = await craftJwt({ alg: "HS256", typ: "JWT" }, claims, env.TOKEN_SECRET);
     const [h, pl, sig] = good.split(".");
     const tampered = `${h}.${pl}.${sig!.slice(0, -2)}${sig!.endsWith("AA") ? "BB" : "AA"}`;

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import type { DocRoom } from "../../src/room/doc-room";
 import { roomStub } from "../../src/room/stub";
-import { api, createDoc, createProject, expectError, expectJson, postUpdate } from "../helpers/rest";
+import { api, createDoc, createProject, expectError, expectJson, incarnationOf, postUpdate } from "../helpers/rest";
 import { createTestDoc, openRaw, providersPerTest, synced, waitFor } from "../helpers/sync";
 
 const provider = providersPerTest();
@@ -43,7 +43,7 @@ describe("a write storage refuses", () => {
     const base = new Y.Doc();
     base.getText("t").insert(0, "kept");
     await expectJson(await postUpdate("fails-once", p.secretKey, Y.encodeStateAsUpdate(base)), 200);
-    const stub = roomStub(env, { projectId: p.id, docId: "fails-once" });
+    const stub = roomStub(env, { projectId: p.id, docId: "fails-once", incarnation: await incarnationOf(p.id, "fails-once") });
     await failNextWrite(stub);
     const sv = Y.encodeStateVector(base);
     base.getText("t").insert(4, " and lost");

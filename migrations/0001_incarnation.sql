@@ -1,0 +1,1 @@
+ALTER TABLE `documents` ADD `incarnation` text DEFAULT '' NOT NULL;
