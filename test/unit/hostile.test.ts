@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
-import { encodeAwareness, encodeUpdate, MessageType, SyncType, validateUpdate } from "../../src/sync/protocol";
+import { encodeAwareness, encodeSyncStep1, encodeUpdate, MessageType, SyncType, validateUpdate } from "../../src/sync/protocol";
 import { CloseCode } from "../../src/sync/close-codes";
 import { CLIENT_ID_WINDOW_MS, DEFAULT_LIMITS, RoomCore, type RoomLimits } from "../../src/sync/room-core";
 import { conn, MemoryStore, MemoryTransport, type TestConn } from "../helpers/memory-room";
@@ -170,6 +170,27 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     expect(send()).toBeUndefined();
     expect(room.doc.getText("t").toString()).toBe("p".repeat(4000) + "q".repeat(1500));
     expect(room.storedBytes).toBeLessThan(20_000);
+  });
+
+  it("whole-document requests are paid for: alternating empty step 1 and query-awareness on a 200 KB document", () => {
+    const { room, join } = setup();
+    const w = join("w");
+    const src = new Y.Doc();
+    src.getText("t").insert(0, "z".repeat(200_000));
+    expect(room.handleFrame(w, encodeUpdate(Y.encodeStateAsUpdate(src)), 0)).toBeUndefined();
+    expect(room.handleFrame(w, encodeAwareness([{ clientId: 1, clock: 1, stateJson: JSON.stringify({ name: "w" }) }]), 0)).toBeUndefined();
+    const reader = join("reader"); // any credential can ask: a read token
+    const step1 = encodeSyncStep1(new Uint8Array([0]));
+    const query = new Uint8Array([MessageType.queryAwareness]);
+    let answered = 0;
+    let close;
+    for (let i = 0; i < 5000 && !close; i++) {
+      close = room.handleFrame(reader, i % 2 === 0 ? step1 : query, 1000);
+      if (!close && i % 2 === 0) answered++;
+    }
+    // The burst (2 x MAX_DOC_BYTES) pays for about 80 whole-document answers, not 2,500; then 1013.
+    expect(close).toMatchObject({ code: CloseCode.tryAgainLater });
+    expect(answered).toBeLessThan(100);
   });
 
   it("updates per second: a flood is closed with 1013 (retried) once its burst is spent; a polite writer is not", () => {
