@@ -1,7 +1,9 @@
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { err, ok, type Result } from "../errors";
 
-export type Access = "read" | "write";
+import type { Access } from "../sync/ports";
+
+export type { Access };
 
 /** What a client token grants: one user, one document of one project, read or write, until `exp`. */
 export interface ClientTokenClaims {

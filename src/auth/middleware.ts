@@ -6,10 +6,23 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { findKeyByHash, isKeyLive, touchKey } from "../db/queries";
 import type { ApiKey } from "../db/schema";
-import type { AppEnv } from "../env";
+import type { Env } from "../env";
 import { AppError } from "../errors";
 import { verifyClientToken, type Access, type ClientTokenClaims } from "./client-token";
 import { constantTimeEqual, hashSecretKey, looksLikeSecretKey } from "./secret-key";
+
+/** Per-request values that this middleware hands to route handlers. */
+export interface Variables {
+  /** The project the caller acts in (secret key or client token). */
+  projectId: string;
+  /** The secret key used, or the key that minted the client token. */
+  keyId: string;
+  /** Set when the caller authenticated with a client token. */
+  client?: ClientTokenClaims;
+}
+
+/** The Hono environment of every route: the Worker's bindings and the caller's identity. */
+export type AppEnv = { Bindings: Env; Variables: Variables };
 
 /** lastUsedAt is a hint, not an audit log: write it at most this often per key. */
 const TOUCH_INTERVAL_MS = 60_000;

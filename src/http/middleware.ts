@@ -4,7 +4,8 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import type { AppEnv, Env } from "../env";
+import type { AppEnv } from "../auth/middleware";
+import type { Env } from "../env";
 import { AppError } from "../errors";
 
 /** HS256 wants a key at least as long as its output; an admin token shorter than that is guessable. */

@@ -7,7 +7,7 @@
  * Raw SQL on purpose: this is the hot path of every keystroke and drizzle adds nothing to three tables of
  * blobs; the relational catalog in D1 goes through drizzle.
  */
-import type { UpdateStore } from "../sync/room-core";
+import type { UpdateStore } from "../sync/ports";
 
 export const CHUNK_BYTES = 1024 * 1024;
 

@@ -9,9 +9,10 @@ import { drizzle } from "drizzle-orm/d1";
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { mintClientToken } from "../auth/client-token";
-import { hashSecretKey, randomId } from "../auth/secret-key";
+import { hashSecretKey } from "../auth/secret-key";
+import { randomId } from "../ids";
 import { apiKeys, documents, projects, type DocumentRow } from "../db/schema";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../auth/middleware";
 import { errorResponse } from "../errors";
 
 export const DEMO_PROJECT_ID = "demo";

@@ -1,7 +1,8 @@
 /** Secret keys of the caller's project: create (the secret shown once), list, revoke. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireSecretKey } from "../auth/middleware";
-import { generateSecretKey, hashSecretKey, randomId } from "../auth/secret-key";
+import { generateSecretKey, hashSecretKey } from "../auth/secret-key";
+import { randomId } from "../ids";
 import { insertKey, listKeys, revokeKey } from "../db/queries";
 import type { ApiKey } from "../db/schema";
 import { AppError } from "../errors";

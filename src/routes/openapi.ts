@@ -1,6 +1,6 @@
 /** What every feature router shares: the validation hook, the error envelope schema, security schemes. */
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../auth/middleware";
 import { AppError, ERROR_STATUS, type ErrorCode } from "../errors";
 
 /** A router whose validation failures become 400 invalid_request with the zod issues in `details`. */

@@ -1,7 +1,8 @@
 /** POST /v1/projects (admin) and GET /v1/project (secret key). */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAdmin, requireSecretKey } from "../auth/middleware";
-import { generateSecretKey, hashSecretKey, randomId } from "../auth/secret-key";
+import { generateSecretKey, hashSecretKey } from "../auth/secret-key";
+import { randomId } from "../ids";
 import { getProject, insertProjectWithKey } from "../db/queries";
 import { AppError } from "../errors";
 import { createRouter, errors, iso, SECURITY } from "./openapi";

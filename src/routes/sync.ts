@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { verifyClientToken } from "../auth/client-token";
 import { checkSyncTarget } from "../db/sync-queries";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../auth/middleware";
 import { errorResponse } from "../errors";
 import { IdentityHeader } from "../room/doc-room";
 import { roomStub } from "../room/stub";

@@ -1,212 +1,33 @@
 /**
  * What frames do to a document and its awareness, independent of the transport and of storage
- * (no `cloudflare:*` import): the Durable Object wires sockets and SQLite into it, the unit
- * tests wire in-memory fakes.
+ * (no `cloudflare:*` import): the Durable Object wires sockets and SQLite into it (src/room), the unit
+ * tests an in-memory store.
  *
- * Durability rule: an update is appended to the store before any message about it is sent.
- * Both happen in the same synchronous turn; on Workers the output gate then holds the sends
- * until the write is on disk.
+ * Durability: an update is appended to the store before any message about it is handed to the
+ * transport; the outbox (src/room/outbox.ts) holds every message until the append is committed.
  */
 import * as Y from "yjs";
+import { newBudgets } from "./budget";
 import { CloseCode, type CloseRequest } from "./close-codes";
-import { endsGroup, mergeOrKeep } from "./coalesce";
+import { coldAnswer, coldView, type ColdView } from "./cold-start";
 import {
-  decodeFrame,
-  encodeAwareness,
-  encodeSyncStep1,
-  encodeSyncStep2,
-  encodeUpdate,
-  updateClockRanges,
-  type AwarenessEntry,
-} from "./protocol";
-
-export type Access = "read" | "write";
-
-/** One connected client as the room sees it. */
-export interface RoomConn {
-  readonly access: Access;
-  readonly userId: string;
-  /** Awareness client ids this connection has set, with the last clock seen for each. */
-  readonly clientIds: Map<number, number>;
-  /** Rate budgets, created on first use (in memory only: a wake-up from hibernation refills them). */
-  budgets?: Budgets;
-}
-
-/** What one connection may cost the room: sync messages, the bytes they carry or cause, awareness messages. */
-interface Budgets {
-  messages: TokenBucket;
-  bytes: TokenBucket;
-  awareness: TokenBucket;
-}
-
-/** A token bucket: `rate` per second sustained, up to `burst` at once. */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
-  constructor(
-    private readonly rate: number,
-    private readonly burst: number,
-    now: number,
-  ) {
-    this.tokens = burst;
-    this.last = now;
-  }
-  /** Takes `n` tokens if there are that many. */
-  take(now: number, n = 1): boolean {
-    this.refill(now);
-    if (this.tokens < n) return false;
-    this.tokens -= n;
-    return true;
-  }
-  /** Takes `n` tokens even if that leaves a debt: for work whose cost is known only once it is done. */
-  charge(now: number, n: number): void {
-    this.refill(now);
-    this.tokens -= n;
-  }
-  private refill(now: number): void {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
-    this.last = now;
-  }
-}
-
-/** Persistence of the update log and snapshots, behind a small interface. */
-export interface UpdateStore {
-  /** Every stored update, oldest first: snapshot parts merged into one update, then the log. */
-  load(): Uint8Array[];
-  append(update: Uint8Array): void;
-  /** Replaces snapshot and log with `snapshot` followed by `tail` entries. */
-  compact(snapshot: Uint8Array, tail: Uint8Array[]): void;
-  readonly logBytes: number;
-  readonly logCount: number;
-  readonly snapshotBytes: number;
-  /** How many new Yjs client ids `userId`'s writes introduced since `since` (epoch ms), kept across restarts. */
-  clientIdsIntroduced(userId: string, since: number): number;
-  /** Records that `userId` introduced `ids` at `at`; written with the next batch of updates. */
-  recordClientIds(userId: string, ids: readonly number[], at: number): void;
-}
-
-export interface Transport<C extends RoomConn> {
-  send(conn: C, message: Uint8Array): void;
-  /** Every open connection of the room. */
-  connections(): Iterable<C>;
-  /** Sends one message to every connection but `except` (if absent: `send` to each). */
-  broadcast?(message: Uint8Array, except?: C): void;
-  /** Sends a Yjs update to every connection but `except` (if absent: `broadcast` of its message). */
-  broadcastUpdate?(update: Uint8Array, except?: C): void;
-  /** Called when a connection's awareness changed (ids, clocks or states), to keep it across hibernation. */
-  awarenessChanged?(conn: C): void;
-}
-
-export interface RoomLimits {
-  /** Largest stored document (snapshot + log bytes) a write may produce. */
-  maxDocBytes: number;
-  /**
-   * New Yjs client ids one user (a client token's subject) may introduce into a document per hour,
-   * over all their connections and client-token REST writes, counted in the document's storage.
-   * Each id lives in every state vector for good; a stock client uses one per page load.
-   */
-  maxClientIdsPerUser: number;
-  /** New Yjs client ids one secret-key REST write may introduce (the app's own server, trusted more). */
-  maxClientIdsPerSecretWrite: number;
-  /** Awareness client ids one connection may hold at once (a stock provider uses one). */
-  maxAwarenessIdsPerConn: number;
-  /** Awareness state bytes (JSON) the whole room holds at once. */
-  maxAwarenessBytesPerDoc: number;
-  /** Largest awareness state (JSON bytes) one client may set. */
-  maxAwarenessStateBytes: number;
-  /** Sync messages (step 1, step 2, update) and query-awareness per second per connection, sustained. */
-  maxUpdatesPerSecond: number;
-  /** How many of those one connection may send at once before the sustained rate applies. */
-  maxUpdateBurst: number;
-  /**
-   * Bytes per second per connection, sustained: what its sync frames carry plus what the server's
-   * answers to them cost (a sync step 1 is answered with the whole document). The burst is twice
-   * `maxDocBytes`, so any update that fits in a document also fits in a fresh budget.
-   */
-  maxSyncBytesPerSecond: number;
-  /** Awareness messages per second per connection, sustained; ten times that in a burst. */
-  maxAwarenessPerSecond: number;
-}
-
-export const DEFAULT_LIMITS: RoomLimits = {
-  // A loaded Y.Doc takes ~2× its stored bytes for bulk text and ~10× for keystroke-dense history
-  // (automerge-paper: 311 KB stored, ~3.3 MB of heap): 8 MiB keeps the worst case under the 128 MB isolate.
-  maxDocBytes: 8 * 1024 * 1024,
-  maxClientIdsPerUser: 64,
-  maxClientIdsPerSecretWrite: 1024,
-  maxAwarenessIdsPerConn: 16,
-  maxAwarenessBytesPerDoc: 4 * 1024 * 1024,
-  maxAwarenessStateBytes: 64 * 1024,
-  // Rate limits are for abuse, not for fast honest clients: a replayed editing trace sends 5k-20k
-  // updates a second for a few seconds, and the server ingests 18-27k a second durably (bench W2).
-  // Over a budget the connection is closed with 1013, which the stock client retries and re-syncs.
-  maxUpdatesPerSecond: 10_000,
-  maxUpdateBurst: 60_000,
-  maxSyncBytesPerSecond: 2 * 1024 * 1024,
-  maxAwarenessPerSecond: 100,
-};
-
-/** Who wrote an update: a connection, a client token's user over REST, or (neither) a secret key. */
-export interface Writer<C> {
-  conn?: C;
-  userId?: string;
-}
-
-/** The window `maxClientIdsPerUser` counts over. */
-export const CLIENT_ID_WINDOW_MS = 60 * 60 * 1000;
-
-export type ApplyOutcome =
-  | { ok: true; changed: boolean }
-  | { ok: false; code: "invalid_update" | "document_too_large" | "too_many_client_ids"; message: string };
+  CLIENT_ID_WINDOW_MS,
+  DEFAULT_LIMITS,
+  shouldCompact,
+  type ApplyOutcome,
+  type RoomConn,
+  type RoomLimits,
+  type Transport,
+  type UpdateStore,
+  type Writer,
+} from "./ports";
+import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, type AwarenessEntry } from "./protocol";
 
 interface AwarenessRecord {
   clock: number;
   stateJson: string;
 }
 
-/** Decides when the log is folded into a snapshot: amortised against the snapshot's size. */
-export function shouldCompact(store: Pick<UpdateStore, "logBytes" | "logCount" | "snapshotBytes">): boolean {
-  if (store.logCount < 64) return false;
-  // A short tail keeps cold starts cheap (it is merged and sent as it is); the snapshot-relative bound
-  // keeps the cost of re-encoding a large document amortised.
-  return store.logCount >= 1000 || store.logBytes >= Math.max(32 * 1024, store.snapshotBytes / 8);
-}
-
-/** A document not yet loaded, as stored: enough to greet clients and answer fresh ones without Yjs. */
-interface ColdView {
-  entries: Uint8Array[];
-  stateVector: Uint8Array;
-  /** The messages that answer a fresh client, built on first use and kept for the next ones. */
-  answer?: Uint8Array[];
-}
-
-/** Most stored entries the cold path sends as they are (the compaction policy bounds their bytes); a longer tail is loaded instead. */
-export const MAX_COLD_ENTRIES = 1024;
-
-/**
- * The state vector of stored entries, computed from their clock ranges without integrating them.
- * Undefined when that would not be exact: an entry with gaps, or one that starts past what the
- * entries before it hold (it would be pending in Yjs).
- */
-export function storedStateVector(entries: Uint8Array[]): Uint8Array | undefined {
-  const sv = new Map<number, number>();
-  for (const entry of entries) {
-    let ranges;
-    try {
-      ranges = updateClockRanges(entry);
-    } catch {
-      return undefined;
-    }
-    for (const [client, r] of ranges) {
-      const have = sv.get(client) ?? 0;
-      if (!r.contiguous || r.from > have) return undefined;
-      if (r.to > have) sv.set(client, r.to);
-    }
-  }
-  return Y.encodeStateVector(sv);
-}
-
-const EMPTY_UPDATE = new Uint8Array([0, 0]);
 const isEmptyUpdate = (u: Uint8Array) => u.length === 2 && u[0] === 0 && u[1] === 0;
 const isEmptyStateVector = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0;
 
@@ -301,10 +122,9 @@ export class RoomCore<C extends RoomConn> {
     if (this.loaded) return null;
     if (this.cold === undefined) {
       const entries = this.store.load();
-      const stateVector = entries.length <= MAX_COLD_ENTRIES ? storedStateVector(entries) : undefined;
-      // Keep the entries either way: load() reuses them instead of reading storage twice.
-      this.cold = stateVector ? { entries, stateVector } : null;
-      if (!stateVector) {
+      this.cold = coldView(entries);
+      // Not exact from stored bytes: load what was just read instead of reading storage twice.
+      if (!this.cold) {
         this.loaded = true;
         this.loadEntries(entries);
       }
@@ -331,7 +151,7 @@ export class RoomCore<C extends RoomConn> {
     if ((frame.kind === "sync-step2" || frame.kind === "sync-update") && frame.update.length > this.limits.maxDocBytes && conn.access === "write") {
       return { code: CloseCode.tooLarge, reason: "update larger than the document size limit" };
     }
-    const budgets = (conn.budgets ??= this.newBudgets(now));
+    const budgets = (conn.budgets ??= newBudgets(this.limits, now));
     const spent =
       frame.kind === "awareness" ? !budgets.awareness.take(now) : !budgets.messages.take(now) || !budgets.bytes.take(now, bytes.length);
     if (spent) return { code: CloseCode.tryAgainLater, reason: "over the rate budget: try again later" };
@@ -368,15 +188,6 @@ export class RoomCore<C extends RoomConn> {
         return undefined;
       }
     }
-  }
-
-  private newBudgets(now: number): Budgets {
-    const l = this.limits;
-    return {
-      messages: new TokenBucket(l.maxUpdatesPerSecond, l.maxUpdateBurst, now),
-      bytes: new TokenBucket(l.maxSyncBytesPerSecond, 2 * l.maxDocBytes, now),
-      awareness: new TokenBucket(l.maxAwarenessPerSecond, 10 * l.maxAwarenessPerSecond, now),
-    };
   }
 
   /** Sends `message` to `conn`; returns its size, what it cost. */
@@ -459,26 +270,7 @@ export class RoomCore<C extends RoomConn> {
   private sendWholeState(conn: C): number {
     const cold = this.coldView();
     if (cold) {
-      if (!cold.answer) {
-        const answer: Uint8Array[] = [];
-        let group: Uint8Array[] = [];
-        let groupBytes = 0;
-        // Consecutive small entries (typing) share a message, as the fan-out merges them (coalesce.ts):
-        // every message has a fixed cost on the wire; big ones (the snapshot, pastes) go as stored.
-        const endGroup = (): void => {
-          if (group.length > 0) for (const u of mergeOrKeep(group)) answer.push(encodeUpdate(u));
-          group = [];
-          groupBytes = 0;
-        };
-        for (const entry of cold.entries) {
-          if (endsGroup(group.length, groupBytes, entry)) endGroup();
-          group.push(entry);
-          groupBytes += entry.length;
-        }
-        endGroup();
-        answer.push(encodeSyncStep2(EMPTY_UPDATE));
-        cold.answer = answer;
-      }
+      cold.answer ??= coldAnswer(cold.entries);
       let bytes = 0;
       for (const message of cold.answer) bytes += this.sendAnswer(conn, message);
       return bytes;

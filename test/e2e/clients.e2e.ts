@@ -17,7 +17,7 @@ import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { mintClientToken } from "../../src/auth/client-token";
 import { CloseCode } from "../../src/sync/close-codes";
-import { DEFAULT_LIMITS } from "../../src/sync/room-core";
+import { DEFAULT_LIMITS } from "../../src/sync/ports";
 import { encodeAwareness, encodeUpdate } from "../../src/sync/protocol";
 import { applyPatches, type SequentialTrace } from "../helpers/traces";
 import { E2E_TOKEN_SECRET, Server, uniqueDocId } from "./harness";

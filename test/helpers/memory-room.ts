@@ -1,7 +1,7 @@
 /** In-memory store and transport for unit tests of the pure room logic. */
 import * as Y from "yjs";
 import { decodeFrame } from "../../src/sync/protocol";
-import type { RoomConn, Transport, UpdateStore } from "../../src/sync/room-core";
+import type { RoomConn, Transport, UpdateStore } from "../../src/sync/ports";
 
 export class MemoryStore implements UpdateStore {
   snapshot: Uint8Array | undefined;

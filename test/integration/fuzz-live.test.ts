@@ -11,7 +11,7 @@ import * as encoding from "lib0/encoding";
 import { describe, expect, inject, it } from "vitest";
 import * as Y from "yjs";
 import { apiKeys } from "../../src/db/schema";
-import { readLimits } from "../../src/limits";
+import { readLimits } from "../../src/room/limits";
 import { roomStub } from "../../src/room/stub";
 import { decodeFrame, encodeAwareness, encodeUpdate } from "../../src/sync/protocol";
 import { hostileFrame, prng, realFrames } from "../helpers/fuzz";

@@ -5,7 +5,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { readLimits } from "../../src/limits";
+import { readLimits } from "../../src/room/limits";
 import { encodeSyncStep1, encodeUpdate } from "../../src/sync/protocol";
 import { createTestDoc, openRaw, waitFor } from "../helpers/sync";
 

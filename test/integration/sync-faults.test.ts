@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import type { DocRoom } from "../../src/room/doc-room";
-import { readLimits } from "../../src/limits";
+import { readLimits } from "../../src/room/limits";
 import { roomStub } from "../../src/room/stub";
 import { encodeSyncStep1, encodeUpdate } from "../../src/sync/protocol";
 import { createTestDoc, openRaw, synced, waitFor, type TestDoc, providersPerTest } from "../helpers/sync";

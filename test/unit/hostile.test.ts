@@ -7,7 +7,8 @@ import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
 import { encodeAwareness, encodeSyncStep1, encodeUpdate, MessageType, SyncType, validateUpdate } from "../../src/sync/protocol";
 import { CloseCode } from "../../src/sync/close-codes";
-import { CLIENT_ID_WINDOW_MS, DEFAULT_LIMITS, RoomCore, type RoomLimits } from "../../src/sync/room-core";
+import { CLIENT_ID_WINDOW_MS, DEFAULT_LIMITS, type RoomLimits } from "../../src/sync/ports";
+import { RoomCore } from "../../src/sync/room-core";
 import { conn, MemoryStore, MemoryTransport, type TestConn } from "../helpers/memory-room";
 
 function setup(limits: Partial<RoomLimits> = {}) {

@@ -3,7 +3,9 @@ import * as Y from "yjs";
 import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, MessageType, updateClockRanges, validateUpdate } from "../../src/sync/protocol";
 import { MERGE_MAX_BYTES } from "../../src/sync/coalesce";
 import { CloseCode } from "../../src/sync/close-codes";
-import { DEFAULT_LIMITS, RoomCore, shouldCompact, storedStateVector } from "../../src/sync/room-core";
+import { storedStateVector } from "../../src/sync/cold-start";
+import { DEFAULT_LIMITS, shouldCompact } from "../../src/sync/ports";
+import { RoomCore } from "../../src/sync/room-core";
 import { conn, MemoryStore, MemoryTransport, replicaOf, type TestConn } from "../helpers/memory-room";
 
 function setup(limits = DEFAULT_LIMITS) {

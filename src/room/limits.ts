@@ -1,5 +1,5 @@
-import type { Env } from "./env";
-import { DEFAULT_LIMITS, type RoomLimits } from "./sync/room-core";
+import type { Env } from "../env";
+import { DEFAULT_LIMITS, type RoomLimits } from "../sync/ports";
 
 /** Every limit the server enforces, configurable through `wrangler.toml` [vars]. */
 export interface Limits extends RoomLimits {
