@@ -6,8 +6,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import * as Y from "yjs";
-import { encodeUpdate } from "../src/sync/protocol";
-import { RoomCore, type RoomConn, type UpdateStore } from "../src/sync/room-core";
+import { encodeUpdate } from "../src/sync/frames";
+import type { RoomConn, UpdateStore } from "../src/sync/ports";
+import { RoomCore } from "../src/sync/room-core";
 
 const trace = JSON.parse(gunzipSync(readFileSync(join(import.meta.dirname, "..", "test", "fixtures", "traces", "automerge-paper.json.gz"))).toString()) as {
   endContent: string;

@@ -8,7 +8,7 @@
  * were held; any other message (a direct send, an awareness broadcast) ends a run.
  */
 import * as Y from "yjs";
-import { encodeUpdate } from "./protocol";
+import { encodeUpdate } from "./frames";
 
 /**
  * Merge groups (here and on the cold path) end at this many updates: `Y.mergeUpdates` re-sorts all its

@@ -5,7 +5,8 @@
  */
 import * as Y from "yjs";
 import { endsGroup, mergeOrKeep } from "./coalesce";
-import { encodeSyncStep2, encodeUpdate, updateClockRanges } from "./protocol";
+import { encodeSyncStep2, encodeUpdate } from "./frames";
+import { updateClockRanges } from "./update-check";
 
 /** A document not yet loaded, as stored: enough to greet clients and answer fresh ones without Yjs. */
 export interface ColdView {

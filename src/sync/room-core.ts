@@ -21,7 +21,7 @@ import {
   type UpdateStore,
   type Writer,
 } from "./ports";
-import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, type AwarenessEntry } from "./protocol";
+import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, type AwarenessEntry } from "./frames";
 
 interface AwarenessRecord {
   clock: number;

@@ -18,7 +18,7 @@ import * as Y from "yjs";
 import { mintClientToken } from "../../src/auth/client-token";
 import { CloseCode } from "../../src/sync/close-codes";
 import { DEFAULT_LIMITS } from "../../src/sync/ports";
-import { encodeAwareness, encodeUpdate } from "../../src/sync/protocol";
+import { encodeAwareness, encodeUpdate } from "../../src/sync/frames";
 import { applyPatches, type SequentialTrace } from "../helpers/traces";
 import { E2E_TOKEN_SECRET, Server, uniqueDocId } from "./harness";
 

@@ -5,7 +5,7 @@
  */
 import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
-import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, encodeQueryAwareness } from "../../src/sync/protocol";
+import { encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, encodeQueryAwareness } from "../../src/sync/frames";
 import { applyPatches, type SequentialTrace } from "./traces";
 
 /** mulberry32: small, fast, seedable. */

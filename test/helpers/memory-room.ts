@@ -1,6 +1,6 @@
 /** In-memory store and transport for unit tests of the pure room logic. */
 import * as Y from "yjs";
-import { decodeFrame } from "../../src/sync/protocol";
+import { decodeFrame } from "../../src/sync/frames";
 import type { RoomConn, Transport, UpdateStore } from "../../src/sync/ports";
 
 export class MemoryStore implements UpdateStore {

@@ -3,7 +3,7 @@ import { expect, inject, it } from "vitest";
 import * as Y from "yjs";
 import type { DocRoom } from "../../src/room/doc-room";
 import { roomStub } from "../../src/room/stub";
-import { encodeSyncStep1, encodeUpdate } from "../../src/sync/protocol";
+import { encodeSyncStep1, encodeUpdate } from "../../src/sync/frames";
 import { createTestDoc, openRaw, waitFor } from "../helpers/sync";
 import { applyPatches, type SequentialTrace } from "../helpers/traces";
 

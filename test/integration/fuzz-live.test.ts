@@ -13,7 +13,7 @@ import * as Y from "yjs";
 import { apiKeys } from "../../src/db/schema";
 import { readLimits } from "../../src/room/limits";
 import { roomStub } from "../../src/room/stub";
-import { decodeFrame, encodeAwareness, encodeUpdate } from "../../src/sync/protocol";
+import { decodeFrame, encodeAwareness, encodeUpdate } from "../../src/sync/frames";
 import { hostileFrame, prng, realFrames } from "../helpers/fuzz";
 import { BASE, createTestDoc, openRaw, synced, waitFor, providersPerTest } from "../helpers/sync";
 import type { SequentialTrace } from "../helpers/traces";

@@ -6,7 +6,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { readLimits } from "../../src/room/limits";
-import { encodeSyncStep1, encodeUpdate } from "../../src/sync/protocol";
+import { encodeSyncStep1, encodeUpdate } from "../../src/sync/frames";
 import { createTestDoc, openRaw, waitFor } from "../helpers/sync";
 
 describe("connections per document", () => {

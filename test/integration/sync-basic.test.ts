@@ -2,7 +2,7 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { mintClientToken } from "../../src/auth/client-token";
-import { encodeAwareness, encodeUpdate } from "../../src/sync/protocol";
+import { encodeAwareness, encodeUpdate } from "../../src/sync/frames";
 import { BASE, createTestDoc, openRaw, synced, waitFor, providersPerTest } from "../helpers/sync";
 import type { WebsocketProvider } from "y-websocket";
 import { env } from "cloudflare:test";

@@ -5,7 +5,7 @@ import * as Y from "yjs";
 import type { DocRoom } from "../../src/room/doc-room";
 import { readLimits } from "../../src/room/limits";
 import { roomStub } from "../../src/room/stub";
-import { encodeSyncStep1, encodeUpdate } from "../../src/sync/protocol";
+import { encodeSyncStep1, encodeUpdate } from "../../src/sync/frames";
 import { createTestDoc, openRaw, synced, waitFor, type TestDoc, providersPerTest } from "../helpers/sync";
 
 const provider = providersPerTest();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { MERGE_MAX_BYTES, MERGE_MAX_UPDATES, mergeOrKeep, release, type Held } from "../../src/sync/coalesce";
-import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeUpdate } from "../../src/sync/protocol";
+import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeUpdate } from "../../src/sync/frames";
 
 /** A writer whose every transaction becomes one update to broadcast. */
 function writer(clientID: number) {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, inject, it } from "vitest";
 import * as Y from "yjs";
-import { decodeFrame } from "../../src/sync/protocol";
+import { decodeFrame } from "../../src/sync/frames";
 import { CloseCode } from "../../src/sync/close-codes";
 import { DEFAULT_LIMITS } from "../../src/sync/ports";
 import { RoomCore } from "../../src/sync/room-core";

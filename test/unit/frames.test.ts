@@ -4,7 +4,8 @@ import * as awarenessProtocol from "y-protocols/awareness";
 import * as syncProtocol from "y-protocols/sync";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, MessageType, validateUpdate } from "../../src/sync/protocol";
+import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, MessageType } from "../../src/sync/frames";
+import { validateUpdate } from "../../src/sync/update-check";
 
 /** A document exercising every kind of content Yjs encodes. */
 function richDoc(): Y.Doc {
