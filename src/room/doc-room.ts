@@ -9,13 +9,12 @@ import * as Y from "yjs";
 import { documents } from "../db/schema";
 import type { Env } from "../env";
 import { readLimits, type Limits } from "./limits";
-import { release, type Held } from "../sync/coalesce";
-import { encodeUpdate } from "../sync/frames";
-import { validateUpdate } from "../sync/update-check";
 import { CloseCode } from "../sync/close-codes";
-import type { Access, RoomConn, Transport } from "../sync/ports";
+import type { Access, RoomConn } from "../sync/ports";
 import { RoomCore } from "../sync/room-core";
 import { renderRoots } from "../sync/to-json";
+import { validateUpdate } from "../sync/update-check";
+import { Outbox, type Sink } from "./outbox";
 import type { ApplyUpdateResult, DocRef, JsonResult, Presence, RootKind } from "./rpc-types";
 import { SqlUpdateStore } from "./store";
 
@@ -53,8 +52,6 @@ const CATALOG_FLUSH_MS = 5_000;
  * one process: 100 documents in step made W3's p99 140 ms; with no write-backs at all it was 43 ms.
  */
 const CATALOG_FLUSH_JITTER_MS = 5_000;
-/** How long updates may wait to be written together; messages about them wait too. */
-const FLUSH_DELAY_MS = 0;
 const IDLE_BEFORE_COMPACT_MS = 5_000;
 /** Log entries left uncompacted when a document goes idle, so a cold start sends few messages. */
 const COLD_TAIL = 16;
@@ -63,10 +60,12 @@ const MAX_ATTACHED_CLIENT_IDS = 256;
 /** Awareness state (JSON chars, up to two bytes each when serialized) kept in one attachment, leaving room for the rest. */
 const ATTACHED_STATE_CHARS = 6 * 1024;
 
-export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
-  private store: SqlUpdateStore;
+export class DocRoom extends DurableObject<Env> {
   private readonly limits: Limits;
-  private core: RoomCore<Conn>;
+  /** The update log, the outbox that holds messages until their updates are stored, and the room. */
+  private store!: SqlUpdateStore;
+  private outbox!: Outbox<Conn>;
+  private core!: RoomCore<Conn>;
   /** Per-socket state, kept in memory; filled from attachments once after waking. */
   private conns: Map<WebSocket, Conn> | undefined;
   private ref: DocRef | undefined;
@@ -87,70 +86,42 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.limits = readLimits(env);
-    this.store = this.newStore();
+    // The document itself loads lazily: an awareness-only wake-up never pays for it.
+    this.open();
     const ref = this.store.getMeta("ref");
     if (ref) this.ref = JSON.parse(ref) as DocRef;
     this.erased = this.store.getMeta("erased") !== undefined;
-    // The document itself loads lazily: an awareness-only wake-up never pays for it.
-    this.core = this.newCore();
     // Answered by the runtime without waking the object: a cheap keep-alive for clients that want one.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
-  private newStore(): SqlUpdateStore {
-    const store = new SqlUpdateStore(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn));
-    store.onPending = () => this.scheduleFlush();
-    return store;
-  }
-
-  // ---- write batching: durable before visible, one commit per burst ----
-  //
-  // Updates are appended to the store's pending list and every outgoing message is held in the
-  // outbox while any are pending. flush() writes the batch in one transaction, then releases the
-  // outbox in order (and the output gate still holds those sends until the commit is on disk).
-  // A crash before flush loses only updates nobody was told about.
-
-  private outbox: Held<Conn>[] = [];
-  private flushTimer: ReturnType<typeof setTimeout> | undefined;
-
-  private scheduleFlush(): void {
-    this.flushTimer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS);
-  }
-
-  /** Writes pending updates, then releases the messages held for them. False if the write failed. */
-  private flush(): boolean {
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    try {
-      this.store.flush();
-    } catch (e) {
-      this.writeFailed(e);
-      return false;
-    }
-    const out = this.outbox;
-    this.outbox = [];
-    if (out.length === 0) return true;
-    // A burst's updates reach each connection as one merged update: N × R sends become about R.
-    release(out, [...this.connections()], (conn, message) => this.sendNow(conn, message));
-    return true;
+  /** Wires storage, the outbox and the room together (again after an erase: deleteAll drops the tables). */
+  private open(): void {
+    this.store = new SqlUpdateStore(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn));
+    const sockets: Sink<Conn> = {
+      sendNow: (conn, message) => {
+        try {
+          conn.ws.send(message);
+        } catch {
+          // The socket is closing; its close handler cleans up.
+        }
+      },
+      connections: () => this.connMap().values(),
+      awarenessChanged: (conn) => conn.ws.serializeAttachment(toAttachment(conn, (id) => this.core.awarenessState(id))),
+    };
+    this.outbox = new Outbox(this.store, sockets, (e) => this.writeFailed(e));
+    this.core = new RoomCore<Conn>(this.store, this.outbox, this.limits, () => this.changed());
   }
 
   /**
-   * Storage refused the batch: nothing of it may become visible. The unwritten updates and every
-   * message held for them are dropped, the in-memory document is reloaded from what is stored, and
-   * every socket is closed with 1011, which the stock client retries: on reconnect each writer sends
-   * what the server lacks, so nothing a client holds is lost.
+   * Storage refused a batch (the outbox has already dropped it and what was held for it): reload the
+   * document from what is stored and close every socket with 1011, which the stock client retries: on
+   * reconnect each writer sends what the server lacks, so nothing a client holds is lost.
    */
   private writeFailed(e: unknown): void {
     console.error("storage write failed; unwritten updates dropped, clients will re-sync", { error: String(e) });
-    this.store.dropPending();
-    this.outbox = [];
     this.core.discardMemory();
     for (const conn of [...this.connMap().values()]) this.drop(conn, CloseCode.internalError, "storage failure: reconnect");
-  }
-
-  private newCore(): RoomCore<Conn> {
-    return new RoomCore<Conn>(this.store, this, this.limits, () => this.changed());
   }
 
   /** Remembers which catalog row this object writes back to. False when the document was deleted. */
@@ -161,45 +132,6 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     this.ref = { projectId: ref.projectId, docId: ref.docId, incarnation };
     this.store.setMeta("ref", JSON.stringify(this.ref));
     return true;
-  }
-
-  // ---- Transport ----
-
-  /** Holds `h` in the outbox if a write is pending (or older messages wait): false if it may go now. */
-  private hold(h: Held<Conn>): boolean {
-    if (!this.store.hasPending && this.outbox.length === 0) return false;
-    this.outbox.push(h);
-    this.scheduleFlush();
-    return true;
-  }
-
-  send(conn: Conn, message: Uint8Array): void {
-    if (!this.hold({ message, to: conn })) this.sendNow(conn, message);
-  }
-
-  broadcastUpdate(update: Uint8Array, except?: Conn): void {
-    if (!this.hold({ update, except })) this.broadcast(encodeUpdate(update), except);
-  }
-
-  broadcast(message: Uint8Array, except?: Conn): void {
-    if (this.hold({ message, except })) return;
-    for (const conn of this.connections()) if (conn !== except) this.sendNow(conn, message);
-  }
-
-  private sendNow(conn: Conn, message: Uint8Array): void {
-    try {
-      conn.ws.send(message);
-    } catch {
-      // The socket is closing; its close handler cleans up.
-    }
-  }
-
-  connections(): Iterable<Conn> {
-    return this.connMap().values();
-  }
-
-  awarenessChanged(conn: Conn): void {
-    conn.ws.serializeAttachment(toAttachment(conn, (id) => this.core.awarenessState(id)));
   }
 
   private connMap(): Map<WebSocket, Conn> {
@@ -322,7 +254,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
 
   override async alarm(): Promise<void> {
     this.alarmAt = Infinity;
-    this.flush();
+    this.outbox.flush();
     const now = Date.now();
     let next = Infinity;
     for (const conn of [...this.connMap().values()]) {
@@ -373,7 +305,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
   /** The state, or what `stateVector` lacks; null when the document was deleted. */
   async getUpdate(ref: DocRef, stateVector?: Uint8Array): Promise<Uint8Array | null> {
     if (!this.remember(ref)) return null;
-    this.flush(); // never reveal an update before it is written
+    this.outbox.flush(); // never reveal an update before it is written
     return this.core.encodeState(stateVector);
   }
 
@@ -391,7 +323,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     }
     const outcome = this.core.applyUpdate(update, clientIds, { userId: author });
     // The 200 is an acknowledgement: write now, in this event, so the answer waits for the commit.
-    if (!this.flush()) return { ok: false, code: "internal", message: "the update could not be stored; nothing was applied" };
+    if (!this.outbox.flush()) return { ok: false, code: "internal", message: "the update could not be stored; nothing was applied" };
     if (!outcome.ok) {
       return outcome.code === "document_too_large"
         ? { ok: false, code: "payload_too_large", message: outcome.message }
@@ -402,7 +334,7 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
 
   async getJson(ref: DocRef, kinds: ReadonlyMap<string, RootKind>): Promise<JsonResult> {
     if (!this.remember(ref)) return { ok: false, gone: true, message: "no such document" };
-    this.flush();
+    this.outbox.flush();
     // renderRoots reads items and never types a root (doc.getText etc. would be permanent), so the
     // live document can be read as it is: no copy to encode and decode.
     return renderRoots(this.core.doc, kinds);
@@ -446,20 +378,17 @@ export class DocRoom extends DurableObject<Env> implements Transport<Conn> {
     this.ref = undefined;
     this.dirtySince = undefined;
     this.alarmAt = Infinity;
-    this.outbox = [];
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
+    this.outbox.clear();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     // deleteAll drops the tables too: recreate them for the tombstone.
-    this.store = this.newStore();
-    this.core = this.newCore();
+    this.open();
     this.store.setMeta("erased", String(Date.now()));
   }
 
   /** Folds the log into a snapshot now (operators, tests and benchmarks; normally the policy decides). */
   async compact(): Promise<void> {
-    this.flush();
+    this.outbox.flush();
     this.core.maybeCompact(true);
   }
 

@@ -45,16 +45,17 @@ export interface UpdateStore {
   recordClientIds(userId: string, ids: readonly number[], at: number): void;
 }
 
+/** How messages reach connections: src/room/outbox.ts, which holds them until their updates are stored. */
 export interface Transport<C extends RoomConn> {
   send(conn: C, message: Uint8Array): void;
   /** Every open connection of the room. */
   connections(): Iterable<C>;
-  /** Sends one message to every connection but `except` (if absent: `send` to each). */
-  broadcast?(message: Uint8Array, except?: C): void;
-  /** Sends a Yjs update to every connection but `except` (if absent: `broadcast` of its message). */
-  broadcastUpdate?(update: Uint8Array, except?: C): void;
+  /** Sends one message to every connection but `except`. */
+  broadcast(message: Uint8Array, except?: C): void;
+  /** Sends a Yjs update to every connection but `except`. */
+  broadcastUpdate(update: Uint8Array, except?: C): void;
   /** Called when a connection's awareness changed (ids, clocks or states), to keep it across hibernation. */
-  awarenessChanged?(conn: C): void;
+  awarenessChanged(conn: C): void;
 }
 
 export interface RoomLimits {

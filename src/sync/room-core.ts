@@ -21,7 +21,7 @@ import {
   type UpdateStore,
   type Writer,
 } from "./ports";
-import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, type AwarenessEntry } from "./frames";
+import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, type AwarenessEntry } from "./frames";
 
 interface AwarenessRecord {
   clock: number;
@@ -254,8 +254,8 @@ export class RoomCore<C extends RoomConn> {
     this.fullState = undefined;
     if (userId !== undefined && newIds.length > 0) this.store.recordClientIds(userId, newIds, now);
     // A relayed update that is left partly pending travels whole: receivers hold the same pending parts.
-    if (!reencode) this.broadcastUpdate(update, origin);
-    else for (const u of emitted) this.broadcastUpdate(u, origin);
+    if (!reencode) this.transport.broadcastUpdate(update, origin);
+    else for (const u of emitted) this.transport.broadcastUpdate(u, origin);
     this.maybeCompact();
     this.onChange();
     return { ok: true, changed };
@@ -279,18 +279,6 @@ export class RoomCore<C extends RoomConn> {
     return this.sendAnswer(conn, encodeSyncStep2(this.fullState));
   }
 
-  private broadcastUpdate(update: Uint8Array, except?: C): void {
-    if (this.transport.broadcastUpdate) this.transport.broadcastUpdate(update, except);
-    else this.broadcast(encodeUpdate(update), except);
-  }
-
-  /** Sends one message to every connection except `except`; the message is built once. */
-  broadcast(message: Uint8Array, except?: C): void {
-    if (this.transport.broadcast) return this.transport.broadcast(message, except);
-    for (const c of this.transport.connections()) {
-      if (c !== except) this.transport.send(c, message);
-    }
-  }
 
   private applyAwareness(conn: C, entries: AwarenessEntry[]): CloseRequest | undefined {
     const refused = this.checkAwareness(conn, entries);
@@ -312,9 +300,9 @@ export class RoomCore<C extends RoomConn> {
       }
       accepted.push(e);
     }
-    if (accepted.length > 0) this.transport.awarenessChanged?.(conn);
+    if (accepted.length > 0) this.transport.awarenessChanged(conn);
     // Sent to every connection, the sender included: y-websocket clients count it as a sign of life.
-    if (accepted.length > 0) this.broadcast(encodeAwareness(accepted));
+    if (accepted.length > 0) this.transport.broadcast(encodeAwareness(accepted));
     return undefined;
   }
 
@@ -383,7 +371,7 @@ export class RoomCore<C extends RoomConn> {
       removals.push({ clientId, clock: clock + 1, stateJson: "null" });
     }
     conn.clientIds.clear();
-    this.broadcast(encodeAwareness(removals), conn);
+    this.transport.broadcast(encodeAwareness(removals), conn);
   }
 
   private awarenessMessage(): Uint8Array | undefined {

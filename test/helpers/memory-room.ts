@@ -1,30 +1,60 @@
-/** In-memory store and transport for unit tests of the pure room logic. */
+/**
+ * An in-memory store and socket sink for unit tests of the room, wired through the production outbox
+ * (src/room/outbox.ts): updates wait as pending until the outbox flushes them, and every message waits
+ * with them, exactly as in the Durable Object. `testRoom` ends each call as an event ends in production,
+ * by running the flush the outbox scheduled.
+ */
 import * as Y from "yjs";
+import { Outbox, type PendingWrites } from "../../src/room/outbox";
 import { decodeFrame } from "../../src/sync/frames";
-import type { RoomConn, Transport, UpdateStore } from "../../src/sync/ports";
+import { DEFAULT_LIMITS, type RoomConn, type RoomLimits, type UpdateStore } from "../../src/sync/ports";
+import { RoomCore } from "../../src/sync/room-core";
 
-export class MemoryStore implements UpdateStore {
+export class MemoryStore implements UpdateStore, PendingWrites {
   snapshot: Uint8Array | undefined;
+  /** Committed entries. */
   log: Uint8Array[] = [];
+  private pending: Uint8Array[] = [];
+  onPending: () => void = () => {};
+  /** Set to make the next flush throw, as a storage failure would. */
+  failNextFlush = false;
   /** Shared with the transport: the order in which things happened. */
   constructor(readonly events: string[] = []) {}
   load(): Uint8Array[] {
-    return this.snapshot ? [this.snapshot, ...this.log] : [...this.log];
+    return [...(this.snapshot ? [this.snapshot] : []), ...this.log, ...this.pending];
   }
   append(update: Uint8Array): void {
     this.events.push("append");
-    this.log.push(update);
+    this.pending.push(update);
+    if (this.pending.length === 1) this.onPending();
+  }
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+  flush(): void {
+    if (this.pending.length === 0) return;
+    if (this.failNextFlush) {
+      this.failNextFlush = false;
+      throw new Error("injected storage failure");
+    }
+    this.events.push("commit");
+    this.log.push(...this.pending);
+    this.pending = [];
+  }
+  dropPending(): void {
+    this.pending = [];
   }
   compact(snapshot: Uint8Array, tail: Uint8Array[]): void {
     this.events.push("compact");
     this.snapshot = snapshot;
     this.log = [...tail];
+    this.pending = [];
   }
   get logBytes() {
-    return this.log.reduce((n, u) => n + u.length, 0);
+    return [...this.log, ...this.pending].reduce((n, u) => n + u.length, 0);
   }
   get logCount() {
-    return this.log.length;
+    return this.log.length + this.pending.length;
   }
   get snapshotBytes() {
     return this.snapshot?.length ?? 0;
@@ -47,16 +77,55 @@ export function conn(name: string, access: "read" | "write" = "write"): TestConn
   return { name, access, userId: name, clientIds: new Map(), sent: [] };
 }
 
-export class MemoryTransport implements Transport<TestConn> {
+/** The production outbox over a memory store, delivering into each connection's `sent`. */
+export class MemoryTransport extends Outbox<TestConn> {
   readonly conns = new Set<TestConn>();
-  constructor(readonly events: string[] = []) {}
-  send(c: TestConn, message: Uint8Array): void {
-    this.events.push(`send:${c.name}`);
-    c.sent.push(message);
+  readonly failures: unknown[] = [];
+  private due: (() => void) | undefined;
+  constructor(store: MemoryStore, readonly events: string[] = []) {
+    const conns = new Set<TestConn>();
+    super(
+      store,
+      {
+        sendNow: (c, message) => {
+          events.push(`send:${c.name}`);
+          c.sent.push(message);
+        },
+        connections: () => conns,
+        awarenessChanged: () => {},
+      },
+      (e) => this.failures.push(e),
+      (flush) => {
+        this.due = flush;
+        return () => {
+          this.due = undefined;
+        };
+      },
+    );
+    this.conns = conns;
   }
-  connections(): Iterable<TestConn> {
-    return this.conns;
+  /** What the end of an event does in production: the flush the outbox scheduled runs. */
+  settle(): void {
+    const flush = this.due;
+    this.due = undefined;
+    flush?.();
   }
+}
+
+/** A RoomCore whose every call ends like an event: the scheduled flush runs, then the caller looks. */
+export function testRoom(store: MemoryStore, transport: MemoryTransport, limits: RoomLimits = DEFAULT_LIMITS): RoomCore<TestConn> {
+  const room = new RoomCore<TestConn>(store, transport, limits);
+  return new Proxy(room, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof value !== "function") return value;
+      return (...args: unknown[]) => {
+        const result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        transport.settle();
+        return result;
+      };
+    },
+  });
 }
 
 /** A fresh Y.Doc holding every update and step 2 among `messages`: what a client of them would have. */

@@ -9,9 +9,8 @@ import * as Y from "yjs";
 import { decodeFrame } from "../../src/sync/frames";
 import { CloseCode } from "../../src/sync/close-codes";
 import { DEFAULT_LIMITS } from "../../src/sync/ports";
-import { RoomCore } from "../../src/sync/room-core";
 import { hostileFrame, prng, realFrames } from "../helpers/fuzz";
-import { conn, MemoryStore, MemoryTransport, type TestConn } from "../helpers/memory-room";
+import { conn, MemoryStore, MemoryTransport, testRoom } from "../helpers/memory-room";
 import type { SequentialTrace } from "../helpers/traces";
 
 const knobs = inject("knobs");
@@ -53,8 +52,8 @@ describe(`fuzzed frames (${FRAMES} per run, seed ${SEED})`, () => {
         // The validator let it through, Yjs throws: the room's last line of defence must refuse it whole.
         missed.push(hex(f.update));
         const store = new MemoryStore();
-        const transport = new MemoryTransport();
-        const room = new RoomCore<TestConn>(store, transport);
+        const transport = new MemoryTransport(store);
+        const room = testRoom(store, transport);
         const a = conn("a");
         transport.conns.add(a);
         const close = room.handleFrame(a, frame, 0);
@@ -75,8 +74,8 @@ describe(`fuzzed frames (${FRAMES} per run, seed ${SEED})`, () => {
     let now = 1_000_000;
     for (let epoch = 0; epoch * EPOCH < FRAMES && failures.length <= 20; epoch++) {
       const store = new MemoryStore();
-      const transport = new MemoryTransport();
-      const room = new RoomCore<TestConn>(store, transport, DEFAULT_LIMITS);
+      const transport = new MemoryTransport(store);
+      const room = testRoom(store, transport, DEFAULT_LIMITS);
       const join = (name: string) => {
         const c = conn(name);
         transport.conns.add(c);

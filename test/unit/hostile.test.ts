@@ -10,12 +10,12 @@ import { validateUpdate } from "../../src/sync/update-check";
 import { CloseCode } from "../../src/sync/close-codes";
 import { CLIENT_ID_WINDOW_MS, DEFAULT_LIMITS, type RoomLimits } from "../../src/sync/ports";
 import { RoomCore } from "../../src/sync/room-core";
-import { conn, MemoryStore, MemoryTransport, type TestConn } from "../helpers/memory-room";
+import { conn, MemoryStore, MemoryTransport, testRoom, type TestConn } from "../helpers/memory-room";
 
 function setup(limits: Partial<RoomLimits> = {}) {
   const store = new MemoryStore();
-  const transport = new MemoryTransport();
-  const room = new RoomCore<TestConn>(store, transport, { ...DEFAULT_LIMITS, ...limits });
+  const transport = new MemoryTransport(store);
+  const room = testRoom(store, transport, { ...DEFAULT_LIMITS, ...limits });
   const join = (name: string) => {
     const c = conn(name);
     transport.conns.add(c);
@@ -97,7 +97,7 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     const again = join("mallory");
     expect(room.handleFrame(again, encodeUpdate(manyClientsUpdate(1, 600)), 2000)).toMatchObject({ code: CloseCode.tooManyClientIds });
     // Nor does a new instance over the same storage (a wake-up from hibernation, a restart).
-    const revived = new RoomCore<TestConn>(store, transport, { ...DEFAULT_LIMITS, maxClientIdsPerUser: 3 });
+    const revived = testRoom(store, transport, { ...DEFAULT_LIMITS, maxClientIdsPerUser: 3 });
     const third = conn("mallory");
     transport.conns.add(third);
     expect(revived.handleFrame(third, encodeUpdate(manyClientsUpdate(1, 601)), 3000)).toMatchObject({ code: CloseCode.tooManyClientIds });

@@ -6,14 +6,13 @@ import { MERGE_MAX_BYTES } from "../../src/sync/coalesce";
 import { CloseCode } from "../../src/sync/close-codes";
 import { storedStateVector } from "../../src/sync/cold-start";
 import { DEFAULT_LIMITS, shouldCompact } from "../../src/sync/ports";
-import { RoomCore } from "../../src/sync/room-core";
-import { conn, MemoryStore, MemoryTransport, replicaOf, type TestConn } from "../helpers/memory-room";
+import { conn, MemoryStore, MemoryTransport, testRoom, replicaOf, type TestConn } from "../helpers/memory-room";
 
 function setup(limits = DEFAULT_LIMITS) {
   const events: string[] = [];
   const store = new MemoryStore(events);
-  const transport = new MemoryTransport(events);
-  const room = new RoomCore<TestConn>(store, transport, limits);
+  const transport = new MemoryTransport(store, events);
+  const room = testRoom(store, transport, limits);
   const join = (c: TestConn) => {
     transport.conns.add(c);
     room.greet(c);
@@ -50,7 +49,7 @@ describe("RoomCore", () => {
     const c = join(conn("c"));
     events.length = 0;
     room.handleFrame(a, encodeUpdate(textUpdate("hi")));
-    expect(events).toEqual(["append", "send:b", "send:c"]);
+    expect(events).toEqual(["append", "commit", "send:b", "send:c"]);
     expect(store.log).toHaveLength(1);
     expect(room.doc.getText("t").toString()).toBe("hi");
     expect(kinds(b).at(-1)).toBe("sync-update");
@@ -238,7 +237,7 @@ describe("RoomCore", () => {
     room.maybeCompact(true);
     expect(store.snapshot).toBeDefined();
     expect(store.log).toHaveLength(1);
-    const reloaded = new RoomCore<TestConn>(store, new MemoryTransport());
+    const reloaded = testRoom(store, new MemoryTransport(store));
     expect(reloaded.doc.getText("t").toString()).toBe(t.toString());
     expect(reloaded.doc.store.pendingStructs).not.toBeNull();
     validateUpdate(store.snapshot!);
@@ -311,7 +310,7 @@ describe("RoomCore", () => {
 describe("the cold path: a stored document answered without loading Yjs", () => {
   function storedRoom() {
     const store = new MemoryStore();
-    const writer = new RoomCore<TestConn>(store, new MemoryTransport());
+    const writer = testRoom(store, new MemoryTransport(store));
     const w = conn("w");
     const src = new Y.Doc();
     const t = src.getText("t");
@@ -327,8 +326,8 @@ describe("the cold path: a stored document answered without loading Yjs", () => 
 
   it("greets with the exact state vector and serves a fresh client from stored bytes", () => {
     const { store, src } = storedRoom();
-    const transport = new MemoryTransport();
-    const room = new RoomCore<TestConn>(store, transport);
+    const transport = new MemoryTransport(store);
+    const room = testRoom(store, transport);
     const fresh = conn("fresh");
     transport.conns.add(fresh);
     room.greet(fresh);
@@ -345,7 +344,7 @@ describe("the cold path: a stored document answered without loading Yjs", () => 
 
   it("merges small stored entries into a few messages and sends big ones as they are", () => {
     const store = new MemoryStore();
-    const writer = new RoomCore<TestConn>(store, new MemoryTransport());
+    const writer = testRoom(store, new MemoryTransport(store));
     const w = conn("w");
     const src = new Y.Doc();
     const t = src.getText("t");
@@ -358,7 +357,7 @@ describe("the cold path: a stored document answered without loading Yjs", () => 
     write("x".repeat(MERGE_MAX_BYTES)); // a paste bigger than a merge group
     write("y".repeat(MERGE_MAX_BYTES));
     for (let i = 0; i < 3; i++) write(`z${i}`);
-    const room = new RoomCore<TestConn>(store, new MemoryTransport());
+    const room = testRoom(store, new MemoryTransport(store));
     const fresh = conn("fresh");
     room.handleFrame(fresh, encodeSyncStep1(new Uint8Array([0])));
     expect(room.isLoaded).toBe(false);
@@ -380,7 +379,7 @@ describe("the cold path: a stored document answered without loading Yjs", () => 
 
   it("stays cold when a fresh client answers the server's step 1 with an empty update", () => {
     const { store } = storedRoom();
-    const room = new RoomCore<TestConn>(store, new MemoryTransport());
+    const room = testRoom(store, new MemoryTransport(store));
     const c = conn("c");
     room.greet(c);
     room.handleFrame(c, encodeSyncStep1(new Uint8Array([0])));
@@ -390,7 +389,7 @@ describe("the cold path: a stored document answered without loading Yjs", () => 
 
   it("loads the document for a client that already has state, and after a write", () => {
     const { store, src } = storedRoom();
-    const room = new RoomCore<TestConn>(store, new MemoryTransport());
+    const room = testRoom(store, new MemoryTransport(store));
     const c = conn("c");
     room.handleFrame(c, encodeSyncStep1(Y.encodeStateVector(new Y.Doc())));
     expect(room.isLoaded).toBe(false);
