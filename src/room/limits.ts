@@ -24,6 +24,7 @@ const VARS: Record<keyof Limits, string> = {
   maxUpdateBytes: "MAX_UPDATE_BYTES",
   maxConnectionsPerDoc: "MAX_CONNECTIONS_PER_DOC",
   maxDocBytes: "MAX_DOC_BYTES",
+  maxDocItemUnits: "MAX_DOC_ITEM_UNITS",
   maxClientIdsPerUser: "MAX_CLIENT_IDS_PER_USER",
   maxClientIdsPerSecretWrite: "MAX_CLIENT_IDS_PER_SECRET_WRITE",
   maxAwarenessStateBytes: "MAX_AWARENESS_STATE_BYTES",

@@ -26,7 +26,10 @@ export const CloseCode = {
   tokenExpired: 4401,
   /** The document was deleted. */
   documentDeleted: 4404,
-  /** The message can never be accepted: it would take the document past `MAX_DOC_BYTES`, or an awareness state is over its limit. */
+  /**
+   * The message can never be accepted: it would take the document past `MAX_DOC_BYTES` or
+   * `MAX_DOC_ITEM_UNITS`, or an awareness state (or a connection's awareness ids) is over its limit.
+   */
   tooLarge: 4413,
   /** The update introduces more new Yjs client ids than this connection may. */
   tooManyClientIds: 4422,

@@ -62,6 +62,11 @@ export interface RoomLimits {
   /** Largest stored document (snapshot + log bytes) a write may produce. */
   maxDocBytes: number;
   /**
+   * Item units (src/sync/update-cost.ts: Items, splits, shared types) the document may hold in memory,
+   * the update included. Bytes do not bound memory: a 1 MB delete set can split 240,000 items.
+   */
+  maxDocItemUnits: number;
+  /**
    * New Yjs client ids one user (a client token's subject) may introduce into a document per hour,
    * over all their connections and client-token REST writes, counted in the document's storage.
    * Each id lives in every state vector for good; a stock client uses one per page load.
@@ -93,6 +98,8 @@ export const DEFAULT_LIMITS: RoomLimits = {
   // A loaded Y.Doc takes ~2× its stored bytes for bulk text and ~10× for keystroke-dense history
   // (automerge-paper: 311 KB stored, ~3.3 MB of heap): 8 MiB keeps the worst case under the 128 MB isolate.
   maxDocBytes: 8 * 1024 * 1024,
+  // At most ~320 B of heap a unit: ~48 MB for the worst document, measured by bench/update-cost.ts.
+  maxDocItemUnits: 150_000,
   maxClientIdsPerUser: 64,
   maxClientIdsPerSecretWrite: 1024,
   maxAwarenessIdsPerConn: 16,

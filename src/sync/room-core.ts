@@ -21,6 +21,7 @@ import {
   type UpdateStore,
   type Writer,
 } from "./ports";
+import { docItemUnits, itemUnits, updateCost } from "./update-cost";
 import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, type AwarenessEntry } from "./frames";
 
 interface AwarenessRecord {
@@ -39,6 +40,8 @@ export class RoomCore<C extends RoomConn> {
   /** The whole state encoded once for fresh clients, until the next change. */
   private fullState: Uint8Array | undefined;
   private readonly awareness = new Map<number, AwarenessRecord>();
+  /** Item units the loaded document holds (update-cost.ts): counted once, then kept as a running sum. */
+  private docUnits: { units: number; exact: boolean } | undefined;
   /** Sum of the awareness states' JSON lengths (bounded by `maxAwarenessBytesPerDoc`). */
   private awarenessBytes = 0;
   private emitted: Uint8Array[] = [];
@@ -75,6 +78,7 @@ export class RoomCore<C extends RoomConn> {
    * integrated was never stored nor sent.
    */
   discardMemory(): void {
+    this.docUnits = undefined;
     this.ydoc.destroy();
     this.ydoc = this.newDoc();
     this.loaded = false;
@@ -225,6 +229,18 @@ export class RoomCore<C extends RoomConn> {
       }
     }
     const doc = this.doc;
+    // Memory, not bytes: what the update would allocate in this document (splits, items, types).
+    const cap = this.limits.maxDocItemUnits;
+    this.docUnits ??= { units: docItemUnits(doc), exact: true };
+    let units = itemUnits(updateCost(doc, update, cap - this.docUnits.units));
+    if (this.docUnits.units + units > cap && !this.docUnits.exact) {
+      // The running count still holds structs Yjs has merged since: count exactly once before refusing.
+      this.docUnits = { units: docItemUnits(doc), exact: true };
+      units = itemUnits(updateCost(doc, update, cap - this.docUnits.units));
+    }
+    if (this.docUnits.units + units > cap) {
+      return { ok: false, code: "document_too_large", message: "the update would make the document too large in memory" };
+    }
     const { pendingStructs, pendingDs } = doc.store;
     // An incremental update (a client's typing) is relayed as it came: re-encoding what Yjs integrated
     // would rebuild the same structs. A sync step 2 or a REST write is re-encoded instead (it carries the
@@ -244,6 +260,7 @@ export class RoomCore<C extends RoomConn> {
     } finally {
       doc.off("update", this.collect);
     }
+    this.docUnits = { units: this.docUnits.units + units, exact: false };
     const emitted = this.emitted;
     this.emitted = [];
     const changed = this.txnChanged;
@@ -387,10 +404,12 @@ export class RoomCore<C extends RoomConn> {
     const snapshot = Y.encodeStateAsUpdate(this.doc);
     const tail: Uint8Array[] = [];
     const { pendingStructs, pendingDs } = this.doc.store;
-    if (pendingStructs) tail.push(pendingStructs.update);
-    if (pendingDs) tail.push(pendingDs);
+    // Yjs keeps pending parts in the v2 format; the store holds v1.
+    if (pendingStructs) tail.push(Y.convertUpdateFormatV2ToV1(pendingStructs.update));
+    if (pendingDs) tail.push(Y.convertUpdateFormatV2ToV1(pendingDs));
     try {
       this.store.compact(snapshot, tail);
+      this.docUnits = undefined;
     } catch {
       // A failed compaction changes nothing: the log it would have replaced is still there.
       return;

@@ -146,6 +146,39 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     expect(room.handleFrame(b, encodeUpdate(new Uint8Array([0, 0])))).toBeUndefined();
   });
 
+  it("the delete-set bomb: an update splitting every other character is refused (4413) by what it would allocate, not its bytes", () => {
+    const { room, store, join } = setup({ maxDocItemUnits: 20_000 });
+    const a = join("a");
+    const src = new Y.Doc();
+    src.clientID = 1;
+    src.getText("t").insert(0, "c".repeat(60_000));
+    expect(room.handleFrame(a, encodeUpdate(Y.encodeStateAsUpdate(src)))).toBeUndefined();
+    // Struct-free: only a delete set, 30,000 ranges that each split the one big item.
+    const e = encoding.createEncoder();
+    encoding.writeVarUint(e, 0);
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint(e, 30_000);
+    for (let i = 0; i < 30_000; i++) {
+      encoding.writeVarUint(e, 2 * i);
+      encoding.writeVarUint(e, 1);
+    }
+    const bomb = encoding.toUint8Array(e);
+    expect(bomb.length).toBeLessThan(200_000); // far under any byte limit
+    const before = snapshot(room, store);
+    const watcher = join("watcher");
+    const seen = watcher.sent.length;
+    expect(room.handleFrame(a, encodeUpdate(bomb))).toMatchObject({ code: CloseCode.tooLarge });
+    expect(snapshot(room, store)).toEqual(before);
+    expect(watcher.sent.length).toBe(seen);
+    // An honest client's full re-sync of the same document costs nothing new and is accepted.
+    expect(room.handleFrame(join("b"), encodeUpdate(Y.encodeStateAsUpdate(src)))).toBeUndefined();
+    // And ordinary editing goes on.
+    const sv = Y.encodeStateVector(src);
+    src.getText("t").delete(0, 10);
+    expect(room.handleFrame(a, encodeUpdate(Y.encodeStateAsUpdate(src, sv)))).toBeUndefined();
+  });
+
   it("size-cap lockout: content inserted and deleted no longer counts once the log is folded", () => {
     const { room, store, join } = setup({ maxDocBytes: 20_000 });
     const a = join("a");
