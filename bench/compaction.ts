@@ -72,6 +72,10 @@ const total = performance.now() - t0;
 const ok = room.doc.getText("text").toString() === trace.endContent;
 pauses.sort((a, b) => a - b);
 const pct = (p: number) => pauses[Math.min(pauses.length - 1, Math.floor((p / 100) * pauses.length))]!.toFixed(1);
-console.log(`automerge-paper: ${frames.length} updates through RoomCore in ${(total / 1000).toFixed(1)} s (${((total * 1000) / frames.length).toFixed(1)} µs each), content ${ok ? "ok" : "WRONG"}`);
-console.log(`compactions: ${pauses.length}; pause p50 ${pct(50)} ms, p99 ${pct(99)} ms, longest ${pauses.at(-1)!.toFixed(1)} ms; final snapshot ${store.snapshotBytes} B + ${store.logCount} log entries`);
+console.log(
+  `automerge-paper: ${frames.length} updates through RoomCore in ${(total / 1000).toFixed(1)} s (${((total * 1000) / frames.length).toFixed(1)} µs each), content ${ok ? "ok" : "WRONG"}`,
+);
+console.log(
+  `compactions: ${pauses.length}; pause p50 ${pct(50)} ms, p99 ${pct(99)} ms, longest ${pauses.at(-1)!.toFixed(1)} ms; final snapshot ${store.snapshotBytes} B + ${store.logCount} log entries`,
+);
 if (!ok) process.exit(1);

@@ -85,7 +85,14 @@ async function main() {
   const results = {
     date: new Date().toISOString(),
     mode: quick ? "quick" : "full",
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memGB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform, loadAvgAtStart: loadavg().map((x) => Math.round(x * 100) / 100) },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memGB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      platform: process.platform,
+      loadAvgAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
+    },
     config: CFG,
     raw,
     targets: {},
@@ -113,7 +120,9 @@ async function main() {
           }
           if (workloads.has("W2")) {
             r.W2 = await w2(target, CFG.W2, ff, phase("W2"));
-            log(`${name} W2: ${r.W2.updatesPerSecond} updates/s; all readers done in ${r.W2.allReadersDoneSeconds} s; server CPU ${r.W2.serverCpuUsPerUpdate} µs/update`);
+            log(
+              `${name} W2: ${r.W2.updatesPerSecond} updates/s; all readers done in ${r.W2.allReadersDoneSeconds} s; server CPU ${r.W2.serverCpuUsPerUpdate} µs/update`,
+            );
           }
           if (workloads.has("W5")) {
             r.W5 = await w5(target, CFG.W5, seph, phase("W5"));
@@ -145,7 +154,11 @@ async function main() {
   // to process), this one included. The best of these measurements is the limit; all are kept.
   const again = rawIngest(ff);
   const fresh = rawIngestFresh("friendsforever_flat", { perUpdate: 1, limit: CFG.W2.txns });
-  raw.ingestRuns = [{ where: "this process, first", ...raw.ingest }, { where: "this process, last", ...again }, ...fresh.map((f) => ({ where: "fresh process", ...f }))];
+  raw.ingestRuns = [
+    { where: "this process, first", ...raw.ingest },
+    { where: "this process, last", ...again },
+    ...fresh.map((f) => ({ where: "fresh process", ...f })),
+  ];
   log(`raw Yjs again: ${raw.ingestRuns.map((r) => `${r.applyUsPerUpdate} µs (${r.where})`).join(", ")}`);
   raw.ingest = [again, ...fresh].reduce((best, r) => (r.applyUsPerUpdate < best.applyUsPerUpdate ? r : best), raw.ingest);
   results.targetChecks = targetChecks(results);

@@ -71,8 +71,7 @@ function chain(n: number, info: number, content: Struct): Uint8Array {
   return update([{ client: M, structs }]);
 }
 /** Every other character of client A's text deleted: `ranges` one-character ranges. */
-const everyOther = (ranges: number) =>
-  update([], [{ client: A, ranges: Array.from({ length: ranges }, (_, i): [number, number] => [2 * i + 1, 1]) }]);
+const everyOther = (ranges: number) => update([], [{ client: A, ranges: Array.from({ length: ranges }, (_, i): [number, number] => [2 * i + 1, 1]) }]);
 
 function textDoc(chars = TEXT_CHARS): Y.Doc {
   const doc = new Y.Doc();
@@ -364,9 +363,7 @@ interface Result {
 }
 
 // With --expose-gc (how the cases are spawned) or, run by hand without it, V8's flag set at run time.
-const gc: () => void =
-  (globalThis as { gc?: () => void }).gc ??
-  (setFlagsFromString("--expose-gc"), runInNewContext("gc") as () => void);
+const gc: () => void = (globalThis as { gc?: () => void }).gc ?? (setFlagsFromString("--expose-gc"), runInNewContext("gc") as () => void);
 
 function heapAfterGc(): number {
   gc();

@@ -11,9 +11,7 @@ import { createRouter, declareRateLimits, errors, registerSecuritySchemes } from
 import { projectRoutes } from "./routes/projects";
 import { syncRoutes } from "./routes/sync";
 
-const CODE_BY_STATUS = new Map<number, ErrorCode>(
-  (Object.entries(ERROR_STATUS) as [ErrorCode, ContentfulStatusCode][]).map(([code, status]) => [status, code]),
-);
+const CODE_BY_STATUS = new Map<number, ErrorCode>((Object.entries(ERROR_STATUS) as [ErrorCode, ContentfulStatusCode][]).map(([code, status]) => [status, code]));
 
 /** Where the reference page loads Scalar from: a copy in the Worker's own assets (scripts/build-web.mjs). */
 const SCALAR_SCRIPT = "/build/scalar/api-reference.js";
@@ -87,7 +85,7 @@ function registerSyncDoc(app: ReturnType<typeof createRouter>): void {
     summary: "y-websocket connection for one document",
     description:
       "Speaks the standard y-websocket protocol (sync, awareness, query-awareness). Use " +
-      "`new WebsocketProvider(base + \"/v1/sync\", docId, ydoc, { params: { token } })`.",
+      '`new WebsocketProvider(base + "/v1/sync", docId, ydoc, { params: { token } })`.',
     tags: ["sync"],
     request: {
       params: z.object({ docId: z.string().openapi({ param: { name: "docId", in: "path" }, example: "my-doc" }) }),

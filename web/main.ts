@@ -57,11 +57,7 @@ async function home(): Promise<void> {
         "section",
         { class: "intro" },
         h("h1", {}, "Write together, live."),
-        h(
-          "p",
-          { class: "lede" },
-          "Every document is a Yjs document synced through a Cloudflare Durable Object. Open one in two windows and type in both.",
-        ),
+        h("p", { class: "lede" }, "Every document is a Yjs document synced through a Cloudflare Durable Object. Open one in two windows and type in both."),
         form,
       ),
       h("section", { class: "card" }, h("h2", {}, "Documents"), list),
@@ -104,7 +100,12 @@ async function home(): Promise<void> {
 
 function statusPill(): { el: HTMLElement; set(state: ConnectionState, label: string): void } {
   const label = h("span", { class: "status-label" }, "Connecting…");
-  const el = h("span", { class: "status", "data-testid": "status", "data-state": "connecting", role: "status", "aria-live": "polite" }, h("span", { class: "dot" }), label);
+  const el = h(
+    "span",
+    { class: "status", "data-testid": "status", "data-state": "connecting", role: "status", "aria-live": "polite" },
+    h("span", { class: "dot" }),
+    label,
+  );
   return {
     el,
     set(state, text) {
@@ -152,19 +153,23 @@ async function documentPage(docId: string, access: Access): Promise<void> {
   const nameInput = h("input", { type: "text", value: me.name, maxlength: "40", "aria-label": "Your name", "data-testid": "name" });
 
   root.replaceChildren(
-    h("header", { class: "topbar" }, brand(), h("span", { class: "crumb" }, "/"), h("span", { class: "crumb-doc" }, docId), h("span", { class: "spacer" }), faces, status.el),
+    h(
+      "header",
+      { class: "topbar" },
+      brand(),
+      h("span", { class: "crumb" }, "/"),
+      h("span", { class: "crumb-doc" }, docId),
+      h("span", { class: "spacer" }),
+      faces,
+      status.el,
+    ),
     h(
       "main",
       { class: "doc-layout" },
       h(
         "article",
         { class: "editor-card" },
-        h(
-          "div",
-          { class: "editor-head" },
-          heading,
-          access === "read" ? h("span", { class: "badge", "data-testid": "read-only" }, "Read-only") : null,
-        ),
+        h("div", { class: "editor-head" }, heading, access === "read" ? h("span", { class: "badge", "data-testid": "read-only" }, "Read-only") : null),
         host,
       ),
       h(
@@ -175,8 +180,20 @@ async function documentPage(docId: string, access: Access): Promise<void> {
           "section",
           {},
           h("h2", {}, "Share"),
-          h("input", { type: "text", readonly: true, value: shareUrl, "aria-label": "Link to this document", "data-testid": "share-link", onfocus: (e: Event) => (e.target as HTMLInputElement).select() }),
-          h("div", { class: "row" }, copyButton(() => shareUrl, "Copy link"), copyButton(() => readUrl, "Copy read-only link")),
+          h("input", {
+            type: "text",
+            readonly: true,
+            value: shareUrl,
+            "aria-label": "Link to this document",
+            "data-testid": "share-link",
+            onfocus: (e: Event) => (e.target as HTMLInputElement).select(),
+          }),
+          h(
+            "div",
+            { class: "row" },
+            copyButton(() => shareUrl, "Copy link"),
+            copyButton(() => readUrl, "Copy read-only link"),
+          ),
         ),
         h("section", {}, h("h2", {}, "Your name"), nameInput),
         h("a", { class: "back", href: "/" }, "← All documents"),
@@ -191,7 +208,9 @@ async function documentPage(docId: string, access: Access): Promise<void> {
       onPeers: (list) => {
         peers.replaceChildren(...list.map(peerItem));
         faces.replaceChildren(
-          ...list.slice(0, 5).map((p) => h("li", { title: p.self ? `${p.name} (you)` : p.name }, h("span", { class: "avatar", style: `--c:${p.color}` }, initials(p.name)))),
+          ...list
+            .slice(0, 5)
+            .map((p) => h("li", { title: p.self ? `${p.name} (you)` : p.name }, h("span", { class: "avatar", style: `--c:${p.color}` }, initials(p.name)))),
         );
       },
       onFatal: (message) => {

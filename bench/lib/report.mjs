@@ -30,7 +30,12 @@ const ROWS = [
   ["W2 all 10 readers have endContent", (r) => r.raw?.ingest?.allDoneSeconds, (t) => t.W2?.allReadersDoneSeconds, "s"],
   ["W2 server CPU per update", (r) => r.raw?.ingest?.applyUsPerUpdate, (t) => t.W2?.serverCpuUsPerUpdate, "µs"],
   ["W2 server CPU per update, without wrangler dev's proxy process", null, (t) => t.W2?.runtimeCpuUsPerUpdate ?? t.W2?.serverCpuUsPerUpdate, "µs"],
-  ["W2 runtime floor: CPU per message into a no-op Durable Object (all processes / runtime only)", (r) => (r.raw?.floor ? `${fmt(r.raw.floor.cpuUsPerMessage)} / ${fmt(r.raw.floor.runtimeCpuUsPerMessage)}` : undefined), () => "", "µs"],
+  [
+    "W2 runtime floor: CPU per message into a no-op Durable Object (all processes / runtime only)",
+    (r) => (r.raw?.floor ? `${fmt(r.raw.floor.cpuUsPerMessage)} / ${fmt(r.raw.floor.runtimeCpuUsPerMessage)}` : undefined),
+    () => "",
+    "µs",
+  ],
   ["W2 every update durable before broadcast", null, (t) => (t.W2 ? t.durable : undefined), ""],
   ["W3 latency p50", null, (t) => t.W3?.latencyMs?.p50, "ms"],
   ["W3 latency p99", null, (t) => t.W3?.latencyMs?.p99, "ms"],
@@ -82,7 +87,12 @@ export function targetChecks(results) {
   const add = (name, value, goal, met, note = "") => out.push({ name, value, goal, met, note });
   const lp99 = L.W1?.latencyMs?.p99;
   const pp99 = P?.W1?.latencyMs?.p99;
-  add("W1 p99 ≤ y-partyserver p99", lp99 != null ? `${lp99} ms` : "n/a", pp99 != null ? `≤ ${pp99} ms` : "y-partyserver not run", lp99 != null && pp99 != null ? lp99 <= pp99 : null);
+  add(
+    "W1 p99 ≤ y-partyserver p99",
+    lp99 != null ? `${lp99} ms` : "n/a",
+    pp99 != null ? `≤ ${pp99} ms` : "y-partyserver not run",
+    lp99 != null && pp99 != null ? lp99 <= pp99 : null,
+  );
   const ups = L.W2?.updatesPerSecond;
   add("W2 ≥ 1,000 updates/s, every update durable", ups != null ? `${ups} /s` : "n/a", "≥ 1,000 /s", ups != null ? ups >= 1000 && L.durable : null);
   const cpu = L.W2?.serverCpuUsPerUpdate;
@@ -114,12 +124,17 @@ export function targetsTable(checks) {
 }
 
 export function generatorTable(results) {
-  const lines = ["| target | workload | generator CPU (% of 1 core) | generator event-loop lag p99 | server CPU (% of 1 core) | server CPU user / system ms |", "| --- | --- | --- | --- | --- | --- |"];
+  const lines = [
+    "| target | workload | generator CPU (% of 1 core) | generator event-loop lag p99 | server CPU (% of 1 core) | server CPU user / system ms |",
+    "| --- | --- | --- | --- | --- | --- |",
+  ];
   for (const [n, t] of Object.entries(results.targets)) {
     for (const w of ["W1", "W2", "W3", "W5"]) {
       const r = t[w];
       if (!r?.generator) continue;
-      lines.push(`| ${t.label ?? n} | ${w} | ${r.generator.cpuPct}% | ${r.generator.loopLagP99Ms} ms | ${r.server?.cpuPctOfOneCore ?? "n/a"}% | ${r.server?.userMs ?? "?"} / ${r.server?.systemMs ?? "?"} |`);
+      lines.push(
+        `| ${t.label ?? n} | ${w} | ${r.generator.cpuPct}% | ${r.generator.loopLagP99Ms} ms | ${r.server?.cpuPctOfOneCore ?? "n/a"}% | ${r.server?.userMs ?? "?"} / ${r.server?.systemMs ?? "?"} |`,
+      );
     }
   }
   return lines.join("\n");
@@ -157,4 +172,3 @@ export function renderMarkdown(results) {
     "",
   ].join("\n");
 }
-

@@ -8,16 +8,9 @@ const db = (d1: D1Database) => drizzle(d1);
 // ---- projects ----
 
 /** A project and its first secret key, in one batch so neither exists without the other. */
-export async function insertProjectWithKey(
-  d1: D1Database,
-  project: Project,
-  key: { id: string; name: string; hash: string },
-): Promise<void> {
+export async function insertProjectWithKey(d1: D1Database, project: Project, key: { id: string; name: string; hash: string }): Promise<void> {
   const d = db(d1);
-  await d.batch([
-    d.insert(projects).values(project),
-    d.insert(apiKeys).values({ ...key, projectId: project.id, createdAt: project.createdAt }),
-  ]);
+  await d.batch([d.insert(projects).values(project), d.insert(apiKeys).values({ ...key, projectId: project.id, createdAt: project.createdAt })]);
 }
 
 export async function getProject(d1: D1Database, projectId: string): Promise<Project | undefined> {
@@ -117,11 +110,7 @@ export async function deleteDocument(d1: D1Database, projectId: string, docId: s
  * the primary key rather than LIKE: SQLite's LIKE ignores ASCII case and treats `_` as a wildcard.
  * Returns up to `limit + 1` rows so the caller can tell whether another page follows.
  */
-export async function listDocuments(
-  d1: D1Database,
-  projectId: string,
-  opts: { limit: number; afterId?: string; prefix?: string },
-): Promise<DocumentRow[]> {
+export async function listDocuments(d1: D1Database, projectId: string, opts: { limit: number; afterId?: string; prefix?: string }): Promise<DocumentRow[]> {
   const conds = [eq(documents.projectId, projectId)];
   if (opts.afterId !== undefined) conds.push(gt(documents.id, opts.afterId));
   if (opts.prefix) {
@@ -136,4 +125,3 @@ export async function listDocuments(
     .orderBy(asc(documents.id))
     .limit(opts.limit + 1);
 }
-

@@ -33,9 +33,7 @@ export class SqlUpdateStore implements UpdateStore {
     sql.exec(`CREATE TABLE IF NOT EXISTS client_ids (client INTEGER PRIMARY KEY, user TEXT NOT NULL, at INTEGER NOT NULL)`);
     sql.exec(`CREATE INDEX IF NOT EXISTS client_ids_by_user ON client_ids (user, at)`);
     const log = sql
-      .exec<{ n: number; bytes: number | null; last: number | null }>(
-        `SELECT COUNT(DISTINCT seq) AS n, SUM(length(data)) AS bytes, MAX(seq) AS last FROM log`,
-      )
+      .exec<{ n: number; bytes: number | null; last: number | null }>(`SELECT COUNT(DISTINCT seq) AS n, SUM(length(data)) AS bytes, MAX(seq) AS last FROM log`)
       .one();
     this.logCount = log.n;
     this.logBytes = log.bytes ?? 0;

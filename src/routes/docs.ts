@@ -55,8 +55,18 @@ const PatchDocBody = z
   .openapi("PatchDocument");
 
 const ListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: "limit", in: "query" }, example: 20 }),
-  cursor: z.string().max(256).optional().openapi({ param: { name: "cursor", in: "query" }, description: "nextCursor of the previous page" }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ param: { name: "limit", in: "query" }, example: 20 }),
+  cursor: z
+    .string()
+    .max(256)
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" }, description: "nextCursor of the previous page" }),
   prefix: z
     .string()
     .max(128)

@@ -28,7 +28,13 @@ const CreatedKeySchema = z
   .openapi("CreatedKey");
 
 const CreateKeyBody = z.object({ name: z.string().trim().min(1).max(200).optional() }).openapi("CreateKey");
-const KeyParams = z.object({ keyId: z.string().min(1).max(64).openapi({ param: { name: "keyId", in: "path" } }) });
+const KeyParams = z.object({
+  keyId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "keyId", in: "path" } }),
+});
 
 const createKey = createRoute({
   method: "post",

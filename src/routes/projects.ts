@@ -7,9 +7,7 @@ import { getProject, insertProjectWithKey } from "../db/queries";
 import { AppError } from "../errors";
 import { createRouter, errors, iso, SECURITY } from "./openapi";
 
-const ProjectSchema = z
-  .object({ id: z.string(), name: z.string(), createdAt: z.string().openapi({ format: "date-time" }) })
-  .openapi("Project");
+const ProjectSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string().openapi({ format: "date-time" }) }).openapi("Project");
 
 const CreatedProjectSchema = ProjectSchema.extend({
   secretKey: z.string().openapi({ description: "The project's first secret key. Shown this once; only its hash is stored." }),

@@ -38,9 +38,7 @@ export function mergeOrKeep(updates: readonly Uint8Array[]): Uint8Array[] {
  * Something waiting for the write batch: a message to one connection (`to`) or to every connection
  * but `except`; or a Yjs update for every connection but `except`, encoded only if it travels alone.
  */
-export type Held<C> =
-  | { message: Uint8Array; to?: C; except?: C; update?: undefined }
-  | { update: Uint8Array; except?: C; message?: undefined; to?: undefined };
+export type Held<C> = { message: Uint8Array; to?: C; except?: C; update?: undefined } | { update: Uint8Array; except?: C; message?: undefined; to?: undefined };
 
 interface RunEntry<C> {
   update: Uint8Array;

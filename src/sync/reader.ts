@@ -80,4 +80,3 @@ export function readVarIntStrict(d: decoding.Decoder): void {
   }
   if (bits > 60) throw new Error("varint too long");
 }
-

@@ -156,8 +156,7 @@ export class RoomCore<C extends RoomConn> {
       return { code: CloseCode.tooLarge, reason: "update larger than the document size limit" };
     }
     const budgets = (conn.budgets ??= newBudgets(this.limits, now));
-    const spent =
-      frame.kind === "awareness" ? !budgets.awareness.take(now) : !budgets.messages.take(now) || !budgets.bytes.take(now, bytes.length);
+    const spent = frame.kind === "awareness" ? !budgets.awareness.take(now) : !budgets.messages.take(now) || !budgets.bytes.take(now, bytes.length);
     if (spent) return { code: CloseCode.tryAgainLater, reason: "over the rate budget: try again later" };
     switch (frame.kind) {
       case "sync-step1": {
@@ -295,7 +294,6 @@ export class RoomCore<C extends RoomConn> {
     this.fullState ??= Y.encodeStateAsUpdate(this.doc);
     return this.sendAnswer(conn, encodeSyncStep2(this.fullState));
   }
-
 
   private applyAwareness(conn: C, entries: AwarenessEntry[]): CloseRequest | undefined {
     const refused = this.checkAwareness(conn, entries);

@@ -180,4 +180,3 @@ function readId(d: decoding.Decoder): void {
   readVarUintStrict(d);
   readVarUintStrict(d);
 }
-

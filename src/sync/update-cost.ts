@@ -267,8 +267,7 @@ export function updateCost(doc: Y.Doc, update: Uint8Array, limit = Infinity): Up
       }
       // A run merges right to left, each merge copying everything to its right: struct k of a run adds
       // the elements of struct k-1 once more and its own k-1 times.
-      const mergeable =
-        (ref === 2 || ref === 8) && run > 0 && ref === runPrevRef && originClient === client && originClock === start - 1 && right === runPrevRight;
+      const mergeable = (ref === 2 || ref === 8) && run > 0 && ref === runPrevRef && originClient === client && originClock === start - 1 && right === runPrevRight;
       if (mergeable) {
         run++;
         cost.mergeCopies += runPrevLen + (run - 1) * len;

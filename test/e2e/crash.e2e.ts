@@ -67,7 +67,11 @@ describe("crash without loss", () => {
   it(`SIGKILL at ${KILL_POINTS} random moments loses no acknowledged update`, async () => {
     const rng = prng(SEED);
     const project = await json<{ secretKey: string }>(
-      await fetch(`${url}/v1/projects`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, body: JSON.stringify({ name: "crash" }) }),
+      await fetch(`${url}/v1/projects`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+        body: JSON.stringify({ name: "crash" }),
+      }),
       201,
     );
     const key = project.secretKey;
@@ -80,7 +84,10 @@ describe("crash without loss", () => {
     for (let k = 0; k < KILL_POINTS; k++) {
       const tokens = await Promise.all(
         ["A", "B", "C"].map(async (userId) =>
-          json<{ token: string }>(await fetch(`${url}/v1/docs/${doc.id}/tokens`, { method: "POST", headers: auth, body: JSON.stringify({ userId, access: "write" }) }), 201),
+          json<{ token: string }>(
+            await fetch(`${url}/v1/docs/${doc.id}/tokens`, { method: "POST", headers: auth, body: JSON.stringify({ userId, access: "write" }) }),
+            201,
+          ),
         ),
       );
       const providers = tokens.map(
@@ -142,7 +149,7 @@ describe("crash without loss", () => {
       const present = await serverKeys(doc.id, key);
       const lost = ackedNow.filter((x) => !present.has(x));
       expect(lost, `kill point ${k}: lost ${lost.length} of ${ackedNow.length} acknowledged updates`).toEqual([]);
-      perPoint.push(ackedNow.length - (perPoint.reduce((a, b) => a + b, 0)));
+      perPoint.push(ackedNow.length - perPoint.reduce((a, b) => a + b, 0));
     }
     console.info(`acknowledged updates per kill point: ${perPoint.join(", ")}; 0 lost`);
     // The writers did write: dozens of acknowledged updates per kill point.

@@ -78,7 +78,11 @@ describe("the collaborative editor", () => {
     // The second person is on a phone-sized screen: the layout must hold there too.
     const b = await open(docId, { viewport: { width: 390, height: 760 } });
     expect(a.name).not.toBe(b.name);
-    await typeAtEnd(a.page, "Meeting notes\n\nEveryone on this page types into the same Yjs document.\nCarets and selections carry each person's name and colour.", 5);
+    await typeAtEnd(
+      a.page,
+      "Meeting notes\n\nEveryone on this page types into the same Yjs document.\nCarets and selections carry each person's name and colour.",
+      5,
+    );
     await typeAtEnd(b.page, " Hello from a phone-sized window!", 5);
     // A selects a word, so B sees a selection as well as a caret.
     await a.page.keyboard.press("Control+Home");

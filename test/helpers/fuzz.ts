@@ -195,7 +195,7 @@ function garbageUpdate(rng: Rng): Uint8Array {
       switch (ref) {
         case 2:
           encoding.writeVarUint(e, 1);
-          encoding.writeVarString(e, rng.pick(["{", "[1,", "undefined", "nul", "\"x"]));
+          encoding.writeVarString(e, rng.pick(["{", "[1,", "undefined", "nul", '"x']));
           break;
         case 4:
           encoding.writeVarUint(e, rng.pick([5, 1000, 0xffffff]));
@@ -226,9 +226,11 @@ function garbageAwareness(rng: Rng): Uint8Array {
     encoding.writeVarUint(e, rng.int(1 << 20));
     encoding.writeVarUint(e, rng.int(10));
     const choice = rng.int(4);
-    if (choice === 0) encoding.writeVarUint8Array(e, new Uint8Array([0xc3, 0x28])); // invalid UTF-8
+    if (choice === 0)
+      encoding.writeVarUint8Array(e, new Uint8Array([0xc3, 0x28])); // invalid UTF-8
     else if (choice === 1) encoding.writeVarString(e, "{not json");
-    else if (choice === 2) encoding.writeVarUint(e, 1 << 20); // length past the end
+    else if (choice === 2)
+      encoding.writeVarUint(e, 1 << 20); // length past the end
     else encoding.writeVarString(e, "{}");
   }
   const inner = encoding.toUint8Array(e);

@@ -82,7 +82,10 @@ export class MemoryTransport extends Outbox<TestConn> {
   readonly conns = new Set<TestConn>();
   readonly failures: unknown[] = [];
   private due: (() => void) | undefined;
-  constructor(store: MemoryStore, readonly events: string[] = []) {
+  constructor(
+    store: MemoryStore,
+    readonly events: string[] = [],
+  ) {
     const conns = new Set<TestConn>();
     super(
       store,

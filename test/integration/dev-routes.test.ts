@@ -15,7 +15,7 @@ function dev(path: string, init?: RequestInit): Promise<Response> {
 const postJson = (body: unknown): RequestInit => ({ method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
 
 describe("/dev routes", () => {
-  it("do not exist unless DEV_MODE is \"true\" (wrangler.toml's default is \"false\")", async () => {
+  it('do not exist unless DEV_MODE is "true" (wrangler.toml\'s default is "false")', async () => {
     for (const [path, init] of [
       ["/dev/docs", undefined],
       ["/dev/docs", postJson({})],

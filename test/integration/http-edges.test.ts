@@ -63,8 +63,7 @@ describe("CORS on /v1", () => {
 
   it("with CORS_ORIGINS set, allows only the listed origins", async () => {
     const list = { CORS_ORIGINS: `${ORIGIN}, https://other.example.com` };
-    const preflight = (origin: string) =>
-      withEnv(list, "/v1/project", { method: "OPTIONS", headers: { origin, "access-control-request-method": "GET" } });
+    const preflight = (origin: string) => withEnv(list, "/v1/project", { method: "OPTIONS", headers: { origin, "access-control-request-method": "GET" } });
     const listed = await preflight(ORIGIN);
     expect(listed.status).toBe(204);
     expect(listed.headers.get("access-control-allow-origin")).toBe(ORIGIN);

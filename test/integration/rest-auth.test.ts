@@ -80,7 +80,11 @@ describe("401: no credential or one that is not valid at all", () => {
         const res = await request(route, id, token);
         await expectError(res, 401, "unauthorized");
       }
-      await expectError(await api(route.call(id)[0], { ...route.call(id)[1], headers: { ...route.call(id)[1].headers, authorization: "Basic Zm9v" } }), 401, "unauthorized");
+      await expectError(
+        await api(route.call(id)[0], { ...route.call(id)[1], headers: { ...route.call(id)[1].headers, authorization: "Basic Zm9v" } }),
+        401,
+        "unauthorized",
+      );
     }
   });
 

@@ -27,16 +27,8 @@ describe("POST /v1/projects", () => {
     expect(Array.isArray(bad.error.details)).toBe(true);
     expect((bad.error.details as { path: string[] }[])[0]!.path).toEqual(["name"]);
     await expectError(await api("/v1/projects", { token: ADMIN_TOKEN, json: {} }), 400, "invalid_request");
-    await expectError(
-      await api("/v1/projects", { token: ADMIN_TOKEN, body: "{not json", headers: { "content-type": "application/json" } }),
-      400,
-      "invalid_request",
-    );
-    await expectError(
-      await api("/v1/projects", { token: ADMIN_TOKEN, body: "name=x", headers: { "content-type": "text/plain" } }),
-      415,
-      "unsupported_media_type",
-    );
+    await expectError(await api("/v1/projects", { token: ADMIN_TOKEN, body: "{not json", headers: { "content-type": "application/json" } }), 400, "invalid_request");
+    await expectError(await api("/v1/projects", { token: ADMIN_TOKEN, body: "name=x", headers: { "content-type": "text/plain" } }), 415, "unsupported_media_type");
   });
 });
 
@@ -81,9 +73,7 @@ describe("keys", () => {
   it("records lastUsedAt", async () => {
     const p = await createProject();
     await api("/v1/project", { token: p.secretKey });
-    await expect
-      .poll(async () => (await expectJson(await api("/v1/keys", { token: p.secretKey }), 200)).data[0].lastUsedAt)
-      .toEqual(expect.any(String));
+    await expect.poll(async () => (await expectJson(await api("/v1/keys", { token: p.secretKey }), 200)).data[0].lastUsedAt).toEqual(expect.any(String));
   });
 
   it("creates a key without a body", async () => {

@@ -28,11 +28,7 @@ async function othersStillInSync(a: WebsocketProvider, b: WebsocketProvider, mar
 describe("bad input closes only the offending socket, with the contract's code, changing nothing", () => {
   const cases: [string, (ws: WebSocket) => void, number][] = [
     ["a binary frame that cannot be decoded", (ws) => ws.send(new Uint8Array([0, 2, 50, 1, 2, 3])), 1002],
-    [
-      "an update Yjs rejects (valid framing, garbage inside)",
-      (ws) => ws.send(encodeUpdate(new Uint8Array([1, 1, 5, 0, 0x1b, 0, 0]))),
-      1002,
-    ],
+    ["an update Yjs rejects (valid framing, garbage inside)", (ws) => ws.send(encodeUpdate(new Uint8Array([1, 1, 5, 0, 0x1b, 0, 0]))), 1002],
     ["a text frame", (ws) => ws.send("hello"), 1003],
     ["a frame over the size limit (default: the platform's 32 MiB)", (ws) => ws.send(new Uint8Array(readLimits(env).maxFrameBytes + 1)), 1009],
   ];
@@ -186,9 +182,7 @@ describe("sessions end when they should", () => {
     expect(await stub.applyUpdate(d, Y.encodeStateAsUpdate(src))).toMatchObject({ ok: false, code: "not_found" });
     const late = await openRaw(d.docId, await d.token());
     expect((await late.closed).code).toBe(4404);
-    expect(
-      await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM log").one().n),
-    ).toBe(0);
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM log").one().n)).toBe(0);
   });
 
   it("writes size and time back to the catalog within seconds, batched on the alarm", async () => {

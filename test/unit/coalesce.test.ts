@@ -102,7 +102,13 @@ describe("release", () => {
   it("sends nothing to nobody and handles an outbox of direct sends unchanged", () => {
     const step1 = encodeSyncStep1(new Uint8Array([0]));
     expect(deliver([], ["R"]).get("R")).toEqual([]);
-    const got = deliver([{ message: step1, to: "R" }, { message: step1, to: "S" }], ["R", "S", "T"]);
+    const got = deliver(
+      [
+        { message: step1, to: "R" },
+        { message: step1, to: "S" },
+      ],
+      ["R", "S", "T"],
+    );
     expect(got.get("R")).toEqual([step1]);
     expect(got.get("S")).toEqual([step1]);
     expect(got.get("T")).toEqual([]);

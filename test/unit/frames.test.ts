@@ -18,7 +18,7 @@ function richDoc(): Y.Doc {
   const map = doc.getMap("map");
   map.set("n", 42);
   map.set("f", 1.5);
-  map.set("big", 2n ** 40n as unknown as number);
+  map.set("big", (2n ** 40n) as unknown as number);
   map.set("s", "str");
   map.set("nested", { a: [1, null, true, false, "x"], b: { c: new Uint8Array([1, 2]) } });
   map.set("bin", new Uint8Array([9, 8, 7]));

@@ -9,7 +9,7 @@ import { encodeAwareness, encodeSyncStep1, encodeUpdate, MessageType, SyncType }
 import { validateUpdate } from "../../src/sync/update-check";
 import { CloseCode } from "../../src/sync/close-codes";
 import { CLIENT_ID_WINDOW_MS, DEFAULT_LIMITS, type RoomLimits } from "../../src/sync/ports";
-import { RoomCore } from "../../src/sync/room-core";
+import type { RoomCore } from "../../src/sync/room-core";
 import { conn, MemoryStore, MemoryTransport, testRoom, type TestConn } from "../helpers/memory-room";
 
 function setup(limits: Partial<RoomLimits> = {}) {

@@ -28,10 +28,11 @@ function textUpdate(text: string, clientID?: number): Uint8Array {
   return Y.encodeStateAsUpdate(doc);
 }
 
-const kinds = (c: TestConn) => c.sent.map((m) => {
-  const f = decodeFrame(m);
-  return f.ok ? f.value.kind : "?";
-});
+const kinds = (c: TestConn) =>
+  c.sent.map((m) => {
+    const f = decodeFrame(m);
+    return f.ok ? f.value.kind : "?";
+  });
 
 describe("RoomCore", () => {
   it("greets with sync step 1 and answers step 1 with step 2", () => {
@@ -111,7 +112,10 @@ describe("RoomCore", () => {
     src.getText("t").insert(0, "hello");
     src.getText("t").delete(1, 1);
     for (const u of updates) room.handleFrame(a, encodeUpdate(u));
-    const relayed = b.sent.slice(-2).map((m) => decodeFrame(m)).map((f) => (f.ok && f.value.kind === "sync-update" ? f.value.update : undefined));
+    const relayed = b.sent
+      .slice(-2)
+      .map((m) => decodeFrame(m))
+      .map((f) => (f.ok && f.value.kind === "sync-update" ? f.value.update : undefined));
     expect(relayed).toEqual(updates);
     // The writer's step 2 after a reconnect carries its whole delete set; the others get only the new insert.
     const sv = Y.encodeStateVector(room.doc);

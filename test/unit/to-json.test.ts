@@ -253,7 +253,15 @@ describe("renderRoots: every kind of content", () => {
     const result = renderRoots(doc, new Map([["meta", "text"]]));
     expect(result).toEqual({ ok: false, message: expect.stringContaining("does not match") });
     expect(renderRoots(doc, new Map([["t", "array"]])).ok).toBe(false);
-    expect(renderRoots(doc, new Map([["meta", "map"], ["t", "text"]])).ok).toBe(true);
+    expect(
+      renderRoots(
+        doc,
+        new Map([
+          ["meta", "map"],
+          ["t", "text"],
+        ]),
+      ).ok,
+    ).toBe(true);
   });
 
   it("never types a root, so it can read a live doc", () => {
@@ -321,7 +329,8 @@ describe("renderRoots: properties", () => {
 
   /** Y.Map#set and Y.Array#push refuse some values at the top (BigInt in arrays, objects with an own `constructor`): nest those. */
   const insertable = (v: unknown, inArray: boolean) =>
-    (inArray && (typeof v === "bigint" || v === undefined)) || (typeof v === "object" && v !== null && v.constructor !== Object && !Array.isArray(v) && !(v instanceof Uint8Array))
+    (inArray && (typeof v === "bigint" || v === undefined)) ||
+    (typeof v === "object" && v !== null && v.constructor !== Object && !Array.isArray(v) && !(v instanceof Uint8Array))
       ? [v]
       : v;
 
@@ -345,27 +354,31 @@ describe("renderRoots: properties", () => {
 
   it("always renders every root, and JSON.stringify never throws", () => {
     fc.assert(
-      fc.property(fc.array(root, { maxLength: 5 }), fc.array(fc.tuple(name, fc.constantFrom<RootKind>("text", "map", "array", "xml")), { maxLength: 3 }), (roots, typed) => {
-        const doc = fresh((d) => build(d, roots));
-        const kinds = new Map(typed);
-        const result = renderRoots(doc, kinds);
-        // The first root of a name is the one built; it reaches the fresh doc only if it holds an item.
-        const built = new Map<string, RootKind>();
-        for (const r of roots.filter((r, i) => roots.findIndex((x) => x.name === r.name) === i)) {
-          const holdsItem = r.kind === "xml" || (r.kind === "text" ? r.entries.some(([k]) => k !== "") : r.entries.length > 0);
-          if (holdsItem) built.set(r.name, r.kind);
-        }
-        // Only a `types` that contradicts content is refused.
-        if ([...kinds].some(([n, k]) => built.has(n) && built.get(n) !== k)) {
-          expect(result.ok).toBe(false);
-          return;
-        }
-        expect(result.ok).toBe(true);
-        if (!result.ok) return;
-        const parsed = JSON.parse(JSON.stringify(result.value));
-        expect(Object.keys(parsed).sort()).toEqual([...new Set([...built.keys(), ...kinds.keys()])].sort());
-        expect(Object.keys(JSON.parse(JSON.stringify(structuredClone(result.value)))).sort()).toEqual(Object.keys(parsed).sort());
-      }),
+      fc.property(
+        fc.array(root, { maxLength: 5 }),
+        fc.array(fc.tuple(name, fc.constantFrom<RootKind>("text", "map", "array", "xml")), { maxLength: 3 }),
+        (roots, typed) => {
+          const doc = fresh((d) => build(d, roots));
+          const kinds = new Map(typed);
+          const result = renderRoots(doc, kinds);
+          // The first root of a name is the one built; it reaches the fresh doc only if it holds an item.
+          const built = new Map<string, RootKind>();
+          for (const r of roots.filter((r, i) => roots.findIndex((x) => x.name === r.name) === i)) {
+            const holdsItem = r.kind === "xml" || (r.kind === "text" ? r.entries.some(([k]) => k !== "") : r.entries.length > 0);
+            if (holdsItem) built.set(r.name, r.kind);
+          }
+          // Only a `types` that contradicts content is refused.
+          if ([...kinds].some(([n, k]) => built.has(n) && built.get(n) !== k)) {
+            expect(result.ok).toBe(false);
+            return;
+          }
+          expect(result.ok).toBe(true);
+          if (!result.ok) return;
+          const parsed = JSON.parse(JSON.stringify(result.value));
+          expect(Object.keys(parsed).sort()).toEqual([...new Set([...built.keys(), ...kinds.keys()])].sort());
+          expect(Object.keys(JSON.parse(JSON.stringify(structuredClone(result.value)))).sort()).toEqual(Object.keys(parsed).sort());
+        },
+      ),
       { seed: 20240611, numRuns: 300 },
     );
   });
@@ -384,11 +397,18 @@ describe("renderRoots: properties", () => {
         fc.array(fc.tuple(plainName, tie("plain")), { maxLength: 4 }).map((e) => Object.fromEntries(e)),
       ),
     }));
-    const plainRoot = fc.record({ name: plainName, kind: fc.constantFrom<RootKind>("text", "map", "array", "xml"), entries: fc.array(fc.tuple(plainName, plain), { maxLength: 5 }) });
+    const plainRoot = fc.record({
+      name: plainName,
+      kind: fc.constantFrom<RootKind>("text", "map", "array", "xml"),
+      entries: fc.array(fc.tuple(plainName, plain), { maxLength: 5 }),
+    });
     fc.assert(
       fc.property(fc.array(plainRoot, { maxLength: 5 }), (roots) => {
         // Yjs writes an object attribute as "[object Object]": give XML roots primitive attributes only.
-        const cleaned = roots.map((r) => ({ ...r, entries: r.entries.map(([k, v]): [string, unknown] => [k, r.kind === "xml" && typeof v === "object" && v !== null ? JSON.stringify(v) : v]) }));
+        const cleaned = roots.map((r) => ({
+          ...r,
+          entries: r.entries.map(([k, v]): [string, unknown] => [k, r.kind === "xml" && typeof v === "object" && v !== null ? JSON.stringify(v) : v]),
+        }));
         const typed = new Y.Doc();
         build(typed, cleaned);
         const expected = new Map([...typed.share].map(([n, type]) => [n, type.toJSON()]));

@@ -209,7 +209,19 @@ describe("updateCost", () => {
 
   it("charges a delete range whose structs have not arrived when it comes, 2 splits each: Yjs keeps it pending and applies it later", () => {
     const doc = textDoc(10);
-    const u = update([], [{ client: 99, ranges: [[1, 1], [3, 1], [5, 1]] }]);
+    const u = update(
+      [],
+      [
+        {
+          client: 99,
+          ranges: [
+            [1, 1],
+            [3, 1],
+            [5, 1],
+          ],
+        },
+      ],
+    );
     expect(updateCost(doc, u)).toMatchObject({ deleteRanges: 3, splits: 6, newlyDeleted: 0 });
     Y.applyUpdate(doc, u);
     expect(doc.store.pendingDs).not.toBeNull();
@@ -217,14 +229,27 @@ describe("updateCost", () => {
 
   it("counts shared types, new root names (once each), subdocuments and the copying of mergeable runs", () => {
     const doc = textDoc(10);
-    expect(updateCost(doc, chain(3, 7, (e) => encoding.writeVarUint(e, 1)))).toMatchObject({ structs: 3, types: 3, roots: 1 });
+    expect(
+      updateCost(
+        doc,
+        chain(3, 7, (e) => encoding.writeVarUint(e, 1)),
+      ),
+    ).toMatchObject({ structs: 3, types: 3, roots: 1 });
     expect(updateCost(doc, update([{ client: M, structs: [char(null, null), char(null, null)] }]))).toMatchObject({ structs: 2, roots: 0 });
-    const roots = update([{ client: M, structs: ["b", "c", "b"].map((name): Struct => (e) => {
-      encoding.writeUint8(e, 4);
-      encoding.writeVarUint(e, 1);
-      encoding.writeVarString(e, name);
-      encoding.writeVarString(e, "z");
-    }) }]);
+    const roots = update([
+      {
+        client: M,
+        structs: ["b", "c", "b"].map(
+          (name): Struct =>
+            (e) => {
+              encoding.writeUint8(e, 4);
+              encoding.writeVarUint(e, 1);
+              encoding.writeVarString(e, name);
+              encoding.writeVarString(e, "z");
+            },
+        ),
+      },
+    ]);
     expect(updateCost(doc, roots)).toMatchObject({ structs: 3, roots: 2 });
     let g = 0;
     const subdocs = chain(4, 9, (e) => {
