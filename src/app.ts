@@ -5,11 +5,13 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AppError, ERROR_STATUS, errorResponse, type ErrorCode } from "./errors";
 import { apiCors, noStore, requireStrongSecrets } from "./http/middleware";
 import { devRoutes } from "./routes/dev";
+import { contentRoutes } from "./routes/content";
 import { docRoutes } from "./routes/docs";
 import { keyRoutes } from "./routes/keys";
 import { createRouter, declareRateLimits, errors, registerSecuritySchemes } from "./routes/openapi";
 import { projectRoutes } from "./routes/projects";
 import { syncRoutes } from "./routes/sync";
+import { tokenRoutes } from "./routes/tokens";
 
 const CODE_BY_STATUS = new Map<number, ErrorCode>((Object.entries(ERROR_STATUS) as [ErrorCode, ContentfulStatusCode][]).map(([code, status]) => [status, code]));
 
@@ -28,6 +30,8 @@ export function createApp() {
   app.route("/v1", projectRoutes);
   app.route("/v1", keyRoutes);
   app.route("/v1", docRoutes);
+  app.route("/v1", contentRoutes);
+  app.route("/v1", tokenRoutes);
   app.route("/v1/sync", syncRoutes);
   app.route("/dev", devRoutes); // 404s unless DEV_MODE is "true"
   registerSyncDoc(app);

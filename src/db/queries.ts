@@ -1,5 +1,5 @@
-/** The catalog's queries: functions taking the D1 binding and plain values, returning rows. No Hono context. */
-import { and, asc, eq, gt, gte, isNull, lt } from "drizzle-orm";
+/** Every D1 statement of the product: functions taking the D1 binding and plain values, returning rows. No Hono context. */
+import { and, asc, desc, eq, gt, gte, isNull, lt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { apiKeys, documents, projects, type ApiKey, type DocumentRow, type Project } from "./schema";
 
@@ -25,14 +25,16 @@ export async function findKeyByHash(d1: D1Database, hash: string): Promise<ApiKe
   return row;
 }
 
-/** Whether the key is live (exists in that project, not revoked): client tokens it minted depend on it. */
-export async function isKeyLive(d1: D1Database, projectId: string, keyId: string): Promise<boolean> {
-  const rows = await db(d1)
+/** The key, if it is live (exists in that project, not revoked): client tokens it minted depend on it. */
+const liveKey = (d: ReturnType<typeof db>, projectId: string, keyId: string) =>
+  d
     .select({ id: apiKeys.id })
     .from(apiKeys)
     .where(and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId), isNull(apiKeys.revokedAt)))
     .limit(1);
-  return rows.length > 0;
+
+export async function isKeyLive(d1: D1Database, projectId: string, keyId: string): Promise<boolean> {
+  return (await liveKey(db(d1), projectId, keyId)).length > 0;
 }
 
 export async function touchKey(d1: D1Database, keyId: string, at: number): Promise<void> {
@@ -96,6 +98,44 @@ export async function updateDocument(
   return row;
 }
 
+/** The object's write-back of its size and last change, to its own creation's row only. */
+export async function writeBackDocument(
+  d1: D1Database,
+  ref: { projectId: string; docId: string; incarnation: string },
+  values: { updatedAt: number; sizeBytes: number },
+): Promise<void> {
+  await db(d1)
+    .update(documents)
+    .set(values)
+    .where(and(eq(documents.projectId, ref.projectId), eq(documents.id, ref.docId), eq(documents.incarnation, ref.incarnation)));
+}
+
+/** Inserts the document unless the id exists; returns the row either way, and whether it is new. */
+export async function insertOrGetDocument(d1: D1Database, doc: DocumentRow): Promise<{ row: DocumentRow; created: boolean }> {
+  const inserted = await insertDocument(d1, doc);
+  if (inserted) return { row: inserted, created: true };
+  const row = await getDocument(d1, doc.projectId, doc.id);
+  if (!row) throw new Error("document vanished between insert and select");
+  return { row, created: false };
+}
+
+/** The project's most recently edited documents. */
+export function recentDocuments(d1: D1Database, projectId: string, limit: number): Promise<DocumentRow[]> {
+  return db(d1).select().from(documents).where(eq(documents.projectId, projectId)).orderBy(desc(documents.updatedAt), asc(documents.id)).limit(limit);
+}
+
+/** A project and a key with fixed ids, unless they exist (idempotent: racing isolates are harmless). */
+export async function ensureProjectWithKey(d1: D1Database, project: Project, key: { id: string; name: string; hash: string }): Promise<void> {
+  const d = db(d1);
+  await d.batch([
+    d.insert(projects).values(project).onConflictDoNothing(),
+    d
+      .insert(apiKeys)
+      .values({ ...key, projectId: project.id, createdAt: project.createdAt })
+      .onConflictDoNothing(),
+  ]);
+}
+
 /** Deletes the catalog row of that creation of the document; false when there was none. */
 export async function deleteDocument(d1: D1Database, projectId: string, docId: string, incarnation: string): Promise<boolean> {
   const rows = await db(d1)
@@ -124,4 +164,25 @@ export async function listDocuments(d1: D1Database, projectId: string, opts: { l
     .where(and(...conds))
     .orderBy(asc(documents.id))
     .limit(opts.limit + 1);
+}
+
+// ---- the sync route ----
+
+export type SyncCatalogCheck = { ok: true; incarnation: string } | { ok: false; error: "key_revoked" | "not_found" };
+
+/**
+ * One round trip for the sync route: is the key that minted the token still live, and does the
+ * project still have the document?
+ */
+export async function checkSyncTarget(d1: D1Database, projectId: string, docId: string, keyId: string): Promise<SyncCatalogCheck> {
+  const d = db(d1);
+  const [key, doc] = await d.batch([
+    liveKey(d, projectId, keyId),
+    d
+      .select({ incarnation: documents.incarnation })
+      .from(documents)
+      .where(and(eq(documents.projectId, projectId), eq(documents.id, docId))),
+  ]);
+  if (key.length === 0) return { ok: false, error: "key_revoked" };
+  return doc[0] ? { ok: true, incarnation: doc[0].incarnation } : { ok: false, error: "not_found" };
 }

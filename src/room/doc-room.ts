@@ -3,10 +3,8 @@
  * persists every update in its SQLite storage before anyone sees it, and serves REST over typed RPC.
  */
 import { DurableObject } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import * as Y from "yjs";
-import { documents } from "../db/schema";
+import { writeBackDocument } from "../db/queries";
 import type { Env } from "../env";
 import { readLimits, type Limits } from "./limits";
 import { CloseCode } from "../sync/close-codes";
@@ -15,7 +13,7 @@ import { RoomCore } from "../sync/room-core";
 import { renderRoots } from "../sync/to-json";
 import { validateUpdate } from "../sync/update-check";
 import { Outbox, type Sink } from "./outbox";
-import type { ApplyUpdateResult, DocRef, JsonResult, Presence, RootKind } from "./rpc-types";
+import { IdentityHeader, type ApplyUpdateResult, type DocRef, type JsonResult, type Presence, type RootKind } from "./rpc-types";
 import { SqlUpdateStore } from "./store";
 
 /** Who a socket is: kept in its attachment, so it survives hibernation. */
@@ -34,16 +32,6 @@ interface Conn extends RoomConn {
   readonly ws: WebSocket;
   readonly exp: number;
 }
-
-/** Headers the Worker sets on the upgrade request it forwards, after checking the token. */
-export const IdentityHeader = {
-  user: "x-lattice-user",
-  access: "x-lattice-access",
-  exp: "x-lattice-exp",
-  project: "x-lattice-project",
-  doc: "x-lattice-doc",
-  incarnation: "x-lattice-incarnation",
-} as const;
 
 const CATALOG_FLUSH_MS = 5_000;
 /**
@@ -151,9 +139,8 @@ export class DocRoom extends DurableObject<Env> {
   // ---- WebSocket upgrade (the Worker has checked the token and the catalog) ----
 
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return new Response("expected a WebSocket upgrade", { status: 426 });
-    }
+    // Only the sync route calls this, after checking the upgrade: anything else is a bug, not a request to answer.
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") throw new Error("DocRoom.fetch takes WebSocket upgrades only");
     const h = request.headers;
     const userId = h.get(IdentityHeader.user) ?? "";
     const access: Access = h.get(IdentityHeader.access) === "write" ? "write" : "read";
@@ -252,29 +239,45 @@ export class DocRoom extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(at);
   }
 
+  /** One alarm, three duties; each returns when it wants the alarm again (Infinity: not needed). */
   override async alarm(): Promise<void> {
     this.alarmAt = Infinity;
     this.outbox.flush();
     const now = Date.now();
+    const next = Math.min(this.expireTokens(now), await this.writeBackCatalog(), this.compactWhenIdle(now));
+    if (next !== Infinity) {
+      this.alarmAt = next;
+      await this.ctx.storage.setAlarm(next);
+    }
+  }
+
+  /** Closes sockets whose token has expired (4401); due again at the next expiry. */
+  private expireTokens(now: number): number {
     let next = Infinity;
     for (const conn of [...this.connMap().values()]) {
       if (conn.exp * 1000 <= now) this.drop(conn, CloseCode.tokenExpired, "token expired");
       else next = Math.min(next, conn.exp * 1000);
     }
+    return next;
+  }
+
+  /** Writes size and last change back to the D1 catalog; due again while a change is not written. */
+  private async writeBackCatalog(): Promise<number> {
     // After a wake-up the object cannot know whether the last change reached D1: write it again then.
     if (this.dirtySince !== undefined || !this.catalogWritten) await this.flushCatalog();
-    // Fold a long log tail into the snapshot once editing pauses, so the next cold start can answer
-    // fresh clients straight from storage (see RoomCore's cold path). Only when the document is in
-    // memory anyway: after a restart, loading every object with an overdue alarm would stall them all.
-    if (this.store.logCount > COLD_TAIL && this.core.isLoaded) {
-      if (now - this.lastChangeAt >= IDLE_BEFORE_COMPACT_MS) this.core.maybeCompact(true);
-      else next = Math.min(next, now + IDLE_BEFORE_COMPACT_MS);
-    }
-    if (this.dirtySince !== undefined) next = Math.min(next, this.dirtySince + CATALOG_FLUSH_MS);
-    if (next !== Infinity) {
-      this.alarmAt = next;
-      await this.ctx.storage.setAlarm(next);
-    }
+    return this.dirtySince === undefined ? Infinity : this.dirtySince + CATALOG_FLUSH_MS;
+  }
+
+  /**
+   * Folds a long log tail into the snapshot once editing pauses, so the next cold start can answer fresh
+   * clients straight from storage (cold-start.ts). Only when the document is in memory anyway: after a
+   * restart, loading every object with an overdue alarm would stall them all.
+   */
+  private compactWhenIdle(now: number): number {
+    if (this.store.logCount <= COLD_TAIL || !this.core.isLoaded) return Infinity;
+    if (now - this.lastChangeAt < IDLE_BEFORE_COMPACT_MS) return now + IDLE_BEFORE_COMPACT_MS;
+    this.core.maybeCompact(true);
+    return Infinity;
   }
 
   private async flushCatalog(): Promise<void> {
@@ -283,11 +286,8 @@ export class DocRoom extends DurableObject<Env> {
     const pendingSince = this.dirtySince;
     this.dirtySince = undefined;
     try {
-      await drizzle(this.env.DB)
-        .update(documents)
-        .set({ updatedAt, sizeBytes: this.storedBytes() })
-        // Only this creation's row: never a document re-created with the same id.
-        .where(and(eq(documents.projectId, this.ref.projectId), eq(documents.id, this.ref.docId), eq(documents.incarnation, this.ref.incarnation ?? "")));
+      // Only this creation's row: never a document re-created with the same id.
+      await writeBackDocument(this.env.DB, { ...this.ref, incarnation: this.ref.incarnation ?? "" }, { updatedAt, sizeBytes: this.storedBytes() });
       this.catalogWritten = true;
     } catch (e) {
       console.error("catalog write-back failed; retrying", { doc: this.ref.docId, error: String(e) });
@@ -311,24 +311,20 @@ export class DocRoom extends DurableObject<Env> {
 
   /** `author`: the client token's user, whose new Yjs client ids count against their budget; none for a secret key. */
   async applyUpdate(ref: DocRef, update: Uint8Array, author?: string): Promise<ApplyUpdateResult> {
-    if (!this.remember(ref)) return { ok: false, code: "not_found", message: "no such document" };
+    if (!this.remember(ref)) return { ok: false, reason: "gone", message: "no such document" };
     if (update.length > this.limits.maxUpdateBytes) {
-      return { ok: false, code: "payload_too_large", message: `an update may be at most ${this.limits.maxUpdateBytes} bytes` };
+      return { ok: false, reason: "too_large", message: `an update may be at most ${this.limits.maxUpdateBytes} bytes` };
     }
     let clientIds: Set<number>;
     try {
       clientIds = validateUpdate(update);
     } catch {
-      return { ok: false, code: "invalid_request", message: "the body is not a valid Yjs v1 update" };
+      return { ok: false, reason: "invalid_update", message: "the body is not a valid Yjs v1 update" };
     }
     const outcome = this.core.applyUpdate(update, clientIds, { userId: author });
     // The 200 is an acknowledgement: write now, in this event, so the answer waits for the commit.
-    if (!this.outbox.flush()) return { ok: false, code: "internal", message: "the update could not be stored; nothing was applied" };
-    if (!outcome.ok) {
-      return outcome.code === "document_too_large"
-        ? { ok: false, code: "payload_too_large", message: outcome.message }
-        : { ok: false, code: "invalid_request", message: outcome.message };
-    }
+    if (!this.outbox.flush()) return { ok: false, reason: "storage_failed", message: "the update could not be stored; nothing was applied" };
+    if (!outcome.ok) return { ok: false, reason: outcome.code, message: outcome.message };
     return { ok: true, stateVector: this.core.stateVector() };
   }
 

@@ -1,4 +1,4 @@
-/** The typed RPC surface of a document's Durable Object, as the REST routes use it. */
+/** The contract between the Worker and a document's Durable Object: the typed RPC surface and the upgrade headers. */
 
 /** Names the document an object holds; passed on every call so the object can write its catalog row back. */
 export interface DocRef {
@@ -10,9 +10,10 @@ export interface DocRef {
 
 export type { RootKind } from "../sync/to-json";
 
-export type ApplyUpdateResult =
-  | { ok: true; stateVector: Uint8Array }
-  | { ok: false; code: "invalid_request" | "payload_too_large" | "internal" | "not_found"; message: string };
+/** Why the object refused a write, in its own terms (the routes map them to HTTP). */
+export type WriteRefusal = "invalid_update" | "too_large" | "too_many_client_ids" | "storage_failed" | "gone";
+
+export type ApplyUpdateResult = { ok: true; stateVector: Uint8Array } | { ok: false; reason: WriteRefusal; message: string };
 
 export interface Presence {
   connections: number;
@@ -20,3 +21,13 @@ export interface Presence {
 }
 
 export type JsonResult = { ok: true; value: Record<string, unknown> } | { ok: false; message: string; gone?: boolean };
+
+/** Headers the Worker sets on the upgrade request it forwards, after checking the token. */
+export const IdentityHeader = {
+  user: "x-lattice-user",
+  access: "x-lattice-access",
+  exp: "x-lattice-exp",
+  project: "x-lattice-project",
+  doc: "x-lattice-doc",
+  incarnation: "x-lattice-incarnation",
+} as const;

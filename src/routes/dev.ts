@@ -2,18 +2,19 @@
  * Development-only routes behind the demo page: list and create documents of the demo project and mint
  * client tokens for it, with no secret key in the browser. They exist only when `DEV_MODE` is "true"
  * (`npm run dev` sets it); everywhere else every path under /dev answers 404, as if it were not there.
- * In production an app's own server mints tokens with `POST /v1/docs/{id}/tokens` instead.
+ * In production an app's own server mints tokens with `POST /v1/docs/{id}/tokens` instead. Hidden from
+ * /openapi.json; validated and answered like every other route.
  */
-import { and, desc, eq } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
-import { Hono, type Context } from "hono";
-import { z } from "zod";
-import { mintClientToken } from "../auth/client-token";
-import { hashSecretKey } from "../auth/secret-key";
-import { randomId } from "../ids";
-import { apiKeys, documents, projects, type DocumentRow } from "../db/schema";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../auth/middleware";
-import { errorResponse } from "../errors";
+import { hashSecretKey } from "../auth/secret-key";
+import { ensureProjectWithKey, insertOrGetDocument, recentDocuments } from "../db/queries";
+import { AppError } from "../errors";
+import { randomId } from "../ids";
+import { DocId, DocParams, json, toDocument } from "./docs";
+import { createRouter } from "./openapi";
+import { issueToken } from "./tokens";
 
 export const DEMO_PROJECT_ID = "demo";
 export const DEMO_KEY_ID = "demo-key";
@@ -26,7 +27,6 @@ export const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
 const DEV_TOKEN_SECONDS = 3600;
 const MAX_LISTED = 100;
 
-const DocId = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/, "a document id matches ^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$");
 const CreateDoc = z.object({ id: DocId.optional(), title: z.string().max(200).optional() });
 const TokenBody = z.object({
   userId: z.string().min(1).max(256),
@@ -37,16 +37,15 @@ const TokenBody = z.object({
 // Per isolate: the rows are written once, then every request skips the round trip.
 let demoReady: Promise<void> | undefined;
 
-/** Creates the demo project and its key on first use; idempotent, so racing isolates are harmless. */
-export function ensureDemoProject(db: D1Database): Promise<void> {
+/** Creates the demo project and its key on first use. */
+function ensureDemoProject(d1: D1Database): Promise<void> {
   demoReady ??= (async () => {
-    const d = drizzle(db);
-    const now = Date.now();
-    await d.insert(projects).values({ id: DEMO_PROJECT_ID, name: "Demo (development)", createdAt: now }).onConflictDoNothing();
-    await d
-      .insert(apiKeys)
-      .values({ id: DEMO_KEY_ID, projectId: DEMO_PROJECT_ID, name: "demo (development)", hash: await hashSecretKey(DEMO_SECRET_KEY), createdAt: now })
-      .onConflictDoNothing();
+    const hash = await hashSecretKey(DEMO_SECRET_KEY);
+    await ensureProjectWithKey(
+      d1,
+      { id: DEMO_PROJECT_ID, name: "Demo (development)", createdAt: Date.now() },
+      { id: DEMO_KEY_ID, name: "demo (development)", hash },
+    );
   })().catch((e: unknown) => {
     demoReady = undefined; // try again on the next request
     throw e;
@@ -54,100 +53,55 @@ export function ensureDemoProject(db: D1Database): Promise<void> {
   return demoReady;
 }
 
-function toDoc(row: DocumentRow) {
-  return {
-    id: row.id,
-    title: row.title,
-    createdAt: new Date(row.createdAt).toISOString(),
-    updatedAt: new Date(row.updatedAt).toISOString(),
-    sizeBytes: row.sizeBytes,
-  };
-}
+const devOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+  // The generated Env types DEV_MODE as wrangler.toml's literal "false"; `--var DEV_MODE:true` changes it at run time.
+  if ((c.env.DEV_MODE as string) !== "true") throw new AppError("not_found", "no such route");
+  await ensureDemoProject(c.env.DB);
+  await next();
+};
 
-async function findDoc(db: D1Database, id: string): Promise<DocumentRow | undefined> {
-  const rows = await drizzle(db)
-    .select()
-    .from(documents)
-    .where(and(eq(documents.projectId, DEMO_PROJECT_ID), eq(documents.id, id)));
-  return rows[0];
-}
-
-/** Inserts the document unless it exists; returns the row either way. */
-async function createDoc(db: D1Database, id: string, title: string | undefined): Promise<{ row: DocumentRow; created: boolean }> {
+/** Inserts a demo document unless the id exists. */
+function demoDocument(d1: D1Database, id: string, title: string | undefined) {
   const now = Date.now();
-  const inserted = await drizzle(db)
-    .insert(documents)
-    .values({ projectId: DEMO_PROJECT_ID, id, title: title ?? null, createdAt: now, updatedAt: now, incarnation: randomId(12) })
-    .onConflictDoNothing()
-    .returning();
-  if (inserted[0]) return { row: inserted[0], created: true };
-  const row = await findDoc(db, id);
-  if (!row) throw new Error("document vanished between insert and select");
-  return { row, created: false };
+  return insertOrGetDocument(d1, {
+    projectId: DEMO_PROJECT_ID,
+    id,
+    title: title ?? null,
+    metadata: "{}",
+    createdAt: now,
+    updatedAt: now,
+    sizeBytes: 0,
+    incarnation: randomId(12),
+  });
 }
 
-/** Parses the JSON body once, at the edge; a missing or empty body counts as `{}`. */
-async function readJson<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<{ ok: true; value: z.infer<T> } | { ok: false; res: Response }> {
-  const text = await c.req.text();
-  let raw: unknown = {};
-  if (text.trim() !== "") {
-    try {
-      raw = JSON.parse(text);
-    } catch {
-      return { ok: false, res: errorResponse("invalid_request", "the body is not valid JSON") };
-    }
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) return { ok: false, res: errorResponse("invalid_request", "the request is not valid", parsed.error.issues) };
-  return { ok: true, value: parsed.data };
-}
+const body = <T extends z.ZodType>(schema: T) => ({ required: false, content: json(schema) });
+const listDocs = createRoute({ hide: true, method: "get", path: "/docs", responses: { 200: { description: "Recent demo documents" } } });
+const createDoc = createRoute({ hide: true, method: "post", path: "/docs", request: { body: body(CreateDoc) }, responses: { 201: { description: "Created" } } });
+const createToken = createRoute({
+  hide: true,
+  method: "post",
+  path: "/docs/{id}/tokens",
+  request: { params: DocParams, body: body(TokenBody) },
+  responses: { 201: { description: "A client token" } },
+});
 
-export const devRoutes = new Hono<AppEnv>()
-  .use("*", async (c, next) => {
-    // The generated Env types DEV_MODE as wrangler.toml's literal "false"; `--var DEV_MODE:true` changes it at run time.
-    if ((c.env.DEV_MODE as string) !== "true") return errorResponse("not_found", "no such route");
-    await ensureDemoProject(c.env.DB);
-    await next();
+const router = createRouter();
+router.use("*", devOnly);
+
+export const devRoutes = router
+  .openapi(listDocs, async (c) => c.json({ data: (await recentDocuments(c.env.DB, DEMO_PROJECT_ID, MAX_LISTED)).map(toDocument) }, 200))
+  .openapi(createDoc, async (c) => {
+    const { id, title } = c.req.valid("json");
+    const { row, created } = await demoDocument(c.env.DB, id ?? randomId(10), title);
+    if (!created) throw new AppError("conflict", "the demo project already has this document");
+    return c.json(toDocument(row), 201);
   })
-  .get("/docs", async (c) => {
-    const rows = await drizzle(c.env.DB)
-      .select()
-      .from(documents)
-      .where(eq(documents.projectId, DEMO_PROJECT_ID))
-      .orderBy(desc(documents.updatedAt), documents.id)
-      .limit(MAX_LISTED);
-    return c.json({ data: rows.map(toDoc) });
-  })
-  .post("/docs", async (c) => {
-    const body = await readJson(c, CreateDoc);
-    if (!body.ok) return body.res;
-    const { id, title } = body.value;
-    const { row, created } = await createDoc(c.env.DB, id ?? randomId(10), title);
-    if (!created) return errorResponse("conflict", "the demo project already has this document");
-    return c.json(toDoc(row), 201);
-  })
-  .post("/docs/:id/tokens", async (c) => {
-    const id = DocId.safeParse(c.req.param("id"));
-    if (!id.success) return errorResponse("invalid_request", "the document id is not valid", id.error.issues);
-    const body = await readJson(c, TokenBody);
-    if (!body.ok) return body.res;
-    const { userId, access, title } = body.value;
+  .openapi(createToken, async (c) => {
+    const { id } = c.req.valid("param");
+    const { userId, access, title } = c.req.valid("json");
     // Opening a link to a document that does not exist yet creates it, so any /d/{id} can be shared.
-    const { row } = await createDoc(c.env.DB, id.data, title);
-    const exp = Math.floor(Date.now() / 1000) + DEV_TOKEN_SECONDS;
-    const token = await mintClientToken(c.env.TOKEN_SECRET, {
-      userId,
-      projectId: DEMO_PROJECT_ID,
-      docId: id.data,
-      access,
-      keyId: DEMO_KEY_ID,
-      exp,
-      incarnation: row.incarnation,
-    });
-    const url = new URL(c.req.url);
-    const ws = url.protocol === "https:" ? "wss:" : "ws:";
-    return c.json(
-      { token, expiresAt: new Date(exp * 1000).toISOString(), url: `${ws}//${url.host}/v1/sync/${encodeURIComponent(id.data)}`, document: toDoc(row) },
-      201,
-    );
+    const { row } = await demoDocument(c.env.DB, id, title);
+    const token = await issueToken(c, row, { userId, access, expiresIn: DEV_TOKEN_SECONDS, keyId: DEMO_KEY_ID });
+    return c.json({ ...token, document: toDocument(row) }, 201);
   });

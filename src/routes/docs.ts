@@ -1,30 +1,27 @@
-/** Documents: the catalog (D1) and their content, presence and client tokens (through the Durable Object). */
+/**
+ * The document catalog (D1): create, list, read, patch and delete documents; and what every document
+ * route shares: the id and its schema, a row's JSON shape, the catalog check and the document's object.
+ */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import * as Y from "yjs";
-import { mintClientToken } from "../auth/client-token";
-import { requireDocAccess, requireSecretKey } from "../auth/middleware";
-import { base64url, fromBase64url, randomId } from "../ids";
+import { requireDocAccess, requireSecretKey, type AppEnv } from "../auth/middleware";
 import { deleteDocument, getDocument, insertDocument, listDocuments, updateDocument } from "../db/queries";
 import type { DocumentRow } from "../db/schema";
-import type { AppEnv } from "../auth/middleware";
 import { AppError } from "../errors";
-import { readLimits } from "../room/limits";
-import type { DocRef, JsonResult, Presence, RootKind } from "../room/rpc-types";
+import { base64url, fromBase64url, randomId } from "../ids";
+import type { DocRef } from "../room/rpc-types";
 import { roomStub } from "../room/stub";
 import { createRouter, errors, iso, SECURITY } from "./openapi";
 
 export const DOC_ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 export const MAX_METADATA_BYTES = 8 * 1024;
-const MAX_STATE_VECTOR_CHARS = 64 * 1024;
-const MAX_TYPES = 64;
 
 const encoder = new TextEncoder();
 
 // ---- schemas ----
 
-const DocId = z.string().regex(DOC_ID_PATTERN, "a document id matches ^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$");
-const DocParams = z.object({ id: DocId.openapi({ param: { name: "id", in: "path" }, example: "my-doc" }) });
+export const DocId = z.string().regex(DOC_ID_PATTERN, "a document id matches ^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$");
+export const DocParams = z.object({ id: DocId.openapi({ param: { name: "id", in: "path" }, example: "my-doc" }) });
 
 const Metadata = z
   .record(z.string(), z.unknown())
@@ -35,7 +32,7 @@ const Metadata = z
 
 const Title = z.string().max(1000).nullable();
 
-const DocumentSchema = z
+export const DocumentSchema = z
   .object({
     id: z.string(),
     title: z.string().nullable(),
@@ -75,47 +72,7 @@ const ListQuery = z.object({
     .openapi({ param: { name: "prefix", in: "query" } }),
 });
 
-const UpdateQuery = z.object({
-  stateVector: z
-    .string()
-    .max(MAX_STATE_VECTOR_CHARS)
-    .optional()
-    .openapi({ param: { name: "stateVector", in: "query" }, description: "base64url Yjs state vector: answer only what it lacks" }),
-});
-
-const JsonQuery = z.object({
-  types: z
-    .string()
-    .max(8192)
-    .optional()
-    .openapi({ param: { name: "types", in: "query" }, description: "name:kind,… with kind one of text, map, array, xml", example: "content:xml,title:text" }),
-});
-
-const TokenBody = z
-  .object({
-    userId: z.string().min(1).max(256),
-    access: z.enum(["read", "write"]),
-    expiresIn: z.number().int().min(60).max(86400).default(3600).openapi({ description: "Seconds" }),
-  })
-  .openapi("CreateToken");
-
-const TokenSchema = z
-  .object({
-    token: z.string(),
-    expiresAt: z.string().openapi({ format: "date-time" }),
-    url: z.string().openapi({ description: "The WebSocket URL on the host the request came to; pass the token as ?token=" }),
-  })
-  .openapi("ClientToken");
-
-const PresenceSchema = z
-  .object({
-    connections: z.number().int(),
-    users: z.array(z.object({ userId: z.string(), access: z.enum(["read", "write"]), clientIds: z.array(z.number().int()) })),
-  })
-  .openapi("Presence");
-
-const Binary = z.string().openapi({ format: "binary" });
-const json = <T extends z.ZodType>(schema: T) => ({ "application/json": { schema } });
+export const json = <T extends z.ZodType>(schema: T) => ({ "application/json": { schema } });
 
 // ---- routes ----
 
@@ -180,76 +137,9 @@ const deleteDoc = createRoute({
   responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404) },
 });
 
-const getUpdate = createRoute({
-  method: "get",
-  path: "/docs/{id}/update",
-  summary: "The document's state as a Yjs v1 update (or only what ?stateVector= lacks)",
-  tags: ["content"],
-  security: SECURITY.docAccess,
-  middleware: [requireDocAccess("read")] as const,
-  request: { params: DocParams, query: UpdateQuery },
-  responses: {
-    200: { description: "A Yjs v1 update", content: { "application/octet-stream": { schema: Binary } } },
-    ...errors(400, 401, 403, 404),
-  },
-});
-
-const postUpdate = createRoute({
-  method: "post",
-  path: "/docs/{id}/update",
-  summary: "Apply a Yjs v1 update: persisted, then broadcast to live clients",
-  tags: ["content"],
-  security: SECURITY.docAccess,
-  middleware: [requireDocAccess("write")] as const,
-  request: { params: DocParams, body: { required: true, content: { "application/octet-stream": { schema: Binary } } } },
-  responses: {
-    200: {
-      description: "Applied; the whole document's state vector",
-      content: json(z.object({ stateVector: z.string().openapi({ description: "base64url" }) })),
-    },
-    ...errors(400, 401, 403, 404, 413, 415),
-  },
-});
-
-const getJson = createRoute({
-  method: "get",
-  path: "/docs/{id}/json",
-  summary: "The root shared types as plain JSON",
-  tags: ["content"],
-  security: SECURITY.docAccess,
-  middleware: [requireDocAccess("read")] as const,
-  request: { params: DocParams, query: JsonQuery },
-  responses: {
-    200: { description: "Root name → JSON value", content: json(z.record(z.string(), z.unknown())) },
-    ...errors(400, 401, 403, 404),
-  },
-});
-
-const getPresence = createRoute({
-  method: "get",
-  path: "/docs/{id}/presence",
-  summary: "Who is connected",
-  tags: ["content"],
-  security: SECURITY.docAccess,
-  middleware: [requireDocAccess("read")] as const,
-  request: { params: DocParams },
-  responses: { 200: { description: "Connections and users", content: json(PresenceSchema) }, ...errors(400, 401, 403, 404) },
-});
-
-const createToken = createRoute({
-  method: "post",
-  path: "/docs/{id}/tokens",
-  summary: "Mint a client token for one user and this document",
-  tags: ["documents"],
-  security: SECURITY.secretKey,
-  middleware: [requireSecretKey] as const,
-  request: { params: DocParams, body: { required: true, content: json(TokenBody) } },
-  responses: { 201: { description: "The token", content: json(TokenSchema) }, ...errors(400, 401, 403, 404, 415) },
-});
-
 // ---- helpers ----
 
-function toDocument(row: DocumentRow) {
+export function toDocument(row: DocumentRow) {
   return {
     id: row.id,
     title: row.title,
@@ -264,7 +154,7 @@ function toDocument(row: DocumentRow) {
  * The document's catalog row, or 404. A client token counts only for the creation of the id it was
  * minted for: after a delete and a re-create, the old token finds no document.
  */
-async function loadDoc(c: Context<AppEnv>, docId: string): Promise<DocumentRow> {
+export async function loadDoc(c: Context<AppEnv>, docId: string): Promise<DocumentRow> {
   const row = await getDocument(c.env.DB, c.var.projectId, docId);
   if (!row || (c.var.client && (c.var.client.incarnation ?? "") !== row.incarnation)) throw new AppError("not_found", "no such document");
   return row;
@@ -273,9 +163,9 @@ async function loadDoc(c: Context<AppEnv>, docId: string): Promise<DocumentRow> 
 const ref = (row: DocumentRow): DocRef => ({ projectId: row.projectId, docId: row.id, incarnation: row.incarnation });
 
 /** The object for `row`, and the ref every call passes it. */
-const room = (c: Context<AppEnv>, row: DocumentRow) => ({ stub: roomStub(c.env, ref(row)), ref: ref(row) });
+export const room = (c: Context<AppEnv>, row: DocumentRow) => ({ stub: roomStub(c.env, ref(row)), ref: ref(row) });
 
-const gone = () => new AppError("not_found", "no such document");
+export const gone = () => new AppError("not_found", "no such document");
 
 export function encodeCursor(lastId: string): string {
   return base64url(encoder.encode(lastId));
@@ -286,62 +176,6 @@ function decodeCursor(cursor: string): string {
   const id = bytes && new TextDecoder().decode(bytes);
   if (!id || !DOC_ID_PATTERN.test(id)) throw new AppError("invalid_request", "the cursor is not valid");
   return id;
-}
-
-/** `name:kind,…` → kinds; 400 for anything else. */
-export function parseTypes(text: string | undefined): Map<string, RootKind> {
-  // A Map, not an object: a root may be named `__proto__` or `constructor`.
-  const kinds = new Map<string, RootKind>();
-  if (text === undefined || text === "") return kinds;
-  const parts = text.split(",");
-  if (parts.length > MAX_TYPES) throw new AppError("invalid_request", `at most ${MAX_TYPES} types`);
-  for (const part of parts) {
-    const m = /^([^:,]{1,256}):(text|map|array|xml)$/.exec(part);
-    if (!m) throw new AppError("invalid_request", "types is name:kind,… with kind one of text, map, array, xml", { types: part });
-    kinds.set(m[1]!, m[2] as RootKind);
-  }
-  return kinds;
-}
-
-function decodeStateVector(text: string): Uint8Array {
-  const bytes = fromBase64url(text);
-  if (bytes) {
-    try {
-      Y.decodeStateVector(bytes);
-      return bytes;
-    } catch {
-      // falls through to the 400
-    }
-  }
-  throw new AppError("invalid_request", "stateVector is not a base64url Yjs state vector");
-}
-
-/** The body, read at most up to `max` bytes: a larger one is refused without being buffered whole. */
-async function readCapped(req: Request, max: number): Promise<Uint8Array> {
-  const tooLarge = () => new AppError("payload_too_large", `an update may be at most ${max} bytes`);
-  const declared = req.headers.get("content-length");
-  if (declared !== null && Number(declared) > max) throw tooLarge();
-  if (!req.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
 }
 
 // ---- handlers ----
@@ -396,60 +230,4 @@ export const docRoutes = createRouter()
     await r.stub.erase();
     await deleteDocument(c.env.DB, c.var.projectId, id, row.incarnation);
     return c.body(null, 204);
-  })
-  .openapi(getUpdate, async (c) => {
-    const { id } = c.req.valid("param");
-    const { stateVector } = c.req.valid("query");
-    const sv = stateVector === undefined ? undefined : decodeStateVector(stateVector);
-    const r = room(c, await loadDoc(c, id));
-    const update = await r.stub.getUpdate(r.ref, sv);
-    if (!update) throw gone();
-    return c.body(update as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
-  })
-  .openapi(postUpdate, async (c) => {
-    const { id } = c.req.valid("param");
-    const mediaType = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
-    if (mediaType !== "application/octet-stream") {
-      throw new AppError("unsupported_media_type", "the body must be application/octet-stream: a Yjs v1 update");
-    }
-    const body = await readCapped(c.req.raw, readLimits(c.env).maxUpdateBytes);
-    if (body.length === 0) throw new AppError("invalid_request", "the body is empty: expected a Yjs v1 update");
-    const r = room(c, await loadDoc(c, id));
-    const result = await r.stub.applyUpdate(r.ref, body, c.var.client?.userId);
-    if (!result.ok) throw new AppError(result.code, result.message);
-    return c.json({ stateVector: base64url(result.stateVector) }, 200);
-  })
-  .openapi(getJson, async (c) => {
-    const { id } = c.req.valid("param");
-    const kinds = parseTypes(c.req.valid("query").types);
-    const r = room(c, await loadDoc(c, id));
-    // RPC return types arrive wrapped (Disposable), which defeats narrowing: name the plain type.
-    const result = (await r.stub.getJson(r.ref, kinds)) as JsonResult;
-    if (!result.ok) throw result.gone ? gone() : new AppError("invalid_request", result.message);
-    return c.json(result.value, 200);
-  })
-  .openapi(getPresence, async (c) => {
-    const { id } = c.req.valid("param");
-    const r = room(c, await loadDoc(c, id));
-    const presence = (await r.stub.getPresence(r.ref)) as Presence | null;
-    if (!presence) throw gone();
-    return c.json(presence, 200);
-  })
-  .openapi(createToken, async (c) => {
-    const { id } = c.req.valid("param");
-    const { userId, access, expiresIn } = c.req.valid("json");
-    const row = await loadDoc(c, id);
-    const exp = Math.floor(Date.now() / 1000) + expiresIn;
-    const token = await mintClientToken(c.env.TOKEN_SECRET, {
-      userId,
-      projectId: c.var.projectId,
-      docId: id,
-      access,
-      keyId: c.var.keyId,
-      exp,
-      incarnation: row.incarnation,
-    });
-    const url = new URL(c.req.url);
-    const ws = url.protocol === "https:" ? "wss:" : "ws:";
-    return c.json({ token, expiresAt: iso(exp * 1000), url: `${ws}//${url.host}/v1/sync/${encodeURIComponent(id)}` }, 201);
   });

@@ -1,32 +1,31 @@
-import { Hono } from "hono";
-import { verifyClientToken } from "../auth/client-token";
-import { checkSyncTarget } from "../db/sync-queries";
-import type { AppEnv } from "../auth/middleware";
-import { errorResponse } from "../errors";
-import { IdentityHeader } from "../room/doc-room";
-import { roomStub } from "../room/stub";
-
 /**
  * `GET /v1/sync/{docId}?token=` → the document's Durable Object. Checked in the contract's order:
  * not a WebSocket (426), bad token (401), token for another document (403), unknown document (404).
+ * Every refusal is thrown to the one error handler, as on every other route.
  */
+import { Hono } from "hono";
+import { verifyClientToken } from "../auth/client-token";
+import type { AppEnv } from "../auth/middleware";
+import { checkSyncTarget } from "../db/queries";
+import { AppError } from "../errors";
+import { IdentityHeader } from "../room/rpc-types";
+import { roomStub } from "../room/stub";
+
 export const syncRoutes = new Hono<AppEnv>().get("/:docId", async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
-    return errorResponse("upgrade_required", "this endpoint speaks the y-websocket protocol: open it as a WebSocket");
+    throw new AppError("upgrade_required", "this endpoint speaks the y-websocket protocol: open it as a WebSocket");
   }
   const token = c.req.query("token");
-  if (!token) return errorResponse("unauthorized", "a client token is required: ?token=");
+  if (!token) throw new AppError("unauthorized", "a client token is required: ?token=");
   const verified = await verifyClientToken(c.env.TOKEN_SECRET, token);
-  if (!verified.ok) {
-    return errorResponse("unauthorized", verified.error === "expired" ? "the token has expired" : "the token is not valid");
-  }
+  if (!verified.ok) throw new AppError("unauthorized", verified.error === "expired" ? "the token has expired" : "the token is not valid");
   const claims = verified.value;
   const docId = c.req.param("docId");
-  if (claims.docId !== docId) return errorResponse("forbidden", "the token is for another document");
+  if (claims.docId !== docId) throw new AppError("forbidden", "the token is for another document");
   const check = await checkSyncTarget(c.env.DB, claims.projectId, docId, claims.keyId);
-  if (!check.ok && check.error === "key_revoked") return errorResponse("unauthorized", "the key that minted this token was revoked");
+  if (!check.ok && check.error === "key_revoked") throw new AppError("unauthorized", "the key that minted this token was revoked");
   // A token opens only the creation of the id it was minted for: not one re-created after a delete.
-  if (!check.ok || check.incarnation !== (claims.incarnation ?? "")) return errorResponse("not_found", "no such document");
+  if (!check.ok || check.incarnation !== (claims.incarnation ?? "")) throw new AppError("not_found", "no such document");
 
   const headers = new Headers(c.req.raw.headers);
   headers.set(IdentityHeader.user, claims.userId);

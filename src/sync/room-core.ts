@@ -176,7 +176,7 @@ export class RoomCore<C extends RoomConn> {
         switch (outcome.code) {
           case "invalid_update":
             return { code: CloseCode.protocolError, reason: "invalid update" };
-          case "document_too_large":
+          case "too_large":
             return { code: CloseCode.tooLarge, reason: "document size limit reached" };
           case "too_many_client_ids":
             return { code: CloseCode.tooManyClientIds, reason: "too many new client ids" };
@@ -224,7 +224,7 @@ export class RoomCore<C extends RoomConn> {
       // The log still counts content deleted since: fold it first, so deleted bytes never lock writers out.
       if (this.store.logCount > 0) this.maybeCompact(true);
       if (this.storedBytes + update.length > this.limits.maxDocBytes) {
-        return { ok: false, code: "document_too_large", message: "the document would exceed its size limit" };
+        return { ok: false, code: "too_large", message: "the document would exceed its size limit" };
       }
     }
     const doc = this.doc;
@@ -238,7 +238,7 @@ export class RoomCore<C extends RoomConn> {
       units = itemUnits(updateCost(doc, update, cap - this.docUnits.units));
     }
     if (this.docUnits.units + units > cap) {
-      return { ok: false, code: "document_too_large", message: "the update would make the document too large in memory" };
+      return { ok: false, code: "too_large", message: "the update would make the document too large in memory" };
     }
     const { pendingStructs, pendingDs } = doc.store;
     // An incremental update (a client's typing) is relayed as it came: re-encoding what Yjs integrated

@@ -49,7 +49,7 @@ describe("deleting and re-creating a document", () => {
     expect((await api("/v1/docs/racing", { method: "DELETE", token: p.secretKey })).status).toBe(204);
     // What the route would do next for a request that read the row just before it was deleted.
     const stub = roomStub(env, ref);
-    expect(await stub.applyUpdate(ref, textUpdate("late"))).toMatchObject({ ok: false, code: "not_found" });
+    expect(await stub.applyUpdate(ref, textUpdate("late"))).toMatchObject({ ok: false, reason: "gone" });
     expect(await stub.getUpdate(ref)).toBeNull();
     await createDoc(p.secretKey, { id: "racing" });
     expect(await expectJson(await json("racing", p.secretKey), 200)).toEqual({});

@@ -66,6 +66,8 @@ describe("/dev routes", () => {
   it("refuse a bad body or id", async () => {
     expect((await dev("/dev/docs/x/tokens", postJson({ access: "write" }))).status).toBe(400);
     expect((await dev("/dev/docs/x/tokens", postJson({ userId: "u", access: "admin" }))).status).toBe(400);
-    expect((await dev("/dev/docs/x/tokens", { method: "POST", body: "{" })).status).toBe(400);
+    expect((await dev("/dev/docs/x/tokens", { method: "POST", headers: { "content-type": "application/json" }, body: "{" })).status).toBe(400);
+    // As on every /v1 route: a body that is not declared JSON is refused with 415.
+    expect((await dev("/dev/docs/x/tokens", { method: "POST", body: "{" })).status).toBe(415);
   });
 });

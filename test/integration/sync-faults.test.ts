@@ -179,7 +179,7 @@ describe("sessions end when they should", () => {
     // A request that passed the catalog check just before the delete finds a tombstone, even after eviction.
     await evictDurableObject(stub);
     expect(await stub.getUpdate(d)).toBeNull();
-    expect(await stub.applyUpdate(d, Y.encodeStateAsUpdate(src))).toMatchObject({ ok: false, code: "not_found" });
+    expect(await stub.applyUpdate(d, Y.encodeStateAsUpdate(src))).toMatchObject({ ok: false, reason: "gone" });
     const late = await openRaw(d.docId, await d.token());
     expect((await late.closed).code).toBe(4404);
     expect(await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("SELECT COUNT(*) AS n FROM log").one().n)).toBe(0);

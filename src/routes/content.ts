@@ -1,0 +1,206 @@
+/** A document's content through its Durable Object: the Yjs state, REST writes, JSON and presence. */
+import { createRoute, z } from "@hono/zod-openapi";
+import * as Y from "yjs";
+import { requireDocAccess } from "../auth/middleware";
+import { AppError, type ErrorCode } from "../errors";
+import { base64url, fromBase64url } from "../ids";
+import { readLimits } from "../room/limits";
+import type { JsonResult, Presence, RootKind, WriteRefusal } from "../room/rpc-types";
+import { DocParams, gone, json, loadDoc, room } from "./docs";
+import { createRouter, errors, SECURITY } from "./openapi";
+
+const MAX_STATE_VECTOR_CHARS = 64 * 1024;
+const MAX_TYPES = 64;
+
+// ---- schemas ----
+
+const UpdateQuery = z.object({
+  stateVector: z
+    .string()
+    .max(MAX_STATE_VECTOR_CHARS)
+    .optional()
+    .openapi({ param: { name: "stateVector", in: "query" }, description: "base64url Yjs state vector: answer only what it lacks" }),
+});
+
+const JsonQuery = z.object({
+  types: z
+    .string()
+    .max(8192)
+    .optional()
+    .openapi({ param: { name: "types", in: "query" }, description: "name:kind,… with kind one of text, map, array, xml", example: "content:xml,title:text" }),
+});
+
+const PresenceSchema = z
+  .object({
+    connections: z.number().int(),
+    users: z.array(z.object({ userId: z.string(), access: z.enum(["read", "write"]), clientIds: z.array(z.number().int()) })),
+  })
+  .openapi("Presence");
+
+const Binary = z.string().openapi({ format: "binary" });
+// ---- routes ----
+
+const getUpdate = createRoute({
+  method: "get",
+  path: "/docs/{id}/update",
+  summary: "The document's state as a Yjs v1 update (or only what ?stateVector= lacks)",
+  tags: ["content"],
+  security: SECURITY.docAccess,
+  middleware: [requireDocAccess("read")] as const,
+  request: { params: DocParams, query: UpdateQuery },
+  responses: {
+    200: { description: "A Yjs v1 update", content: { "application/octet-stream": { schema: Binary } } },
+    ...errors(400, 401, 403, 404),
+  },
+});
+
+const postUpdate = createRoute({
+  method: "post",
+  path: "/docs/{id}/update",
+  summary: "Apply a Yjs v1 update: persisted, then broadcast to live clients",
+  tags: ["content"],
+  security: SECURITY.docAccess,
+  middleware: [requireDocAccess("write")] as const,
+  request: { params: DocParams, body: { required: true, content: { "application/octet-stream": { schema: Binary } } } },
+  responses: {
+    200: {
+      description: "Applied; the whole document's state vector",
+      content: json(z.object({ stateVector: z.string().openapi({ description: "base64url" }) })),
+    },
+    ...errors(400, 401, 403, 404, 413, 415),
+  },
+});
+
+const getJson = createRoute({
+  method: "get",
+  path: "/docs/{id}/json",
+  summary: "The root shared types as plain JSON",
+  tags: ["content"],
+  security: SECURITY.docAccess,
+  middleware: [requireDocAccess("read")] as const,
+  request: { params: DocParams, query: JsonQuery },
+  responses: {
+    200: { description: "Root name → JSON value", content: json(z.record(z.string(), z.unknown())) },
+    ...errors(400, 401, 403, 404),
+  },
+});
+
+const getPresence = createRoute({
+  method: "get",
+  path: "/docs/{id}/presence",
+  summary: "Who is connected",
+  tags: ["content"],
+  security: SECURITY.docAccess,
+  middleware: [requireDocAccess("read")] as const,
+  request: { params: DocParams },
+  responses: { 200: { description: "Connections and users", content: json(PresenceSchema) }, ...errors(400, 401, 403, 404) },
+});
+
+// ---- helpers ----
+
+/** What a refused write means over HTTP: the object answers in its own terms, the route maps them. */
+const REFUSAL: Record<WriteRefusal, ErrorCode> = {
+  invalid_update: "invalid_request",
+  too_many_client_ids: "invalid_request",
+  too_large: "payload_too_large",
+  storage_failed: "internal",
+  gone: "not_found",
+};
+
+/** `name:kind,…` → kinds; 400 for anything else. */
+export function parseTypes(text: string | undefined): Map<string, RootKind> {
+  // A Map, not an object: a root may be named `__proto__` or `constructor`.
+  const kinds = new Map<string, RootKind>();
+  if (text === undefined || text === "") return kinds;
+  const parts = text.split(",");
+  if (parts.length > MAX_TYPES) throw new AppError("invalid_request", `at most ${MAX_TYPES} types`);
+  for (const part of parts) {
+    const m = /^([^:,]{1,256}):(text|map|array|xml)$/.exec(part);
+    if (!m) throw new AppError("invalid_request", "types is name:kind,… with kind one of text, map, array, xml", { types: part });
+    kinds.set(m[1]!, m[2] as RootKind);
+  }
+  return kinds;
+}
+
+function decodeStateVector(text: string): Uint8Array {
+  const bytes = fromBase64url(text);
+  if (bytes) {
+    try {
+      Y.decodeStateVector(bytes);
+      return bytes;
+    } catch {
+      // falls through to the 400
+    }
+  }
+  throw new AppError("invalid_request", "stateVector is not a base64url Yjs state vector");
+}
+
+/** The body, read at most up to `max` bytes: a larger one is refused without being buffered whole. */
+async function readCapped(req: Request, max: number): Promise<Uint8Array> {
+  const tooLarge = () => new AppError("payload_too_large", `an update may be at most ${max} bytes`);
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > max) throw tooLarge();
+  if (!req.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+// ---- handlers ----
+
+export const contentRoutes = createRouter()
+  .openapi(getUpdate, async (c) => {
+    const { id } = c.req.valid("param");
+    const { stateVector } = c.req.valid("query");
+    const sv = stateVector === undefined ? undefined : decodeStateVector(stateVector);
+    const r = room(c, await loadDoc(c, id));
+    const update = await r.stub.getUpdate(r.ref, sv);
+    if (!update) throw gone();
+    return c.body(update as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
+  })
+  .openapi(postUpdate, async (c) => {
+    const { id } = c.req.valid("param");
+    const mediaType = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+    if (mediaType !== "application/octet-stream") {
+      throw new AppError("unsupported_media_type", "the body must be application/octet-stream: a Yjs v1 update");
+    }
+    const body = await readCapped(c.req.raw, readLimits(c.env).maxUpdateBytes);
+    if (body.length === 0) throw new AppError("invalid_request", "the body is empty: expected a Yjs v1 update");
+    const r = room(c, await loadDoc(c, id));
+    const result = await r.stub.applyUpdate(r.ref, body, c.var.client?.userId);
+    if (!result.ok) throw new AppError(REFUSAL[result.reason], result.message);
+    return c.json({ stateVector: base64url(result.stateVector) }, 200);
+  })
+  .openapi(getJson, async (c) => {
+    const { id } = c.req.valid("param");
+    const kinds = parseTypes(c.req.valid("query").types);
+    const r = room(c, await loadDoc(c, id));
+    // RPC return types arrive wrapped (Disposable), which defeats narrowing: name the plain type.
+    const result = (await r.stub.getJson(r.ref, kinds)) as JsonResult;
+    if (!result.ok) throw result.gone ? gone() : new AppError("invalid_request", result.message);
+    return c.json(result.value, 200);
+  })
+  .openapi(getPresence, async (c) => {
+    const { id } = c.req.valid("param");
+    const r = room(c, await loadDoc(c, id));
+    const presence = (await r.stub.getPresence(r.ref)) as Presence | null;
+    if (!presence) throw gone();
+    return c.json(presence, 200);
+  });
