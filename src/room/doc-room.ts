@@ -8,30 +8,14 @@ import { writeBackDocument } from "../db/queries";
 import type { Env } from "../env";
 import { readLimits, type Limits } from "./limits";
 import { CloseCode } from "../sync/close-codes";
-import type { Access, RoomConn } from "../sync/ports";
+import type { Access } from "../sync/ports";
 import { RoomCore } from "../sync/room-core";
 import { renderRoots } from "../sync/to-json";
 import { validateUpdate } from "../sync/update-check";
+import { type Attachment, type Conn, fromAttachment, toAttachment } from "./attachment";
 import { Outbox, type Sink } from "./outbox";
 import { IdentityHeader, type ApplyUpdateResult, type DocRef, type JsonResult, type Presence, type RootKind } from "./rpc-types";
 import { SqlUpdateStore } from "./store";
-
-/** Who a socket is: kept in its attachment, so it survives hibernation. */
-interface Attachment {
-  /** user id */
-  u: string;
-  /** access */
-  a: Access;
-  /** token expiry, epoch seconds */
-  e: number;
-  /** awareness client ids → last clock, and the state (JSON) while the attachment has room for it */
-  c: [number, number, string?][];
-}
-
-interface Conn extends RoomConn {
-  readonly ws: WebSocket;
-  readonly exp: number;
-}
 
 const CATALOG_FLUSH_MS = 5_000;
 /**
@@ -43,10 +27,6 @@ const CATALOG_FLUSH_JITTER_MS = 5_000;
 const IDLE_BEFORE_COMPACT_MS = 5_000;
 /** Log entries left uncompacted when a document goes idle, so a cold start sends few messages. */
 const COLD_TAIL = 16;
-/** Awareness ids remembered per connection across hibernation (the attachment holds at most 16 KiB). */
-const MAX_ATTACHED_CLIENT_IDS = 256;
-/** Awareness state (JSON chars, up to two bytes each when serialized) kept in one attachment, leaving room for the rest. */
-const ATTACHED_STATE_CHARS = 6 * 1024;
 
 export class DocRoom extends DurableObject<Env> {
   private readonly limits: Limits;
@@ -398,25 +378,4 @@ export class DocRoom extends DurableObject<Env> {
       longestCompactionMs: this.core.longestCompactionMs,
     };
   }
-}
-
-/** `stateOf` gives each awareness id's current state; states are kept while they fit the attachment. */
-function toAttachment(conn: Conn, stateOf: (clientId: number) => string | undefined): Attachment {
-  let room = ATTACHED_STATE_CHARS;
-  const c: Attachment["c"] = [];
-  for (const [id, clock] of conn.clientIds) {
-    if (c.length === MAX_ATTACHED_CLIENT_IDS) break;
-    const state = stateOf(id);
-    if (state !== undefined && state.length <= room) {
-      room -= state.length;
-      c.push([id, clock, state]);
-    } else {
-      c.push([id, clock]); // a joiner sees this one at its next renewal (y-websocket renews every 15 s)
-    }
-  }
-  return { u: conn.userId, a: conn.access, e: conn.exp, c };
-}
-
-function fromAttachment(ws: WebSocket, a: Attachment): Conn {
-  return { ws, userId: a.u, access: a.a, exp: a.e, clientIds: new Map(a.c.map(([id, clock]) => [id, clock])) };
 }

@@ -1,0 +1,48 @@
+/**
+ * Who a socket is, kept in its attachment so it survives hibernation: the user, access and token expiry
+ * the Worker checked, and the socket's awareness ids with their clocks and states.
+ */
+import type { Access, RoomConn } from "../sync/ports";
+
+export interface Attachment {
+  /** user id */
+  u: string;
+  /** access */
+  a: Access;
+  /** token expiry, epoch seconds */
+  e: number;
+  /** awareness client ids → last clock, and the state (JSON) while the attachment has room for it */
+  c: [number, number, string?][];
+}
+
+/** One socket as the object sees it. */
+export interface Conn extends RoomConn {
+  readonly ws: WebSocket;
+  readonly exp: number;
+}
+
+/** Awareness ids remembered per connection across hibernation (the attachment holds at most 16 KiB). */
+const MAX_ATTACHED_CLIENT_IDS = 256;
+/** Awareness state (JSON chars, up to two bytes each when serialized) kept in one attachment, leaving room for the rest. */
+const ATTACHED_STATE_CHARS = 6 * 1024;
+
+/** `stateOf` gives each awareness id's current state; states are kept while they fit the attachment. */
+export function toAttachment(conn: Conn, stateOf: (clientId: number) => string | undefined): Attachment {
+  let room = ATTACHED_STATE_CHARS;
+  const c: Attachment["c"] = [];
+  for (const [id, clock] of conn.clientIds) {
+    if (c.length === MAX_ATTACHED_CLIENT_IDS) break;
+    const state = stateOf(id);
+    if (state !== undefined && state.length <= room) {
+      room -= state.length;
+      c.push([id, clock, state]);
+    } else {
+      c.push([id, clock]); // a joiner sees this one at its next renewal (y-websocket renews every 15 s)
+    }
+  }
+  return { u: conn.userId, a: conn.access, e: conn.exp, c };
+}
+
+export function fromAttachment(ws: WebSocket, a: Attachment): Conn {
+  return { ws, userId: a.u, access: a.a, exp: a.e, clientIds: new Map(a.c.map(([id, clock]) => [id, clock])) };
+}
