@@ -8,6 +8,7 @@
  */
 import * as Y from "yjs";
 import { newBudgets } from "./budget";
+import { Presence } from "./presence";
 import { CloseCode, type CloseRequest } from "./close-codes";
 import { coldAnswer, coldView, type ColdView } from "./cold-start";
 import {
@@ -22,12 +23,7 @@ import {
   type Writer,
 } from "./ports";
 import { docItemUnits, itemUnits, updateCost } from "./update-cost";
-import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, type AwarenessEntry } from "./frames";
-
-interface AwarenessRecord {
-  clock: number;
-  stateJson: string;
-}
+import { decodeFrame, encodeSyncStep1, encodeSyncStep2 } from "./frames";
 
 const isEmptyUpdate = (u: Uint8Array) => u.length === 2 && u[0] === 0 && u[1] === 0;
 const isEmptyStateVector = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0;
@@ -39,11 +35,9 @@ export class RoomCore<C extends RoomConn> {
   private cold: ColdView | null | undefined;
   /** The whole state encoded once for fresh clients, until the next change. */
   private fullState: Uint8Array | undefined;
-  private readonly awareness = new Map<number, AwarenessRecord>();
+  private readonly presence: Presence<C>;
   /** Item units the loaded document holds (update-cost.ts): counted once, then kept as a running sum. */
   private docUnits: { units: number; exact: boolean } | undefined;
-  /** Sum of the awareness states' JSON lengths (bounded by `maxAwarenessBytesPerDoc`). */
-  private awarenessBytes = 0;
   private emitted: Uint8Array[] = [];
   /** Longest compaction pause seen by this instance, ms. */
   longestCompactionMs = 0;
@@ -54,7 +48,9 @@ export class RoomCore<C extends RoomConn> {
     private readonly limits: RoomLimits = DEFAULT_LIMITS,
     /** Called after every change to the document's content (to refresh the catalog). */
     private readonly onChange: () => void = () => {},
-  ) {}
+  ) {
+    this.presence = new Presence(transport, limits);
+  }
 
   /** Set by every transaction that integrated structs or deleted something (what makes Yjs emit "update"). */
   private txnChanged = false;
@@ -140,7 +136,7 @@ export class RoomCore<C extends RoomConn> {
   greet(conn: C): void {
     const cold = this.coldView();
     this.transport.send(conn, encodeSyncStep1(cold ? cold.stateVector : Y.encodeStateVector(this.doc)));
-    const all = this.awarenessMessage();
+    const all = this.presence.message();
     if (all) this.transport.send(conn, all);
   }
 
@@ -184,9 +180,9 @@ export class RoomCore<C extends RoomConn> {
         return undefined;
       }
       case "awareness":
-        return this.applyAwareness(conn, frame.entries);
+        return this.presence.apply(conn, frame.entries);
       case "query-awareness": {
-        const all = this.awarenessMessage();
+        const all = this.presence.message();
         if (all) budgets.bytes.charge(now, this.sendAnswer(conn, all));
         return undefined;
       }
@@ -295,104 +291,19 @@ export class RoomCore<C extends RoomConn> {
     return this.sendAnswer(conn, encodeSyncStep2(this.fullState));
   }
 
-  private applyAwareness(conn: C, entries: AwarenessEntry[]): CloseRequest | undefined {
-    const refused = this.checkAwareness(conn, entries);
-    if (refused) return refused;
-    const accepted: AwarenessEntry[] = [];
-    for (const e of entries) {
-      // A client may only speak for client ids that are its own (or new).
-      if (!conn.clientIds.has(e.clientId) && this.ownedByOther(conn, e.clientId)) continue;
-      const current = this.awareness.get(e.clientId);
-      const currentClock = current?.clock ?? conn.clientIds.get(e.clientId) ?? 0;
-      const isNewer = currentClock < e.clock || (currentClock === e.clock && e.removed && current !== undefined);
-      if (!isNewer) continue;
-      if (e.removed) {
-        this.setAwareness(e.clientId, undefined);
-        conn.clientIds.delete(e.clientId);
-      } else {
-        this.setAwareness(e.clientId, { clock: e.clock, stateJson: e.stateJson });
-        conn.clientIds.set(e.clientId, e.clock);
-      }
-      accepted.push(e);
-    }
-    if (accepted.length > 0) this.transport.awarenessChanged(conn);
-    // Sent to every connection, the sender included: y-websocket clients count it as a sign of life.
-    if (accepted.length > 0) this.transport.broadcast(encodeAwareness(accepted));
-    return undefined;
-  }
-
-  /**
-   * Checks a whole awareness message before any of it is applied, so a refused one changes nothing.
-   * Counts are upper bounds (an entry that would be ignored still counts): an honest client sends one
-   * id and a few hundred bytes, far from either cap.
-   */
-  private checkAwareness(conn: C, entries: AwarenessEntry[]): CloseRequest | undefined {
-    const added = new Set<number>();
-    let growth = 0;
-    for (const e of entries) {
-      if (e.stateJson.length > this.limits.maxAwarenessStateBytes) return { code: CloseCode.tooLarge, reason: "awareness state too large" };
-      if (e.removed) continue;
-      if (!conn.clientIds.has(e.clientId)) added.add(e.clientId);
-      growth += e.stateJson.length - (this.awareness.get(e.clientId)?.stateJson.length ?? 0);
-    }
-    if (conn.clientIds.size + added.size > this.limits.maxAwarenessIdsPerConn) {
-      return { code: CloseCode.tooLarge, reason: "too many awareness client ids on one connection" };
-    }
-    // The room's cap is shared: past it the newcomer waits (1013, retried) rather than being refused for good.
-    if (growth > 0 && this.awarenessBytes + growth > this.limits.maxAwarenessBytesPerDoc) {
-      return { code: CloseCode.tryAgainLater, reason: "the document's awareness is full: try again later" };
-    }
-    return undefined;
-  }
-
-  private setAwareness(clientId: number, record: AwarenessRecord | undefined): void {
-    this.awarenessBytes -= this.awareness.get(clientId)?.stateJson.length ?? 0;
-    if (record) {
-      this.awareness.set(clientId, record);
-      this.awarenessBytes += record.stateJson.length;
-    } else {
-      this.awareness.delete(clientId);
-    }
-  }
-
   /** The awareness state the room holds for `clientId` (JSON), if any. */
   awarenessState(clientId: number): string | undefined {
-    return this.awareness.get(clientId)?.stateJson;
+    return this.presence.state(clientId);
   }
 
-  /**
-   * Puts back a state a connection held before the object hibernated (from its socket attachment), so
-   * joiners see everyone at once and a leaver's removal carries a clock its peers accept.
-   */
+  /** Puts back a state a connection held before the object hibernated (see Presence.restore). */
   restoreAwareness(clientId: number, clock: number, stateJson: string): void {
-    if ((this.awareness.get(clientId)?.clock ?? -1) >= clock) return;
-    this.setAwareness(clientId, { clock, stateJson });
-  }
-
-  private ownedByOther(conn: C, clientId: number): boolean {
-    for (const c of this.transport.connections()) {
-      if (c !== conn && c.clientIds.has(clientId)) return true;
-    }
-    return false;
+    this.presence.restore(clientId, clock, stateJson);
   }
 
   /** Removes a leaving connection's awareness states and tells everyone else. */
   disconnect(conn: C): void {
-    if (conn.clientIds.size === 0) return;
-    const removals: Pick<AwarenessEntry, "clientId" | "clock" | "stateJson">[] = [];
-    for (const [clientId, attachedClock] of conn.clientIds) {
-      const clock = Math.max(this.awareness.get(clientId)?.clock ?? 0, attachedClock);
-      this.setAwareness(clientId, undefined);
-      removals.push({ clientId, clock: clock + 1, stateJson: "null" });
-    }
-    conn.clientIds.clear();
-    this.transport.broadcast(encodeAwareness(removals), conn);
-  }
-
-  private awarenessMessage(): Uint8Array | undefined {
-    if (this.awareness.size === 0) return undefined;
-    const entries = [...this.awareness].map(([clientId, r]) => ({ clientId, clock: r.clock, stateJson: r.stateJson }));
-    return encodeAwareness(entries);
+    this.presence.disconnect(conn);
   }
 
   /** Folds the log into a snapshot when the policy says so; pending (not yet integrable) updates stay in the tail. */
