@@ -43,6 +43,11 @@ const workloads = new Set(opt("workloads", "W1,W2,W3,W4,W5").toUpperCase().split
 
 function makeTarget(name) {
   if (name === "lattice") return latticeTarget({ port: 18787 });
+  if (name === "lattice-base") {
+    if (!process.env.LATTICE_BASE) throw new Error("lattice-base needs LATTICE_BASE=<a checkout of the baseline commit, with node_modules>");
+    // Baselines before the budgets were reworked needed MAX_UPDATES_PER_SECOND lifted for W2's writer.
+    return latticeTarget({ port: 18788, name, label: "Lattice (baseline)", cwd: process.env.LATTICE_BASE, vars: { MAX_UPDATES_PER_SECOND: "1000000" } });
+  }
   if (name === "y-partyserver") return partyserverTarget({ port: 18788 });
   if (name === "y-websocket-server") return yWebsocketServerTarget({ port: 18789 });
   if (name === "hocuspocus") return hocuspocusTarget({ port: 18791 });
@@ -59,7 +64,7 @@ async function main() {
     return;
   }
   log(`mode ${quick ? "quick" : "full"}; targets ${targetNames.join(", ")}; workloads ${[...workloads].join(", ")}`);
-  if (targetNames.some((n) => n !== "lattice")) ensurePeersInstalled(log);
+  if (targetNames.some((n) => !n.startsWith("lattice"))) ensurePeersInstalled(log);
 
   log("building trace updates (friendsforever_flat, seph-blog1, automerge-paper) ...");
   const ff = cachedTraceUpdates("friendsforever_flat", { perUpdate: 1, limit: CFG.W2.txns });
@@ -72,7 +77,7 @@ async function main() {
     `raw Yjs: ${raw.ingest.applyUsPerUpdate} µs apply, ${raw.ingest.applyEncodeUsPerUpdate} µs apply+encode per update (best of ${raw.ingest.runs}; medians ${raw.ingest.applyUsPerUpdateMedian} / ${raw.ingest.applyEncodeUsPerUpdateMedian}); ` +
       `cold load ${raw.coldLoad.coldLoadMs} ms; ${CFG.W5.clients} full-state encodes ${raw.storm.allSyncedSeconds} s`,
   );
-  if (workloads.has("W2") && targetNames.some((n) => n === "lattice" || n === "y-partyserver")) {
+  if (workloads.has("W2") && targetNames.some((n) => n.startsWith("lattice") || n === "y-partyserver")) {
     log("runtime floor: the W2 writer into a no-op Durable Object on wrangler dev ...");
     try {
       raw.floor = await runtimeFloor(ff);

@@ -155,12 +155,17 @@ function seededTemplate(docs) {
   return dir;
 }
 
-export function latticeTarget({ port }) {
+/**
+ * Lattice from this checkout, or (`cwd`, with `name`/`label`) from another checkout of it, e.g. a
+ * baseline commit for an A/B run: `LATTICE_BASE=/path/to/checkout npm run bench -- --targets=lattice,lattice-base`.
+ * `vars` adds to the defaults (a baseline that needed a limit lifted for W2 can have it).
+ */
+export function latticeTarget({ port, name = "lattice", label = "Lattice", cwd = ROOT, vars: extraVars = {} }) {
   let persistDir;
   let server;
   const t = {
-    name: "lattice",
-    label: "Lattice",
+    name,
+    label,
     port,
     runtime: "workerd (wrangler dev)",
     durable: true,
@@ -172,9 +177,9 @@ export function latticeTarget({ port }) {
       }
       // Every limit at its default: W2's writer replays a whole trace from one socket as fast as it goes,
       // which the default budgets let through (rate limits are for abuse, not for fast honest clients).
-      const vars = { TOKEN_SECRET, ADMIN_TOKEN: "bench-admin-token-0123456789abcdef-0123" };
+      const vars = { TOKEN_SECRET, ADMIN_TOKEN: "bench-admin-token-0123456789abcdef-0123", ...extraVars };
       // BENCH_LOG=1 shows wrangler dev's own output (and the Worker's console) while the bench runs.
-      server = await startWranglerDev({ port, persistTo: persistDir, vars, migrate: false, log: !!process.env.BENCH_LOG });
+      server = await startWranglerDev({ port, persistTo: persistDir, vars, migrate: false, log: !!process.env.BENCH_LOG, cwd });
       t.pgid = server.child.pid;
     },
     async stop({ keep = false } = {}) {

@@ -25,6 +25,11 @@ import {
 import { docItemUnits, itemUnits, updateCost } from "./update-cost";
 import { decodeFrame, encodeSyncStep1, encodeSyncStep2 } from "./frames";
 
+/** Updates up to this size (typing) are charged an upper bound of their item units instead of counted. */
+export const SMALL_UPDATE_BYTES = 64;
+/** Item units per wire byte no update of SMALL_UPDATE_BYTES can exceed (the worst kind, shared types with new roots, stays under 2). */
+export const SMALL_UNITS_PER_BYTE = 5;
+
 const isEmptyUpdate = (u: Uint8Array) => u.length === 2 && u[0] === 0 && u[1] === 0;
 const isEmptyStateVector = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0;
 
@@ -37,7 +42,7 @@ export class RoomCore<C extends RoomConn> {
   private fullState: Uint8Array | undefined;
   private readonly presence: Presence<C>;
   /** Item units the loaded document holds (update-cost.ts): counted once, then kept as a running sum. */
-  private docUnits: { units: number; exact: boolean } | undefined;
+  private docUnits: { units: number; exact: boolean; counted: number } | undefined;
   private emitted: Uint8Array[] = [];
   /** Longest compaction pause seen by this instance, ms. */
   longestCompactionMs = 0;
@@ -140,6 +145,22 @@ export class RoomCore<C extends RoomConn> {
     if (all) this.transport.send(conn, all);
   }
 
+  private countUnits(doc: Y.Doc): { units: number; exact: boolean; counted: number } {
+    const units = docItemUnits(doc);
+    return { units, exact: true, counted: units };
+  }
+
+  /**
+   * What `update` would allocate, in item units. A small update (a keystroke) is charged an upper bound
+   * instead of being counted: no kind of struct or range allocates more than SMALL_UNITS_PER_BYTE units
+   * per wire byte in so few bytes (bench/update-cost.ts), and counting costs more than applying one. The
+   * running sum is made exact again when it reaches the cap, and near the cap every update is counted.
+   */
+  private unitsOf(doc: Y.Doc, update: Uint8Array, cap: number): number {
+    if (update.length <= SMALL_UPDATE_BYTES && this.docUnits!.counted <= cap / 2) return SMALL_UNITS_PER_BYTE * update.length;
+    return itemUnits(updateCost(doc, update, cap - this.docUnits!.units));
+  }
+
   /** Handles one binary frame. Returns a close request when the connection must end. */
   handleFrame(conn: C, bytes: Uint8Array, now = Date.now()): CloseRequest | undefined {
     const decoded = decodeFrame(bytes);
@@ -226,11 +247,12 @@ export class RoomCore<C extends RoomConn> {
     const doc = this.doc;
     // Memory, not bytes: what the update would allocate in this document (splits, items, types).
     const cap = this.limits.maxDocItemUnits;
-    this.docUnits ??= { units: docItemUnits(doc), exact: true };
-    let units = itemUnits(updateCost(doc, update, cap - this.docUnits.units));
+    this.docUnits ??= this.countUnits(doc);
+    let units = this.unitsOf(doc, update, cap);
     if (this.docUnits.units + units > cap && !this.docUnits.exact) {
-      // The running count still holds structs Yjs has merged since: count exactly once before refusing.
-      this.docUnits = { units: docItemUnits(doc), exact: true };
+      // The running count still holds structs Yjs has merged since, and bounds for small updates:
+      // count exactly once before refusing.
+      this.docUnits = this.countUnits(doc);
       units = itemUnits(updateCost(doc, update, cap - this.docUnits.units));
     }
     if (this.docUnits.units + units > cap) {
@@ -255,7 +277,7 @@ export class RoomCore<C extends RoomConn> {
     } finally {
       doc.off("update", this.collect);
     }
-    this.docUnits = { units: this.docUnits.units + units, exact: false };
+    this.docUnits = { ...this.docUnits, units: this.docUnits.units + units, exact: false };
     const emitted = this.emitted;
     this.emitted = [];
     const changed = this.txnChanged;

@@ -7,6 +7,7 @@ import * as encoding from "lib0/encoding";
 import { describe, expect, inject, it } from "vitest";
 import * as Y from "yjs";
 import { validateUpdate } from "../../src/sync/update-check";
+import { SMALL_UNITS_PER_BYTE, SMALL_UPDATE_BYTES } from "../../src/sync/room-core";
 import { docItemUnits, itemUnits, updateCost } from "../../src/sync/update-cost";
 import { applyPatches, type SequentialTrace } from "../helpers/traces";
 
@@ -268,6 +269,44 @@ describe("updateCost", () => {
     expect(updateCost(doc, run)).toMatchObject({ structs: 10, mergeCopies: 54 });
     Y.applyUpdate(doc, run);
     expect(doc.store.clients.get(M)!.length).toBe(1); // merged into one item, as counted
+  });
+
+  it("no update of at most SMALL_UPDATE_BYTES allocates more than SMALL_UNITS_PER_BYTE units a byte (the room's bound for typing)", () => {
+    const doc = textDoc(10_000);
+    let g = 0;
+    const dense: Uint8Array[] = [];
+    for (let n = 1; n <= 40; n++) {
+      dense.push(chain(n, 7, (e) => encoding.writeVarUint(e, 1))); // shared types (maps) in a chain
+      dense.push(chain(n, 8, (e) => (encoding.writeVarUint(e, 1), encoding.writeUint8(e, 126)))); // a ContentAny run Yjs merges
+      dense.push(
+        chain(n, 9, (e) => {
+          encoding.writeVarString(e, `g${g++}`);
+          encoding.writeUint8(e, 118);
+          encoding.writeVarUint(e, 0);
+        }),
+      ); // subdocuments
+      dense.push(everyOther(n)); // delete ranges that split
+      dense.push(update([{ client: M, structs: Array.from({ length: n }, (_, i) => char([A, 2 * i + 1], null)) }])); // inserts that split
+      dense.push(
+        update([
+          {
+            client: M,
+            structs: Array.from({ length: n }, (_, i) => (e: encoding.Encoder) => {
+              encoding.writeUint8(e, 7);
+              encoding.writeVarUint(e, 1);
+              encoding.writeVarString(e, `r${i}`); // a new root name each
+              encoding.writeVarUint(e, 1);
+            }),
+          },
+        ]),
+      );
+    }
+    const small = dense.filter((u) => u.length <= SMALL_UPDATE_BYTES);
+    expect(small.length).toBeGreaterThan(50);
+    for (const u of small) {
+      validateUpdate(u);
+      expect(itemUnits(updateCost(doc, u)), `${u.length} bytes`).toBeLessThanOrEqual(SMALL_UNITS_PER_BYTE * u.length);
+    }
   });
 
   it("docItemUnits counts a document's structs, weighted like itemUnits", () => {
