@@ -15,6 +15,7 @@ import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
 import { validateUpdate } from "../src/sync/update-check";
 import { docItemUnits, itemUnits, updateCost } from "../src/sync/update-cost";
+import { craftUpdate, type Struct } from "../test/helpers/crafted-update";
 
 /** The proposed limit (RoomLimits.maxDocItemUnits): a document plus the update it receives, in item units. */
 const MAX_DOC_ITEM_UNITS = 150_000;
@@ -27,27 +28,7 @@ const AUTHOR = 2_000_000_000; // the traces' author
 
 // ---- crafted v1 updates, as a hostile client writes them ----
 
-type Struct = (e: encoding.Encoder) => void;
-function update(groups: { client: number; clock?: number; structs: Struct[] }[], ds: { client: number; ranges: [number, number][] }[] = []) {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, groups.length);
-  for (const g of groups) {
-    encoding.writeVarUint(e, g.structs.length);
-    encoding.writeVarUint(e, g.client);
-    encoding.writeVarUint(e, g.clock ?? 0);
-    for (const s of g.structs) s(e);
-  }
-  encoding.writeVarUint(e, ds.length);
-  for (const d of ds) {
-    encoding.writeVarUint(e, d.client);
-    encoding.writeVarUint(e, d.ranges.length);
-    for (const [clock, len] of d.ranges) {
-      encoding.writeVarUint(e, clock);
-      encoding.writeVarUint(e, len);
-    }
-  }
-  return encoding.toUint8Array(e);
-}
+const update = craftUpdate;
 const id = (e: encoding.Encoder, client: number, clock: number) => {
   encoding.writeVarUint(e, client);
   encoding.writeVarUint(e, clock);

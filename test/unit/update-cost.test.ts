@@ -10,6 +10,7 @@ import { validateUpdate } from "../../src/sync/update-check";
 import { SMALL_UNITS_PER_BYTE, SMALL_UPDATE_BYTES } from "../../src/sync/room-core";
 import { docItemUnits, itemUnits, updateCost } from "../../src/sync/update-cost";
 import { applyPatches, type SequentialTrace } from "../helpers/traces";
+import { craftUpdate, type Struct } from "../helpers/crafted-update";
 
 const A = 1;
 const M = 7;
@@ -37,28 +38,7 @@ function applyAndMeasure(doc: Y.Doc, update: Uint8Array): { newStructs: number; 
   return { newStructs, deleted };
 }
 
-type Struct = (e: encoding.Encoder) => void;
-/** A v1 update as a hostile client writes it. */
-function update(groups: { client: number; clock?: number; structs: Struct[] }[], ds: { client: number; ranges: [number, number][] }[] = []) {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, groups.length);
-  for (const g of groups) {
-    encoding.writeVarUint(e, g.structs.length);
-    encoding.writeVarUint(e, g.client);
-    encoding.writeVarUint(e, g.clock ?? 0);
-    for (const s of g.structs) s(e);
-  }
-  encoding.writeVarUint(e, ds.length);
-  for (const d of ds) {
-    encoding.writeVarUint(e, d.client);
-    encoding.writeVarUint(e, d.ranges.length);
-    for (const [clock, len] of d.ranges) {
-      encoding.writeVarUint(e, clock);
-      encoding.writeVarUint(e, len);
-    }
-  }
-  return encoding.toUint8Array(e);
-}
+const update = craftUpdate;
 /** A one-character string struct; origin and right origin are [client, clock] or null. */
 function char(origin: [number, number] | null, right: [number, number] | null): Struct {
   return (e) => {
