@@ -13,6 +13,8 @@ export interface Attachment {
   e: number;
   /** awareness client ids → last clock, and the state (JSON) while the attachment has room for it */
   c: [number, number, string?][];
+  /** asked for the saved signal (message 100) */
+  s?: 1;
 }
 
 /** One socket as the object sees it. */
@@ -40,9 +42,9 @@ export function toAttachment(conn: Conn, stateOf: (clientId: number) => string |
       c.push([id, clock]); // a joiner sees this one at its next renewal (y-websocket renews every 15 s)
     }
   }
-  return { u: conn.userId, a: conn.access, e: conn.exp, c };
+  return { u: conn.userId, a: conn.access, e: conn.exp, c, ...(conn.saved ? { s: 1 as const } : {}) };
 }
 
 export function fromAttachment(ws: WebSocket, a: Attachment): Conn {
-  return { ws, userId: a.u, access: a.a, exp: a.e, clientIds: new Map(a.c.map(([id, clock]) => [id, clock])) };
+  return { ws, userId: a.u, access: a.a, exp: a.e, saved: a.s === 1, clientIds: new Map(a.c.map(([id, clock]) => [id, clock])) };
 }

@@ -8,6 +8,7 @@ import { writeBackDocument } from "../db/queries";
 import type { Env } from "../env";
 import { readLimits, type Limits } from "./limits";
 import { CloseCode } from "../sync/close-codes";
+import { encodeSaved } from "../sync/frames";
 import type { Access } from "../sync/ports";
 import { RoomCore } from "../sync/room-core";
 import { renderRoots } from "../sync/to-json";
@@ -76,9 +77,24 @@ export class DocRoom extends DurableObject<Env> {
       },
       connections: () => this.connMap().values(),
       awarenessChanged: (conn) => conn.ws.serializeAttachment(toAttachment(conn, (id) => this.core.awarenessState(id))),
+      committed: () => this.announceSaved(),
     };
     this.outbox = new Outbox(this.store, sockets, (e) => this.writeFailed(e));
     this.core = new RoomCore<Conn>(this.store, this.outbox, this.limits, () => this.changed());
+  }
+
+  /** After a commit with updates: every connection that asked (`saved=1`) learns what is now durable. */
+  private announceSaved(): void {
+    let message: Uint8Array | undefined;
+    for (const conn of this.connMap().values()) {
+      if (!conn.saved) continue;
+      message ??= encodeSaved(this.core.durableStateVector());
+      try {
+        conn.ws.send(message);
+      } catch {
+        // The socket is closing; its close handler cleans up.
+      }
+    }
   }
 
   /**
@@ -145,7 +161,8 @@ export class DocRoom extends DurableObject<Env> {
       return new Response(null, { status: 101, webSocket: client });
     }
     this.ctx.acceptWebSocket(server);
-    const conn: Conn = { ws: server, userId, access, exp, clientIds: new Map() };
+    const saved = h.get(IdentityHeader.saved) === "1";
+    const conn: Conn = { ws: server, userId, access, exp, saved, clientIds: new Map() };
     server.serializeAttachment(toAttachment(conn, () => undefined));
     conns.set(server, conn);
     this.core.greet(conn);

@@ -30,6 +30,8 @@ export interface Sink<C> {
   sendNow(conn: C, message: Uint8Array): void;
   connections(): Iterable<C>;
   awarenessChanged(conn: C): void;
+  /** Called after a commit that wrote updates, once its held messages are released. */
+  committed(): void;
 }
 
 /** Runs `flush` after the current event; returns a cancel function. Production: a zero-delay timer. */
@@ -62,6 +64,7 @@ export class Outbox<C extends RoomConn> implements Transport<C> {
   flush(): boolean {
     this.cancel?.();
     this.cancel = undefined;
+    const wrote = this.store.hasPending;
     try {
       this.store.flush();
     } catch (e) {
@@ -74,6 +77,7 @@ export class Outbox<C extends RoomConn> implements Transport<C> {
     this.held = [];
     // A burst's updates reach each connection as one merged update: N × R sends become about R.
     if (out.length > 0) release(out, [...this.sink.connections()], (conn, message) => this.sink.sendNow(conn, message));
+    if (wrote) this.sink.committed();
     return true;
   }
 

@@ -30,4 +30,6 @@ export const IdentityHeader = {
   project: "x-lattice-project",
   doc: "x-lattice-doc",
   incarnation: "x-lattice-incarnation",
+  /** "1" when the client asked for the saved signal (`saved=1` on the sync URL). */
+  saved: "x-lattice-saved",
 } as const;

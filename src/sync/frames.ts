@@ -14,7 +14,8 @@ import { validateUpdate } from "./update-check";
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 
 /** Top-level message types (y-websocket). */
-export const MessageType = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3 } as const;
+/** Top-level message types: y-websocket's, and Lattice's opt-in `saved` (100, see docs/API.md). */
+export const MessageType = { sync: 0, awareness: 1, auth: 2, queryAwareness: 3, saved: 100 } as const;
 /** Sub-types of a sync message (y-protocols/sync). */
 export const SyncType = { step1: 0, step2: 1, update: 2 } as const;
 
@@ -139,6 +140,14 @@ export function encodeAwareness(entries: readonly Pick<AwarenessEntry, "clientId
   encoding.writeVarUint(outer, MessageType.awareness);
   encoding.writeVarUint8Array(outer, encoding.toUint8Array(inner));
   return encoding.toUint8Array(outer);
+}
+
+/** Lattice's `saved` message (type 100): the state vector of what is now durable. Sent only to connections that asked (`saved=1`). */
+export function encodeSaved(durableStateVector: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MessageType.saved);
+  encoding.writeVarUint8Array(encoder, durableStateVector);
+  return encoding.toUint8Array(encoder);
 }
 
 export function encodeQueryAwareness(): Uint8Array {

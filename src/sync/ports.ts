@@ -27,6 +27,8 @@ export interface RoomConn {
   readonly clientIds: Map<number, number>;
   /** Rate budgets, created on first use (in memory only: a wake-up from hibernation refills them). */
   budgets?: Budgets;
+  /** Asked for the `saved` signal (`saved=1`): message 100 after its sync step 2 and after every commit. */
+  readonly saved?: boolean;
 }
 
 /** Persistence of the update log and snapshots, behind a small interface. */

@@ -23,7 +23,7 @@ import {
   type Writer,
 } from "./ports";
 import { docItemUnits, itemUnits, updateCost } from "./update-cost";
-import { decodeFrame, encodeSyncStep1, encodeSyncStep2 } from "./frames";
+import { decodeFrame, encodeSaved, encodeSyncStep1, encodeSyncStep2 } from "./frames";
 
 /** Updates up to this size (typing) are charged an upper bound of their item units instead of counted. */
 export const SMALL_UPDATE_BYTES = 64;
@@ -182,6 +182,8 @@ export class RoomCore<C extends RoomConn> {
           : this.sendAnswer(conn, encodeSyncStep2(Y.encodeStateAsUpdate(this.doc, frame.stateVector)));
         // A step 1 costs the server a whole-document answer: it is paid from the same byte budget.
         budgets.bytes.charge(now, answer);
+        // What is durable once the answer goes out (the outbox holds it until pending updates commit).
+        if (conn.saved) this.transport.send(conn, encodeSaved(this.durableStateVector()));
         return undefined;
       }
       case "sync-step2":
@@ -351,6 +353,15 @@ export class RoomCore<C extends RoomConn> {
   /** The whole state, or what a given state vector lacks, as one v1 update. */
   encodeState(stateVector?: Uint8Array): Uint8Array {
     return Y.encodeStateAsUpdate(this.doc, stateVector);
+  }
+
+  /**
+   * The state vector of what is stored, once what is pending commits: every update the document holds was
+   * appended before it was applied, so it is the document's own (a cold document's, from its entries).
+   */
+  durableStateVector(): Uint8Array {
+    const cold = this.coldView();
+    return cold ? cold.stateVector : Y.encodeStateVector(this.doc);
   }
 
   stateVector(): Uint8Array {

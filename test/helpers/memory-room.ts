@@ -96,6 +96,7 @@ export class MemoryTransport extends Outbox<TestConn> {
         },
         connections: () => conns,
         awarenessChanged: () => {},
+        committed: () => {},
       },
       (e) => this.failures.push(e),
       (flush) => {

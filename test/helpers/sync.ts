@@ -78,9 +78,11 @@ export interface RawSocket {
   isClosed(): boolean;
 }
 
-export async function openRaw(docId: string, token: string): Promise<RawSocket> {
-  const res = await SELF.fetch(`${BASE}/v1/sync/${encodeURIComponent(docId)}?token=${encodeURIComponent(token)}`, {
-    headers: { Upgrade: "websocket" },
+/** `query` adds to the URL (e.g. `saved=1`); `headers` to the upgrade request. */
+export async function openRaw(docId: string, token: string, opts: { query?: string; headers?: Record<string, string> } = {}): Promise<RawSocket> {
+  const extra = opts.query ? `&${opts.query}` : "";
+  const res = await SELF.fetch(`${BASE}/v1/sync/${encodeURIComponent(docId)}?token=${encodeURIComponent(token)}${extra}`, {
+    headers: { Upgrade: "websocket", ...opts.headers },
   });
   const ws = res.webSocket;
   if (!ws) throw new Error(`upgrade refused: ${res.status} ${await res.text()}`);
