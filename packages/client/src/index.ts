@@ -1,0 +1,242 @@
+/**
+ * @lattice-sync/client: an unmodified y-websocket provider plus what every Lattice app otherwise writes by
+ * hand: tokens fetched and refreshed before they expire (and again after a 4401), one connection status,
+ * and `saved` (the server's message 100 says which edits are durable).
+ */
+import { WebsocketProvider } from "y-websocket";
+import * as Y from "yjs";
+
+type ProviderOptions = NonNullable<ConstructorParameters<typeof WebsocketProvider>[3]>;
+
+export type ConnectionState = "connecting" | "live" | "offline" | "closed";
+
+/** Why the connection stopped for good (`state: "closed"`), from the server's close code. */
+export type CloseReason = "expired" | "deleted" | "forbidden" | "too-large" | "too-many-client-ids" | "bad-request" | "closed";
+
+export interface Status {
+  state: ConnectionState;
+  /** Set when `state` is "closed". */
+  reason?: CloseReason;
+  /** The close code behind `reason` (0 when the client gave up on its own, e.g. no token). */
+  code?: number;
+  /** The current connection has received the server's state. */
+  synced: boolean;
+  /** Every local change is durable on the server. */
+  saved: boolean;
+}
+
+export type TokenSource = (docId: string) => string | { token: string } | Promise<string | { token: string }>;
+
+export interface ConnectOptions {
+  /** The server's base URL: "https://host", "http://127.0.0.1:8787" or "wss://host". */
+  url: string;
+  docId: string;
+  doc?: Y.Doc;
+  /** Asks your server for a client token for `docId`; called at start, before expiry and after a 4401. */
+  getToken: TokenSource;
+  awareness?: ProviderOptions["awareness"];
+  /** A WebSocket class for Node (e.g. `ws`); browsers use their own. */
+  WebSocketPolyfill?: ProviderOptions["WebSocketPolyfill"];
+  /** Forwarded to y-websocket (cross-tab sync through BroadcastChannel; on by default). */
+  disableBc?: boolean;
+}
+
+type Events = { status: Status; synced: boolean; saved: boolean };
+
+export interface LatticeClient {
+  provider: WebsocketProvider;
+  doc: Y.Doc;
+  /** The live status object (replaced, not mutated, on every change). */
+  readonly status: Status;
+  /** Subscribes; returns the unsubscribe function. */
+  on<K extends keyof Events>(event: K, fn: (value: Events[K]) => void): () => void;
+  /** Resolves once synced; rejects if the connection is closed for good first. */
+  whenSynced(): Promise<void>;
+  /** Resolves once every local change is durable; rejects if the connection is closed for good first. */
+  whenSaved(): Promise<void>;
+  destroy(): void;
+}
+
+/** The server's "this is durable" message (docs/API.md, "The saved signal"). */
+const MESSAGE_SAVED = 100;
+const REASONS: Record<number, CloseReason> = {
+  4400: "bad-request",
+  4401: "expired",
+  4403: "forbidden",
+  4404: "deleted",
+  4413: "too-large",
+  4422: "too-many-client-ids",
+};
+/** After a refresh that failed or brought no later token, wait this long: the 4401 path covers expiry. */
+const RETRY_MS = 5_000;
+
+/** `exp` of a JWT in milliseconds, or undefined when the token is not a readable JWT. */
+function expiresAt(token: string): number | undefined {
+  try {
+    const part = token.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/");
+    const exp = (JSON.parse(atob(part)) as { exp?: unknown }).exp;
+    return typeof exp === "number" ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** lib0's varUint8Array, read by hand so lib0 need not be a dependency. */
+function readBytes(d: { arr: Uint8Array; pos: number }): Uint8Array {
+  let len = 0;
+  let shift = 1;
+  let b: number;
+  do {
+    b = d.arr[d.pos++]!;
+    len += (b & 127) * shift;
+    shift *= 128;
+  } while (b > 127);
+  return d.arr.subarray(d.pos, (d.pos += len));
+}
+
+export function connect(opts: ConnectOptions): LatticeClient {
+  const { docId } = opts;
+  const doc = opts.doc ?? new Y.Doc();
+  const base = opts.url.replace(/^http/, "ws").replace(/\/+$/, "");
+  // connect: false: the first token is not there yet. `saved: "1"` opts in to message 100.
+  const provider = new WebsocketProvider(`${base}/v1/sync`, docId, doc, {
+    connect: false,
+    params: { saved: "1" },
+    awareness: opts.awareness,
+    WebSocketPolyfill: opts.WebSocketPolyfill,
+    disableBc: opts.disableBc,
+  });
+  const listeners = new Map<string, Set<(v: never) => void>>();
+  const emit = <K extends keyof Events>(event: K, value: Events[K]) => listeners.get(event)?.forEach((fn) => (fn as (v: Events[K]) => void)(value));
+
+  let status: Status = { state: "connecting", synced: false, saved: true };
+  let everLive = false;
+  let durable = 0; // the server's durable clock for doc.clientID
+  let destroyed = false;
+  let closed: Pick<Status, "reason" | "code"> | undefined;
+  const update = () => {
+    if (destroyed) return;
+    const synced = provider.synced && provider.wsconnected;
+    if (synced) everLive = true;
+    const saved = durable >= Y.getState(doc.store, doc.clientID);
+    const state: ConnectionState = closed ? "closed" : synced ? "live" : everLive ? "offline" : "connecting";
+    const prev = status;
+    if (prev.state === state && prev.synced === synced && prev.saved === saved && prev.reason === closed?.reason) return;
+    status = closed ? { state, ...closed, synced, saved } : { state, synced, saved };
+    emit("status", status);
+    if (prev.synced !== synced) emit("synced", synced);
+    if (prev.saved !== saved) emit("saved", saved);
+  };
+  const close = (code: number, reason: CloseReason) => {
+    closed = { code, reason };
+    provider.disconnect();
+    update();
+  };
+
+  provider.messageHandlers[MESSAGE_SAVED] = (_encoder, decoder) => {
+    // Max: a message never lowers what is known durable (the server's durable state only grows).
+    durable = Math.max(durable, Y.decodeStateVector(readBytes(decoder)).get(doc.clientID) ?? 0);
+    update();
+  };
+
+  // ---- tokens ----
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let current: string | undefined; // the newest token we have
+  let usedToken: string | undefined; // the token the current socket was opened with
+  const fetchToken = async (): Promise<string> => {
+    const t = await opts.getToken(docId);
+    return typeof t === "string" ? t : t.token;
+  };
+  /** Refresh at exp − margin: 10 % of what is left, at most 30 s, at least 2 s. */
+  const schedule = (token: string, previousExp?: number) => {
+    clearTimeout(timer);
+    const exp = expiresAt(token);
+    if (exp === undefined || destroyed) return;
+    const left = exp - Date.now();
+    let wait = left - Math.max(2_000, Math.min(30_000, left / 10));
+    // A token no later than the last one would make us ask again at once: wait, and let a 4401 ask if needed.
+    if (previousExp !== undefined && exp <= previousExp) wait = RETRY_MS;
+    timer = setTimeout(refresh, Math.max(0, wait));
+  };
+  const refresh = async () => {
+    const before = current ? expiresAt(current) : undefined;
+    try {
+      const t = await fetchToken();
+      if (destroyed) return;
+      current = provider.params.token = t; // y-websocket reads params on each (re)connect
+      schedule(t, before);
+    } catch {
+      if (!destroyed) timer = setTimeout(refresh, RETRY_MS);
+    }
+  };
+
+  provider.on("status", ({ status: s }) => {
+    if (s === "connecting") usedToken = provider.params.token;
+    update();
+  });
+  provider.on("sync", update);
+  doc.on("update", update);
+
+  let expiredCloses = 0; // 4401s in a row without reaching live: stop rather than loop
+  provider.on("closed", ({ code }) => {
+    if (code !== 4401) return close(code, REASONS[code] ?? "closed");
+    if (++expiredCloses > 3) return close(code, "expired");
+    const fresh = current !== usedToken && current !== undefined && (expiresAt(current) ?? Infinity) > Date.now();
+    // The refresh timer may already have the next token; else ask now. Unsent edits stay in the doc.
+    (fresh ? Promise.resolve() : refresh()).then(() => {
+      const exp = current ? expiresAt(current) : undefined;
+      if (destroyed || closed) return;
+      if (exp !== undefined && exp <= Date.now()) return close(code, "expired");
+      provider.connect();
+    });
+  });
+  provider.on("sync", (s) => {
+    if (s) expiredCloses = 0;
+  });
+
+  fetchToken().then(
+    (t) => {
+      if (destroyed) return;
+      current = provider.params.token = t;
+      schedule(t);
+      provider.connect();
+    },
+    () => close(0, "closed"),
+  );
+
+  const when = (ok: () => boolean) =>
+    new Promise<void>((resolve, reject) => {
+      const check = (s: Status) => {
+        if (ok()) resolve();
+        else if (s.state === "closed") reject(new Error(`lattice: connection closed (${s.reason})`));
+        else return;
+        off();
+      };
+      const off = client.on("status", check);
+      check(status);
+    });
+
+  const client: LatticeClient = {
+    provider,
+    doc,
+    get status() {
+      return status;
+    },
+    on(event, fn) {
+      let set = listeners.get(event);
+      if (!set) listeners.set(event, (set = new Set()));
+      set.add(fn as (v: never) => void);
+      return () => set.delete(fn as (v: never) => void);
+    },
+    whenSynced: () => when(() => status.synced),
+    whenSaved: () => when(() => status.saved),
+    destroy() {
+      destroyed = true;
+      clearTimeout(timer);
+      doc.off("update", update);
+      provider.destroy();
+    },
+  };
+  update();
+  return client;
+}

@@ -1,0 +1,180 @@
+/**
+ * @lattice-sync/client (packages/client) in Node over `ws`, against a real `wrangler dev`:
+ *
+ * - short-lived tokens are refreshed before they expire, and edits keep flowing past every expiry;
+ * - a refresh that comes too late ends in a 4401, after which the client fetches a token and reconnects;
+ * - whenSaved() resolves only once the server has committed (the REST JSON already has the edit);
+ * - a permanent close (the document deleted) surfaces as `closed`/"deleted", with no reconnect after.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import WebSocket from "ws";
+import { connect, type LatticeClient, type Status } from "../../packages/client/src/index";
+import { mintClientToken } from "../../src/auth/client-token";
+import { CloseCode } from "../../src/sync/close-codes";
+import { E2E_TOKEN_SECRET, Server, uniqueDocId } from "./harness";
+
+const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
+
+/** Node's `ws`, counting the sockets a client opens and the close codes they end with. */
+function countingSocket() {
+  const stats = { opened: 0, closeCodes: [] as number[] };
+  class Counted extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols);
+      stats.opened++;
+      this.on("close", (code) => stats.closeCodes.push(code));
+    }
+  }
+  return { Counted, stats };
+}
+
+let server: Server;
+beforeAll(async () => {
+  server = await Server.start();
+});
+const clients: LatticeClient[] = [];
+afterAll(async () => {
+  for (const c of clients) c.destroy();
+  await server?.dispose();
+});
+
+/** A document (created by the dev route) and a one-hour dev token for it. */
+async function newDoc(prefix: string): Promise<{ docId: string; token: string }> {
+  const docId = uniqueDocId(prefix);
+  const res = await fetch(`${server.url}/dev/docs/${docId}/tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ userId: `u-${docId}` }),
+  });
+  expect(res.status).toBe(201);
+  return { docId, token: ((await res.json()) as { token: string }).token };
+}
+
+/** The dev token's claims (its incarnation included), expiring in `seconds`. */
+function shortToken(docId: string, devToken: string, seconds: number): Promise<string> {
+  const claims = JSON.parse(Buffer.from(devToken.split(".")[1]!, "base64url").toString()) as { inc?: string };
+  return mintClientToken(E2E_TOKEN_SECRET, {
+    userId: `u-${docId}`,
+    projectId: "demo",
+    docId,
+    access: "write",
+    keyId: "demo-key",
+    exp: Math.floor(Date.now() / 1000) + seconds,
+    incarnation: claims.inc,
+  });
+}
+
+function client(docId: string, getToken: (docId: string) => string | Promise<string>) {
+  const { Counted, stats } = countingSocket();
+  const c = connect({ url: server.url, docId, getToken, WebSocketPolyfill: Counted as never });
+  const states: Status[] = [];
+  c.on("status", (s) => states.push(s));
+  clients.push(c);
+  return { c, stats, states };
+}
+
+async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function serverText(docId: string): Promise<string> {
+  const res = await fetch(`${server.url}/v1/docs/${docId}/json`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as Record<string, string>).t ?? "";
+}
+
+/** Types one character every `everyMs` for `forMs` into `c`'s Y.Text "t". */
+async function typeFor(c: LatticeClient, forMs: number, everyMs = 100): Promise<void> {
+  const text = c.doc.getText("t");
+  for (const until = Date.now() + forMs; Date.now() < until; ) {
+    text.insert(text.length, String.fromCharCode(97 + (text.length % 26)));
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+describe("tokens", () => {
+  it("short-lived tokens are refreshed before they expire: edits keep reaching a second client, never closed, nothing lost", async () => {
+    const { docId, token } = await newDoc("refresh");
+    let calls = 0;
+    const w = client(docId, () => (calls++, shortToken(docId, token, 4)));
+    const r = client(docId, () => token);
+    await Promise.all([w.c.whenSynced(), r.c.whenSynced()]);
+    await typeFor(w.c, 12_000);
+    const want = w.c.doc.getText("t").toString();
+    await waitFor(() => r.c.doc.getText("t").toString() === want, "the reader to hold every character");
+    expect(calls).toBeGreaterThanOrEqual(4); // 12 s of 4-second tokens
+    expect(w.states.some((s) => s.state === "closed")).toBe(false);
+    await w.c.whenSaved();
+    expect(await serverText(docId)).toBe(want);
+  });
+
+  it("a refresh that arrives too late: the server closes 4401, the client fetches a token and reconnects; edits made meanwhile arrive", async () => {
+    const { docId, token } = await newDoc("late");
+    let calls = 0;
+    let first: string | undefined;
+    // Call 1: a 3-second token. Call 2 (the timed refresh): the same token again, so it expires. Then fresh ones.
+    const getToken = async () => {
+      calls++;
+      if (calls === 1) return (first = await shortToken(docId, token, 3));
+      if (calls === 2) return first!;
+      return shortToken(docId, token, 60);
+    };
+    const w = client(docId, getToken);
+    const r = client(docId, () => token);
+    await Promise.all([w.c.whenSynced(), r.c.whenSynced()]);
+    await typeFor(w.c, 8_000);
+    const want = w.c.doc.getText("t").toString();
+    await waitFor(() => r.c.doc.getText("t").toString() === want, "the reader to hold every character");
+    expect(w.stats.closeCodes).toContain(CloseCode.tokenExpired);
+    expect(w.stats.opened).toBeGreaterThanOrEqual(2);
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect(w.states.some((s) => s.state === "closed")).toBe(false);
+    expect(w.c.status.state).toBe("live");
+    await w.c.whenSaved();
+    expect(await serverText(docId)).toBe(want);
+  });
+});
+
+describe("saved", () => {
+  it("whenSaved() resolves only once the server has committed; a local edit turns saved false at once", async () => {
+    const { docId, token } = await newDoc("saved");
+    const logged = vi.spyOn(console, "error");
+    const w = client(docId, () => token);
+    await w.c.whenSynced();
+    await w.c.whenSaved();
+    const text = w.c.doc.getText("t");
+    for (let i = 0; i < 6; i++) {
+      text.insert(text.length, `edit ${i}; `);
+      expect(w.c.status.saved).toBe(false);
+      await w.c.whenSaved();
+      expect(w.c.status.saved).toBe(true);
+      expect(await serverText(docId)).toBe(text.toString());
+    }
+    // A handler is registered for message 100, so y-websocket never logs "Unable to compute message".
+    expect(logged.mock.calls.filter((c) => /compute message/.test(String(c[0])))).toEqual([]);
+    logged.mockRestore();
+  });
+});
+
+describe("permanent closes", () => {
+  it("DELETE: closed with reason 'deleted', and no reconnect attempt after", async () => {
+    const { docId, token } = await newDoc("deleted");
+    const w = client(docId, () => token);
+    await w.c.whenSynced();
+    const saved = w.c.whenSaved(); // already saved: resolves
+    await saved;
+    const res = await fetch(`${server.url}/v1/docs/${docId}`, { method: "DELETE", headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
+    expect(res.status).toBe(204);
+    await waitFor(() => w.c.status.state === "closed", "state closed", 5000);
+    expect(w.c.status.reason).toBe("deleted");
+    expect(w.c.status.code).toBe(CloseCode.documentDeleted);
+    w.c.doc.getText("t").insert(0, "too late");
+    await expect(w.c.whenSaved()).rejects.toThrow(/deleted/);
+    await new Promise((r) => setTimeout(r, 3000)); // y-websocket's backoff would have retried by now
+    expect(w.stats.opened).toBe(1);
+  });
+});
