@@ -1,13 +1,15 @@
 /**
- * One open document: a Y.Doc synced by an unmodified y-websocket provider, bound to CodeMirror 6 with
- * y-codemirror.next (remote carets, selections and names come from awareness).
+ * One open document: a Y.Doc synced by @lattice-sync/client (an unmodified y-websocket provider underneath,
+ * plus token refresh and the saved signal), bound to CodeMirror 6 with y-codemirror.next (remote carets,
+ * selections and names come from awareness).
  */
 import { defaultKeymap, indentWithTab } from "@codemirror/commands";
 import { EditorState } from "@codemirror/state";
 import { drawSelection, EditorView, highlightSpecialChars, keymap, placeholder } from "@codemirror/view";
 import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
-import { WebsocketProvider } from "y-websocket";
+import type { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
+import { connect, type LatticeClient, type Status } from "../packages/client/src/index";
 import { mintToken, type Access, type DocSummary } from "./api";
 import type { Identity } from "./identity";
 
@@ -15,6 +17,7 @@ import type { Identity } from "./identity";
 export const TEXT_NAME = "codemirror";
 
 export type ConnectionState = "connecting" | "live" | "offline";
+export type SaveState = "saving" | "saved";
 
 export interface Peer {
   clientId: number;
@@ -28,67 +31,58 @@ export interface EditorSession {
   document: DocSummary;
   view: EditorView;
   provider: WebsocketProvider;
+  client: LatticeClient;
   destroy(): void;
 }
 
 export interface EditorHooks {
   onConnection(state: ConnectionState, detail: string): void;
+  onSaved(state: SaveState, detail: string): void;
   onPeers(peers: Peer[]): void;
   onFatal(message: string): void;
 }
 
-/** Refresh a token this long before it expires, so a reconnect never presents an expired one. */
-const REFRESH_MARGIN_MS = 5 * 60_000;
+const CLOSED_MESSAGES: Record<string, string> = {
+  "too-large": "Disconnected — this edit is too large to save",
+  "too-many-client-ids": "Disconnected — too many editing sessions",
+  forbidden: "Disconnected — access refused",
+  expired: "Disconnected — could not renew access",
+};
 
 export async function openEditor(parent: HTMLElement, docId: string, me: Identity, access: Access, hooks: EditorHooks): Promise<EditorSession> {
+  // The first token also brings the document's summary (and tells us dev mode is on); later ones are refreshes.
   const first = await mintToken(docId, me.userId, access);
-  const base = first.url.slice(0, first.url.lastIndexOf("/")); // ws(s)://host/v1/sync
-  const ydoc = new Y.Doc();
-  const ytext = ydoc.getText(TEXT_NAME);
-  const provider = new WebsocketProvider(base, docId, ydoc, {
-    params: { token: first.token },
+  let firstToken: string | undefined = first.token;
+  const client = connect({
+    url: location.origin,
+    docId,
+    getToken: async () => {
+      const t = firstToken ?? (await mintToken(docId, me.userId, access)).token;
+      firstToken = undefined;
+      return t;
+    },
     // BroadcastChannel would sync same-browser tabs behind the server's back: off, so every tab shows real server sync.
     disableBc: true,
-    maxBackoffTime: 2500,
   });
+  const { provider, doc: ydoc } = client;
+  const ytext = ydoc.getText(TEXT_NAME);
   provider.awareness.setLocalStateField("user", { name: me.name, color: me.color, colorLight: me.colorLight, access });
-
-  // ---- tokens: refreshed before they expire, and at once when the server closes with 4401 ----
-  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
   let destroyed = false;
-  const schedule = (expiresAt: string) => {
-    clearTimeout(refreshTimer);
-    const wait = Math.max(5_000, Date.parse(expiresAt) - Date.now() - REFRESH_MARGIN_MS);
-    refreshTimer = setTimeout(() => void refresh(), wait);
-  };
-  const refresh = async () => {
-    try {
-      const next = await mintToken(docId, me.userId, access);
-      provider.params.token = next.token; // y-websocket reads params on every (re)connect
-      schedule(next.expiresAt);
-    } catch {
-      refreshTimer = setTimeout(() => void refresh(), 5_000);
-    }
-  };
-  schedule(first.expiresAt);
-  provider.on("closed", (event) => {
-    if (event.code === 4401) void refresh().then(() => provider.connect());
-    else if (event.code === 4404) hooks.onFatal("This document was deleted.");
-  });
 
-  // ---- connection indicator ----
-  let everLive = false;
-  const report = () => {
-    if (!navigator.onLine) return hooks.onConnection("offline", "Offline — will sync when back online");
-    if (provider.wsconnected && provider.synced) {
-      everLive = true;
-      return hooks.onConnection("live", "Live");
-    }
-    if (everLive) return hooks.onConnection("offline", "Offline — reconnecting…");
-    hooks.onConnection("connecting", "Connecting…");
+  // ---- connection and save indicators ----
+  const report = (s: Status = client.status) => {
+    if (s.state === "closed") {
+      if (s.reason === "deleted") return hooks.onFatal("This document was deleted.");
+      hooks.onConnection("offline", CLOSED_MESSAGES[s.reason ?? ""] ?? "Disconnected");
+    } else if (!navigator.onLine) hooks.onConnection("offline", "Offline — will sync when back online");
+    else if (s.state === "live") hooks.onConnection("live", "Live");
+    else if (s.state === "offline") hooks.onConnection("offline", "Offline — reconnecting…");
+    else hooks.onConnection("connecting", "Connecting…");
+    // Unsaved edits while connected are on their way; while not, they wait in this tab.
+    if (s.saved) hooks.onSaved("saved", "Saved");
+    else hooks.onSaved("saving", s.state === "live" ? "Saving…" : "Not saved yet");
   };
-  provider.on("status", report);
-  provider.on("sync", report);
+  client.on("status", report);
   // The browser knows first when the network is gone: stop the socket (edits stay local and queued in the
   // Y.Doc) and reconnect the moment it is back, rather than waiting for a socket timeout.
   const goOffline = () => {
@@ -96,12 +90,11 @@ export async function openEditor(parent: HTMLElement, docId: string, me: Identit
     report();
   };
   const goOnline = () => {
-    provider.connect();
+    if (client.status.state !== "closed") provider.connect();
     report();
   };
   window.addEventListener("offline", goOffline);
   window.addEventListener("online", goOnline);
-  if (!navigator.onLine) provider.disconnect();
   report();
 
   // ---- who is here ----
@@ -149,14 +142,14 @@ export async function openEditor(parent: HTMLElement, docId: string, me: Identit
     document: first.document,
     view,
     provider,
+    client,
     destroy() {
       if (destroyed) return;
       destroyed = true;
-      clearTimeout(refreshTimer);
       window.removeEventListener("offline", goOffline);
       window.removeEventListener("online", goOnline);
       view.destroy();
-      provider.destroy();
+      client.destroy();
       ydoc.destroy();
     },
   };

@@ -2,7 +2,7 @@
 import "./styles.css";
 import { createDoc, DevModeOff, listDocs, type Access, type DocSummary } from "./api";
 import { h, relativeTime } from "./dom";
-import { openEditor, setAwarenessName, type ConnectionState, type EditorSession, type Peer } from "./editor";
+import { openEditor, setAwarenessName, type ConnectionState, type EditorSession, type Peer, type SaveState } from "./editor";
 import { identity, initials, rename } from "./identity";
 
 const root = document.getElementById("app") as HTMLElement;
@@ -115,6 +115,19 @@ function statusPill(): { el: HTMLElement; set(state: ConnectionState, label: str
   };
 }
 
+/** "Saving…" until every local edit is durable on the server (the client's `saved`), then "Saved". */
+function savePill(): { el: HTMLElement; set(state: SaveState, label: string): void } {
+  const label = h("span", { class: "status-label" }, "Saved");
+  const el = h("span", { class: "status save-state", "data-testid": "saved", "data-state": "saved" }, h("span", { class: "dot" }), label);
+  return {
+    el,
+    set(state, text) {
+      el.dataset.state = state;
+      label.textContent = text;
+    },
+  };
+}
+
 function peerItem(p: Peer): HTMLElement {
   const avatar = h("span", { class: "avatar", style: `--c:${p.color}`, "aria-hidden": "true" }, initials(p.name));
   return h(
@@ -144,6 +157,7 @@ function copyButton(text: () => string, label: string): HTMLButtonElement {
 async function documentPage(docId: string, access: Access): Promise<void> {
   document.title = `${docId} · Lattice`;
   const status = statusPill();
+  const saved = savePill();
   const faces = h("ul", { class: "faces", "aria-label": "People here" });
   const peers = h("ul", { class: "peers", "data-testid": "peers" });
   const host = h("div", { class: "editor-host", "data-testid": "editor" });
@@ -161,6 +175,8 @@ async function documentPage(docId: string, access: Access): Promise<void> {
       h("span", { class: "crumb-doc" }, docId),
       h("span", { class: "spacer" }),
       faces,
+      // A reader has nothing to save.
+      access === "write" ? saved.el : null,
       status.el,
     ),
     h(
@@ -205,6 +221,7 @@ async function documentPage(docId: string, access: Access): Promise<void> {
   try {
     session = await openEditor(host, docId, me, access, {
       onConnection: (state, label) => status.set(state, label),
+      onSaved: (state, label) => saved.set(state, label),
       onPeers: (list) => {
         peers.replaceChildren(...list.map(peerItem));
         faces.replaceChildren(
@@ -221,6 +238,7 @@ async function documentPage(docId: string, access: Access): Promise<void> {
   } catch (err) {
     if (err instanceof DevModeOff) {
       status.el.remove();
+      saved.el.remove();
       root.querySelector("main")?.replaceWith(h("main", { class: "home" }, devModeNotice()));
     } else {
       status.set("offline", "Not connected");
@@ -233,7 +251,7 @@ async function documentPage(docId: string, access: Access): Promise<void> {
     document.title = `${session.document.title} · Lattice`;
   }
   // A handle for the console and the end-to-end tests.
-  (window as unknown as { lattice?: unknown }).lattice = { provider: session.provider, view: session.view };
+  (window as unknown as { lattice?: unknown }).lattice = { provider: session.provider, view: session.view, client: session.client };
 
   nameInput.addEventListener("change", () => {
     const name = nameInput.value.trim().slice(0, 40);
