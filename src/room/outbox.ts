@@ -45,6 +45,11 @@ const nextTick: Scheduler = (flush) => {
 export class Outbox<C extends RoomConn> implements Transport<C> {
   private held: Held<C>[] = [];
   private cancel: (() => void) | undefined;
+  /**
+   * Updates were appended since the last `committed()`. Not the same as "pending at flush": a compaction
+   * commits pending updates inside its own transaction, and they must be announced all the same.
+   */
+  private unannounced = false;
 
   constructor(
     private readonly store: PendingWrites,
@@ -53,7 +58,10 @@ export class Outbox<C extends RoomConn> implements Transport<C> {
     private readonly writeFailed: (error: unknown) => void,
     private readonly schedule: Scheduler = nextTick,
   ) {
-    store.onPending = () => this.scheduleFlush();
+    store.onPending = () => {
+      this.unannounced = true;
+      this.scheduleFlush();
+    };
   }
 
   private scheduleFlush(): void {
@@ -64,12 +72,12 @@ export class Outbox<C extends RoomConn> implements Transport<C> {
   flush(): boolean {
     this.cancel?.();
     this.cancel = undefined;
-    const wrote = this.store.hasPending;
     try {
       this.store.flush();
     } catch (e) {
       this.store.dropPending();
       this.held = [];
+      this.unannounced = false;
       this.writeFailed(e);
       return false;
     }
@@ -77,7 +85,10 @@ export class Outbox<C extends RoomConn> implements Transport<C> {
     this.held = [];
     // A burst's updates reach each connection as one merged update: N × R sends become about R.
     if (out.length > 0) release(out, [...this.sink.connections()], (conn, message) => this.sink.sendNow(conn, message));
-    if (wrote) this.sink.committed();
+    if (this.unannounced) {
+      this.unannounced = false;
+      this.sink.committed();
+    }
     return true;
   }
 

@@ -81,6 +81,8 @@ export function conn(name: string, access: "read" | "write" = "write"): TestConn
 export class MemoryTransport extends Outbox<TestConn> {
   readonly conns = new Set<TestConn>();
   readonly failures: unknown[] = [];
+  /** How many times the sink was told that a commit wrote updates. */
+  commits = 0;
   private due: (() => void) | undefined;
   constructor(
     store: MemoryStore,
@@ -96,7 +98,10 @@ export class MemoryTransport extends Outbox<TestConn> {
         },
         connections: () => conns,
         awarenessChanged: () => {},
-        committed: () => {},
+        committed: () => {
+          events.push("committed");
+          this.commits++;
+        },
       },
       (e) => this.failures.push(e),
       (flush) => {

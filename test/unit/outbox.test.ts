@@ -41,6 +41,9 @@ describe("Outbox", () => {
     expect(events).toEqual(["append", "append", "append"]);
     outbox.settle();
     expect(events.slice(0, 4)).toEqual(["append", "append", "append", "commit"]);
+    // The sink hears of the commit once, after everything it released.
+    expect(events.at(-1)).toBe("committed");
+    expect(events.filter((e) => e === "committed")).toHaveLength(1);
     // b gets the three updates as one merged message, then the awareness; a (the writer) only the awareness.
     expect(b.sent.map((m) => (decodeFrame(m) as { value: { kind: string } }).value.kind)).toEqual(["sync-update", "awareness"]);
     expect(a.sent).toHaveLength(1);
@@ -64,6 +67,7 @@ describe("Outbox", () => {
     expect(store.hasPending).toBe(false);
     expect(store.log).toHaveLength(0);
     expect(outbox.failures).toHaveLength(1);
+    expect(outbox.commits).toBe(0); // no "saved" for what was not stored
     // The next message is not held behind anything.
     outbox.send(b, encodeUpdate(new Uint8Array([0, 0])));
     expect(b.sent).toHaveLength(1);
@@ -84,5 +88,25 @@ describe("Outbox", () => {
     expect(b.sent.length).toBe(seen);
     expect(store.load()).toHaveLength(0);
     expect(transport.failures).toHaveLength(1);
+  });
+
+  it("a commit made by a compaction is announced too (the saved signal must not skip it)", () => {
+    const store = new MemoryStore();
+    const transport = new MemoryTransport(store);
+    const room = testRoom(store, transport);
+    const a = conn("a");
+    transport.conns.add(a);
+    room.greet(a);
+    const doc = new Y.Doc();
+    let announced = 0;
+    for (let i = 0; i < 1100; i++) {
+      const before = transport.commits;
+      const compactions = store.events.filter((e) => e === "compact").length;
+      room.handleFrame(a, encodeUpdate(typing(doc, "k")));
+      if (store.events.filter((e) => e === "compact").length > compactions) expect(transport.commits, `update ${i}, which compacted`).toBe(before + 1);
+      announced += transport.commits - before;
+    }
+    expect(store.events).toContain("compact");
+    expect(announced).toBe(1100);
   });
 });

@@ -50,7 +50,7 @@ describe("RoomCore", () => {
     const c = join(conn("c"));
     events.length = 0;
     room.handleFrame(a, encodeUpdate(textUpdate("hi")));
-    expect(events).toEqual(["append", "commit", "send:b", "send:c"]);
+    expect(events).toEqual(["append", "commit", "send:b", "send:c", "committed"]);
     expect(store.log).toHaveLength(1);
     expect(room.doc.getText("t").toString()).toBe("hi");
     expect(kinds(b).at(-1)).toBe("sync-update");
