@@ -100,13 +100,20 @@ describe("tokens", () => {
   it("short-lived tokens are refreshed before they expire: edits keep reaching a second client, never closed, nothing lost", async () => {
     const { docId, token } = await newDoc("refresh");
     let calls = 0;
-    const w = client(docId, () => (calls++, shortToken(docId, token, 4)));
+    const issued: { at: number; exp: number }[] = [];
+    const w = client(docId, () => {
+      calls++;
+      issued.push({ at: Date.now(), exp: Date.now() + 4000 });
+      return shortToken(docId, token, 4);
+    });
     const r = client(docId, () => token);
     await Promise.all([w.c.whenSynced(), r.c.whenSynced()]);
     await typeFor(w.c, 12_000);
     const want = w.c.doc.getText("t").toString();
     await waitFor(() => r.c.doc.getText("t").toString() === want, "the reader to hold every character");
     expect(calls).toBeGreaterThanOrEqual(4); // 12 s of 4-second tokens
+    // Each next token was asked for before the one in use expired (the timer, not only the 4401 path).
+    for (let i = 1; i < issued.length; i++) expect(issued[i]!.at, `token ${i}`).toBeLessThan(issued[i - 1]!.exp);
     expect(w.states.some((s) => s.state === "closed")).toBe(false);
     await w.c.whenSaved();
     expect(await serverText(docId)).toBe(want);
@@ -176,5 +183,31 @@ describe("permanent closes", () => {
     await expect(w.c.whenSaved()).rejects.toThrow(/deleted/);
     await new Promise((r) => setTimeout(r, 3000)); // y-websocket's backoff would have retried by now
     expect(w.stats.opened).toBe(1);
+  });
+
+  it("a document deleted before the client connects: the refused upgrade is explained by REST, closed 'deleted', no endless retry", async () => {
+    const { docId, token } = await newDoc("gone-before");
+    const res = await fetch(`${server.url}/v1/docs/${docId}`, { method: "DELETE", headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
+    expect(res.status).toBe(204);
+    const w = client(docId, () => token);
+    await waitFor(() => w.c.status.state === "closed", "state closed", 20_000);
+    expect(w.c.status.reason).toBe("deleted");
+    const opened = w.stats.opened;
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(w.stats.opened).toBe(opened); // no more attempts once closed
+  });
+});
+
+describe("the app's token server", () => {
+  it("getToken failing at first (a page opened offline): the client keeps asking, then connects and syncs", async () => {
+    const { docId, token } = await newDoc("offline-start");
+    let calls = 0;
+    const w = client(docId, () => {
+      if (++calls <= 2) throw new Error("token server unreachable");
+      return token;
+    });
+    await w.c.whenSynced();
+    expect(calls).toBe(3);
+    expect(w.states.some((s) => s.state === "closed")).toBe(false);
   });
 });

@@ -111,14 +111,15 @@ export function connect(opts: ConnectOptions): LatticeClient {
 
   let status: Status = { state: "connecting", synced: false, saved: true };
   let everLive = false;
-  let durable = 0; // the server's durable clock for doc.clientID
+  // The server's durable state vector: compared with whatever doc.clientID is now (Yjs may change it).
+  const durable = new Map<number, number>();
   let destroyed = false;
   let closed: Pick<Status, "reason" | "code"> | undefined;
   const update = () => {
     if (destroyed) return;
     const synced = provider.synced && provider.wsconnected;
     if (synced) everLive = true;
-    const saved = durable >= Y.getState(doc.store, doc.clientID);
+    const saved = (durable.get(doc.clientID) ?? 0) >= Y.getState(doc.store, doc.clientID);
     const state: ConnectionState = closed ? "closed" : synced ? "live" : everLive ? "offline" : "connecting";
     const prev = status;
     if (prev.state === state && prev.synced === synced && prev.saved === saved && prev.reason === closed?.reason) return;
@@ -135,7 +136,7 @@ export function connect(opts: ConnectOptions): LatticeClient {
 
   provider.messageHandlers[MESSAGE_SAVED] = (_encoder, decoder) => {
     // Max: a message never lowers what is known durable (the server's durable state only grows).
-    durable = Math.max(durable, Y.decodeStateVector(readBytes(decoder)).get(doc.clientID) ?? 0);
+    for (const [client, clock] of Y.decodeStateVector(readBytes(decoder))) durable.set(client, Math.max(durable.get(client) ?? 0, clock));
     update();
   };
 
@@ -178,31 +179,71 @@ export function connect(opts: ConnectOptions): LatticeClient {
   doc.on("update", update);
 
   let expiredCloses = 0; // 4401s in a row without reaching live: stop rather than loop
+  const usable = (t: string | undefined) => t !== undefined && (expiresAt(t) ?? Infinity) > Date.now();
+  /** Gets a token that has not expired, retrying with backoff while `getToken` fails (offline, say). */
+  const freshToken = async (): Promise<string | undefined> => {
+    for (let delay = 1_000; !destroyed && !closed; delay = Math.min(2 * delay, 30_000)) {
+      try {
+        const t = await fetchToken();
+        if (usable(t)) return t;
+      } catch {
+        // the app's server is unreachable: try again, the edits stay in the doc meanwhile
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    return undefined;
+  };
+
   provider.on("closed", ({ code }) => {
     if (code !== 4401) return close(code, REASONS[code] ?? "closed");
     if (++expiredCloses > 3) return close(code, "expired");
-    const fresh = current !== usedToken && current !== undefined && (expiresAt(current) ?? Infinity) > Date.now();
     // The refresh timer may already have the next token; else ask now. Unsent edits stay in the doc.
-    (fresh ? Promise.resolve() : refresh()).then(() => {
-      const exp = current ? expiresAt(current) : undefined;
-      if (destroyed || closed) return;
-      if (exp !== undefined && exp <= Date.now()) return close(code, "expired");
+    const next = current !== usedToken && usable(current) ? Promise.resolve(current) : freshToken();
+    next.then((t) => {
+      if (destroyed || closed || t === undefined) return;
+      current = provider.params.token = t;
+      schedule(t);
       provider.connect();
     });
+  });
+
+  // A refusal before the upgrade (expired or revoked token, deleted document) reaches the provider as a
+  // failed connection, which it retries forever. After a few failed opens in a row, ask REST why.
+  let failedOpens = 0;
+  provider.on("status", ({ status: s }) => {
+    if (s === "connected") failedOpens = 0;
+  });
+  provider.on("connection-close", () => {
+    if (provider.wsconnected || ++failedOpens < 3 || closed) return;
+    failedOpens = 0;
+    const token = provider.params.token;
+    fetch(`${base.replace(/^ws/, "http")}/v1/docs/${encodeURIComponent(docId)}`, { headers: { authorization: `Bearer ${token}` } }).then(
+      async (res) => {
+        if (destroyed || closed) return;
+        if (res.status === 404) return close(4404, "deleted");
+        if (res.status === 403) return close(4403, "forbidden");
+        if (res.status === 401) {
+          // Maybe only this token: one fresh token gets one more chance, else the refusal is final.
+          const t = await freshToken();
+          if (t === undefined || t === token) return close(4401, "expired");
+          current = provider.params.token = t;
+          schedule(t);
+        }
+      },
+      () => {}, // unreachable: offline, the provider keeps trying
+    );
   });
   provider.on("sync", (s) => {
     if (s) expiredCloses = 0;
   });
 
-  fetchToken().then(
-    (t) => {
-      if (destroyed) return;
-      current = provider.params.token = t;
-      schedule(t);
-      provider.connect();
-    },
-    () => close(0, "closed"),
-  );
+  // The first token: retried with backoff while the app's server cannot be reached (a page opened offline).
+  freshToken().then((t) => {
+    if (destroyed || closed || t === undefined) return;
+    current = provider.params.token = t;
+    schedule(t);
+    provider.connect();
+  });
 
   const when = (ok: () => boolean) =>
     new Promise<void>((resolve, reject) => {
