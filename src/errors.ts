@@ -42,7 +42,3 @@ export class AppError extends Error {
 export function errorResponse(code: ErrorCode, message: string, details?: unknown): Response {
   return Response.json(new AppError(code, message, details).toBody(), { status: ERROR_STATUS[code] });
 }
-
-export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
-export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
-export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });

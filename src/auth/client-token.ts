@@ -1,5 +1,5 @@
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { err, ok, type Result } from "../errors";
+import { err, ok, type Result } from "../result";
 
 import type { Access } from "../sync/ports";
 

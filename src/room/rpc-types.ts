@@ -8,6 +8,8 @@ export interface DocRef {
   incarnation?: string;
 }
 
+import type { Access } from "../sync/ports";
+
 export type { RootKind } from "../sync/to-json";
 
 /** Why the object refused a write, in its own terms (the routes map them to HTTP). */
@@ -17,7 +19,7 @@ export type ApplyUpdateResult = { ok: true; stateVector: Uint8Array } | { ok: fa
 
 export interface Presence {
   connections: number;
-  users: { userId: string; access: "read" | "write"; clientIds: number[] }[];
+  users: { userId: string; access: Access; clientIds: number[] }[];
 }
 
 export type JsonResult = { ok: true; value: Record<string, unknown> } | { ok: false; message: string; gone?: boolean };

@@ -7,7 +7,7 @@
  */
 import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
-import { err, ok, type Result } from "../errors";
+import { err, ok, type Result } from "../result";
 import { expectEnd, readVarUint8ArrayStrict, readVarUintStrict } from "./reader";
 import { validateUpdate } from "./update-check";
 

@@ -1,0 +1,4 @@
+/** A typed success or failure, for code that reports errors as values (the frame decoder, token checks). */
+export type Result<T, E> = { ok: true; value: T } | { ok: false; error: E };
+export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
+export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });
