@@ -25,6 +25,8 @@ const VARS: Record<keyof Limits, string> = {
   maxConnectionsPerDoc: "MAX_CONNECTIONS_PER_DOC",
   maxDocBytes: "MAX_DOC_BYTES",
   maxDocItemUnits: "MAX_DOC_ITEM_UNITS",
+  maxRootTypes: "MAX_ROOT_TYPES",
+  maxPendingBytes: "MAX_PENDING_BYTES",
   maxClientIdsPerUser: "MAX_CLIENT_IDS_PER_USER",
   maxClientIdsPerSecretWrite: "MAX_CLIENT_IDS_PER_SECRET_WRITE",
   maxAwarenessStateBytes: "MAX_AWARENESS_STATE_BYTES",

@@ -68,6 +68,10 @@ export interface RoomLimits {
    * the update included. Bytes do not bound memory: a 1 MB delete set can split 240,000 items.
    */
   maxDocItemUnits: number;
+  /** Root types (top-level names) a document may have: Yjs looks a root's name up by scanning them all. */
+  maxRootTypes: number;
+  /** Bytes of updates Yjs may hold waiting for missing dependencies (each later update retries them). */
+  maxPendingBytes: number;
   /**
    * New Yjs client ids one user (a client token's subject) may introduce into a document per hour,
    * over all their connections and client-token REST writes, counted in the document's storage.
@@ -102,6 +106,8 @@ export const DEFAULT_LIMITS: RoomLimits = {
   maxDocBytes: 8 * 1024 * 1024,
   // At most ~320 B of heap a unit: ~48 MB for the worst document, measured by bench/update-cost.ts.
   maxDocItemUnits: 150_000,
+  maxRootTypes: 1000,
+  maxPendingBytes: 1024 * 1024,
   maxClientIdsPerUser: 64,
   maxClientIdsPerSecretWrite: 1024,
   maxAwarenessIdsPerConn: 16,

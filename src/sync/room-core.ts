@@ -156,9 +156,14 @@ export class RoomCore<C extends RoomConn> {
    * per wire byte in so few bytes (bench/update-cost.ts), and counting costs more than applying one. The
    * running sum is made exact again when it reaches the cap, and near the cap every update is counted.
    */
-  private unitsOf(doc: Y.Doc, update: Uint8Array, cap: number): number {
-    if (update.length <= SMALL_UPDATE_BYTES && this.docUnits!.counted <= cap / 2) return SMALL_UNITS_PER_BYTE * update.length;
-    return itemUnits(updateCost(doc, update, cap - this.docUnits!.units));
+  private unitsOf(doc: Y.Doc, update: Uint8Array, cap: number): { units: number; roots: number } {
+    // A small update can name at most a few new roots; near the root cap, count them exactly.
+    const roomForRoots = doc.share.size + SMALL_UPDATE_BYTES / 4 <= this.limits.maxRootTypes;
+    if (update.length <= SMALL_UPDATE_BYTES && this.docUnits!.counted <= cap / 2 && roomForRoots) {
+      return { units: SMALL_UNITS_PER_BYTE * update.length, roots: 0 };
+    }
+    const cost = updateCost(doc, update, cap - this.docUnits!.units);
+    return { units: itemUnits(cost), roots: cost.roots };
   }
 
   /** Handles one binary frame. Returns a close request when the connection must end. */
@@ -173,7 +178,7 @@ export class RoomCore<C extends RoomConn> {
       return { code: CloseCode.tooLarge, reason: "update larger than the document size limit" };
     }
     const budgets = (conn.budgets ??= newBudgets(this.limits, now));
-    const spent = frame.kind === "awareness" ? !budgets.awareness.take(now) : !budgets.messages.take(now) || !budgets.bytes.take(now, bytes.length);
+    const spent = (frame.kind === "awareness" ? !budgets.awareness.take(now) : !budgets.messages.take(now)) || !budgets.bytes.take(now, bytes.length);
     if (spent) return { code: CloseCode.tryAgainLater, reason: "over the rate budget: try again later" };
     switch (frame.kind) {
       case "sync-step1": {
@@ -202,8 +207,15 @@ export class RoomCore<C extends RoomConn> {
         }
         return undefined;
       }
-      case "awareness":
-        return this.presence.apply(conn, frame.entries);
+      case "awareness": {
+        const refused = this.presence.apply(conn, frame.entries);
+        if (refused) return refused;
+        // The room sends it to every connection: the sender pays for the fan-out, not only its upload.
+        let receivers = 0;
+        for (const _ of this.transport.connections()) receivers++;
+        budgets.bytes.charge(now, bytes.length * receivers);
+        return undefined;
+      }
       case "query-awareness": {
         const all = this.presence.message();
         if (all) budgets.bytes.charge(now, this.sendAnswer(conn, all));
@@ -250,17 +262,23 @@ export class RoomCore<C extends RoomConn> {
     // Memory, not bytes: what the update would allocate in this document (splits, items, types).
     const cap = this.limits.maxDocItemUnits;
     this.docUnits ??= this.countUnits(doc);
-    let units = this.unitsOf(doc, update, cap);
+    let { units, roots } = this.unitsOf(doc, update, cap);
     if (this.docUnits.units + units > cap && !this.docUnits.exact) {
       // The running count still holds structs Yjs has merged since, and bounds for small updates:
       // count exactly once before refusing.
       this.docUnits = this.countUnits(doc);
       units = itemUnits(updateCost(doc, update, cap - this.docUnits.units));
     }
+    // Yjs finds a root's name by scanning every root: encoding is quadratic in their number.
+    if (doc.share.size + roots > this.limits.maxRootTypes) {
+      return { ok: false, code: "too_large", message: "the update would give the document too many root types" };
+    }
     if (this.docUnits.units + units > cap) {
       return { ok: false, code: "too_large", message: "the update would make the document too large in memory" };
     }
     const { pendingStructs, pendingDs } = doc.store;
+    // Yjs merges new pending parts into its pending object in place: compare the bytes it holds, not the object.
+    const pendingUpdate = pendingStructs?.update;
     // An incremental update (a client's typing) is relayed as it came: re-encoding what Yjs integrated
     // would rebuild the same structs. A sync step 2 or a REST write is re-encoded instead (it carries the
     // sender's whole delete set), and so is anything applied while older parts wait for their
@@ -283,8 +301,17 @@ export class RoomCore<C extends RoomConn> {
     const emitted = this.emitted;
     this.emitted = [];
     const changed = this.txnChanged;
-    const pendingChanged = doc.store.pendingStructs !== pendingStructs || doc.store.pendingDs !== pendingDs;
+    const pendingChanged = doc.store.pendingStructs?.update !== pendingUpdate || doc.store.pendingDs !== pendingDs;
     if (!changed && !pendingChanged) return { ok: true, changed: false };
+    const pendingBytes = (doc.store.pendingStructs?.update.length ?? 0) + (doc.store.pendingDs?.length ?? 0);
+    if (pendingChanged && pendingBytes > this.limits.maxPendingBytes) {
+      // Parts waiting for missing dependencies are retried on every later update: bound them. Nothing of
+      // this one was stored or sent, so the document is reloaded from what is.
+      this.discardMemory();
+      return { ok: false, code: "too_large", message: "too much of the document waits for missing updates" };
+    }
+    // Every update applied while parts wait makes Yjs retry them all: its sender pays for that work.
+    if (pendingBytes > 0) origin?.budgets?.bytes.charge(now, pendingBytes);
     // Durable before visible: the raw update (pending parts included) is stored before any send.
     this.store.append(update);
     this.fullState = undefined;

@@ -179,6 +179,63 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     expect(room.handleFrame(a, encodeUpdate(Y.encodeStateAsUpdate(src, sv)))).toBeUndefined();
   });
 
+  it("updates waiting for missing dependencies are stored, counted and bounded", () => {
+    const { room, store, join } = setup({ maxPendingBytes: 4000 });
+    const a = join("a");
+    // Client 9's clocks 0-9 are missing; the server holds what comes after them as pending.
+    const src = new Y.Doc();
+    src.clientID = 9;
+    src.getText("t").insert(0, "0123456789");
+    const missing = Y.encodeStateAsUpdate(src);
+    const later: Uint8Array[] = [];
+    for (let i = 0; i < 3; i++) {
+      const sv = Y.encodeStateVector(src);
+      src.getText("t").insert(src.getText("t").length, `p${i}`);
+      later.push(Y.encodeStateAsUpdate(src, sv));
+    }
+    for (const u of later) expect(room.handleFrame(a, encodeUpdate(u))).toBeUndefined();
+    // Each pending update was stored (Yjs merges pending parts in place: it must not look unchanged).
+    expect(store.log).toHaveLength(3);
+    // A reload from storage alone, once the missing part arrives, has everything.
+    const replica = new Y.Doc();
+    for (const u of [...store.load(), missing]) Y.applyUpdate(replica, u);
+    expect(replica.getText("t").toString()).toBe("0123456789p0p1p2");
+    // Past maxPendingBytes, a further pending update is refused and the document is unchanged.
+    const before = snapshot(room, store);
+    const sv = Y.encodeStateVector(src);
+    src.getText("t").insert(src.getText("t").length, "x".repeat(5000));
+    expect(room.handleFrame(join("b"), encodeUpdate(Y.encodeStateAsUpdate(src, sv)))).toMatchObject({ code: CloseCode.tooLarge });
+    expect(snapshot(room, store)).toEqual(before);
+  });
+
+  it("root types are capped: Yjs scans every root to encode one", () => {
+    const { room, join } = setup({ maxRootTypes: 10 });
+    const a = join("a");
+    const src = new Y.Doc();
+    for (let i = 0; i < 20; i++) src.getMap(`root-${i}`).set("k", i);
+    expect(room.handleFrame(a, encodeUpdate(Y.encodeStateAsUpdate(src)))).toMatchObject({ code: CloseCode.tooLarge });
+    expect(room.doc.share.size).toBe(0);
+    const fits = new Y.Doc();
+    for (let i = 0; i < 5; i++) fits.getMap(`root-${i}`).set("k", i);
+    expect(room.handleFrame(join("b"), encodeUpdate(Y.encodeStateAsUpdate(fits)))).toBeUndefined();
+  });
+
+  it("awareness pays for its fan-out: a big state sent often to many receivers runs out of byte budget", () => {
+    const { room, join } = setup({ maxAwarenessPerSecond: 1000, maxSyncBytesPerSecond: 1000, maxDocBytes: 64 * 1024 });
+    const sender = join("sender");
+    for (let i = 0; i < 40; i++) join(`r${i}`);
+    const state = JSON.stringify({ pad: "p".repeat(10_000) });
+    let sent = 0;
+    let close;
+    for (let clock = 1; clock < 100 && !close; clock++) {
+      close = room.handleFrame(sender, encodeAwareness([{ clientId: 1, clock, stateJson: state }]), 1000);
+      if (!close) sent++;
+    }
+    // 41 receivers x ~10 KB = ~410 KB per message against a 128 KiB burst: cut off within a message or two.
+    expect(close).toMatchObject({ code: CloseCode.tryAgainLater });
+    expect(sent).toBeLessThanOrEqual(2);
+  });
+
   it("size-cap lockout: content inserted and deleted no longer counts once the log is folded", () => {
     const { room, store, join } = setup({ maxDocBytes: 20_000 });
     const a = join("a");
