@@ -61,11 +61,11 @@ function textDoc(chars = TEXT_CHARS): Y.Doc {
   return doc;
 }
 
-// ---- editing traces: the repository's copy first (test/fixtures/traces), then ../shared/traces ----
+// ---- editing traces: the repository's copy (test/fixtures/traces), or LATTICE_TRACES ----
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 function loadTrace(name: string): { txns: { patches: [number, number, string][] }[] } {
-  const dirs = [process.env.LATTICE_TRACES, join(HERE, "..", "test", "fixtures", "traces"), join(HERE, "..", "..", "shared", "traces")];
+  const dirs = [process.env.LATTICE_TRACES, join(HERE, "..", "test", "fixtures", "traces")];
   const dir = dirs.find((d) => d && existsSync(join(d, `${name}.json.gz`)));
   if (!dir) throw new Error(`${name}.json.gz not found in ${dirs.filter(Boolean).join(", ")} (set LATTICE_TRACES)`);
   return JSON.parse(gunzipSync(readFileSync(join(dir, `${name}.json.gz`))).toString("utf8"));
