@@ -1,4 +1,4 @@
-/** What one connection may cost the room, as token buckets (in memory: a wake-up from hibernation refills them). */
+/** What one user may cost the room, as token buckets (in memory: a wake-up from hibernation refills them). */
 import type { Bucket, Budgets, RoomLimits } from "./ports";
 
 /** A token bucket: `rate` per second sustained, up to `burst` at once. */

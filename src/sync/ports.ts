@@ -25,7 +25,10 @@ export interface RoomConn {
   readonly userId: string;
   /** Awareness client ids this connection has set, with the last clock seen for each. */
   readonly clientIds: Map<number, number>;
-  /** Rate budgets, created on first use (in memory only: a wake-up from hibernation refills them). */
+  /**
+   * Rate budgets, shared by every connection of the same user and access (one token cannot multiply its
+   * budget by opening sockets); in memory only: a wake-up from hibernation refills them.
+   */
   budgets?: Budgets;
   /** Asked for the `saved` signal (`saved=1`): message 100 after its sync step 2 and after every commit. */
   readonly saved?: boolean;
@@ -86,17 +89,17 @@ export interface RoomLimits {
   maxAwarenessBytesPerDoc: number;
   /** Largest awareness state (JSON bytes) one client may set. */
   maxAwarenessStateBytes: number;
-  /** Sync messages (step 1, step 2, update) and query-awareness per second per connection, sustained. */
+  /** Sync messages (step 1, step 2, update) and query-awareness per second per user (all their sockets), sustained. */
   maxUpdatesPerSecond: number;
-  /** How many of those one connection may send at once before the sustained rate applies. */
+  /** How many of those one user may send at once before the sustained rate applies. */
   maxUpdateBurst: number;
   /**
-   * Bytes per second per connection, sustained: what its sync frames carry plus what the server's
+   * Bytes per second per user, sustained: what their sync frames carry plus what the server's
    * answers to them cost (a sync step 1 is answered with the whole document). The burst is twice
    * `maxDocBytes`, so any update that fits in a document also fits in a fresh budget.
    */
   maxSyncBytesPerSecond: number;
-  /** Awareness messages per second per connection, sustained; ten times that in a burst. */
+  /** Awareness messages per second per user, sustained; ten times that in a burst. */
   maxAwarenessPerSecond: number;
 }
 

@@ -16,6 +16,7 @@ import {
   DEFAULT_LIMITS,
   shouldCompact,
   type ApplyOutcome,
+  type Budgets,
   type RoomConn,
   type RoomLimits,
   type Transport,
@@ -30,6 +31,9 @@ export const SMALL_UPDATE_BYTES = 64;
 /** Item units per wire byte no update of SMALL_UPDATE_BYTES can exceed (the worst kind, shared types with new roots, stays under 2). */
 export const SMALL_UNITS_PER_BYTE = 5;
 
+/** Users whose rate budgets the room remembers at once. */
+const MAX_TRACKED_USERS = 10_000;
+
 const isEmptyUpdate = (u: Uint8Array) => u.length === 2 && u[0] === 0 && u[1] === 0;
 const isEmptyStateVector = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0;
 
@@ -41,6 +45,7 @@ export class RoomCore<C extends RoomConn> {
   /** The whole state encoded once for fresh clients, until the next change. */
   private fullState: Uint8Array | undefined;
   private readonly presence: Presence<C>;
+  private readonly userBudgets = new Map<string, Budgets>();
   /** Item units the loaded document holds (update-cost.ts): counted once, then kept as a running sum. */
   private docUnits: { units: number; exact: boolean; counted: number } | undefined;
   private emitted: Uint8Array[] = [];
@@ -145,6 +150,19 @@ export class RoomCore<C extends RoomConn> {
     if (all) this.transport.send(conn, all);
   }
 
+  /** The budgets of the connection's user (and access): one per user, whatever their number of sockets. */
+  private budgetsOf(conn: C, now: number): Budgets {
+    const key = `${conn.access}:${conn.userId}`;
+    let budgets = this.userBudgets.get(key);
+    if (!budgets) {
+      // Bounded: past this many users the oldest budgets are forgotten (they refill, as after a wake-up).
+      if (this.userBudgets.size >= MAX_TRACKED_USERS) this.userBudgets.delete(this.userBudgets.keys().next().value!);
+      budgets = newBudgets(this.limits, now);
+      this.userBudgets.set(key, budgets);
+    }
+    return budgets;
+  }
+
   private countUnits(doc: Y.Doc): { units: number; exact: boolean; counted: number } {
     const units = docItemUnits(doc);
     return { units, exact: true, counted: units };
@@ -177,7 +195,7 @@ export class RoomCore<C extends RoomConn> {
     if ((frame.kind === "sync-step2" || frame.kind === "sync-update") && frame.update.length > this.limits.maxDocBytes && conn.access === "write") {
       return { code: CloseCode.tooLarge, reason: "update larger than the document size limit" };
     }
-    const budgets = (conn.budgets ??= newBudgets(this.limits, now));
+    const budgets = (conn.budgets ??= this.budgetsOf(conn, now));
     const spent = (frame.kind === "awareness" ? !budgets.awareness.take(now) : !budgets.messages.take(now)) || !budgets.bytes.take(now, bytes.length);
     if (spent) return { code: CloseCode.tryAgainLater, reason: "over the rate budget: try again later" };
     switch (frame.kind) {

@@ -220,6 +220,28 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     expect(room.handleFrame(join("b"), encodeUpdate(Y.encodeStateAsUpdate(fits)))).toBeUndefined();
   });
 
+  it("one user's sockets share one budget: opening more connections does not multiply it", () => {
+    const { room, join } = setup({ maxUpdatesPerSecond: 10, maxUpdateBurst: 20 });
+    const sockets = Array.from({ length: 4 }, () => join("mallory")); // one token, four sockets
+    const other = join("alice");
+    const src = new Y.Doc();
+    const next = () => {
+      const sv = Y.encodeStateVector(src);
+      src.getText("t").insert(0, "x");
+      return encodeUpdate(Y.encodeStateAsUpdate(src, sv));
+    };
+    let accepted = 0;
+    let refused = 0;
+    for (let i = 0; i < 40; i++) {
+      if (room.handleFrame(sockets[i % 4]!, next(), 5000)?.code === CloseCode.tryAgainLater) refused++;
+      else accepted++;
+    }
+    expect(accepted).toBe(20); // the burst, once, across all four
+    expect(refused).toBe(20);
+    // Another user has a budget of their own.
+    expect(room.handleFrame(other, next(), 5000)).toBeUndefined();
+  });
+
   it("awareness pays for its fan-out: a big state sent often to many receivers runs out of byte budget", () => {
     const { room, join } = setup({ maxAwarenessPerSecond: 1000, maxSyncBytesPerSecond: 1000, maxDocBytes: 64 * 1024 });
     const sender = join("sender");
