@@ -15,7 +15,7 @@ import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
 import { validateUpdate } from "../src/sync/update-check";
 import { docItemUnits, itemUnits, updateCost } from "../src/sync/update-cost";
-import { craftUpdate, type Struct } from "../test/helpers/crafted-update";
+import { craftChain, craftUpdate, type Struct } from "../test/helpers/crafted-update";
 
 /** The proposed limit (RoomLimits.maxDocItemUnits): a document plus the update it receives, in item units. */
 const MAX_DOC_ITEM_UNITS = 150_000;
@@ -33,24 +33,7 @@ const id = (e: encoding.Encoder, client: number, clock: number) => {
   encoding.writeVarUint(e, client);
   encoding.writeVarUint(e, clock);
 };
-/** A run of `n` structs of client M, each after the previous one; the first at the start of root "a". */
-function chain(n: number, info: number, content: Struct): Uint8Array {
-  const structs: Struct[] = [];
-  for (let i = 0; i < n; i++) {
-    structs.push((e) => {
-      if (i === 0) {
-        encoding.writeUint8(e, info);
-        encoding.writeVarUint(e, 1);
-        encoding.writeVarString(e, "a");
-      } else {
-        encoding.writeUint8(e, 0x80 | info);
-        id(e, M, i - 1);
-      }
-      content(e);
-    });
-  }
-  return update([{ client: M, structs }]);
-}
+const chain = (n: number, info: number, content: Struct) => craftChain(M, n, info, content);
 /** Every other character of client A's text deleted: `ranges` one-character ranges. */
 const everyOther = (ranges: number) => update([], [{ client: A, ranges: Array.from({ length: ranges }, (_, i): [number, number] => [2 * i + 1, 1]) }]);
 

@@ -9,9 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { connect, type LatticeClient, type Status } from "../../packages/client/src/index";
-import { mintClientToken } from "../../src/auth/client-token";
 import { CloseCode } from "../../src/sync/close-codes";
-import { E2E_TOKEN_SECRET, Server, uniqueDocId } from "./harness";
+import { devDoc, Server, shortToken } from "./harness";
 
 const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
 
@@ -38,31 +37,7 @@ afterAll(async () => {
   await server?.dispose();
 });
 
-/** A document (created by the dev route) and a one-hour dev token for it. */
-async function newDoc(prefix: string): Promise<{ docId: string; token: string }> {
-  const docId = uniqueDocId(prefix);
-  const res = await fetch(`${server.url}/dev/docs/${docId}/tokens`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ userId: `u-${docId}` }),
-  });
-  expect(res.status).toBe(201);
-  return { docId, token: ((await res.json()) as { token: string }).token };
-}
-
-/** The dev token's claims (its incarnation included), expiring in `seconds`. */
-function shortToken(docId: string, devToken: string, seconds: number): Promise<string> {
-  const claims = JSON.parse(Buffer.from(devToken.split(".")[1]!, "base64url").toString()) as { inc?: string };
-  return mintClientToken(E2E_TOKEN_SECRET, {
-    userId: `u-${docId}`,
-    projectId: "demo",
-    docId,
-    access: "write",
-    keyId: "demo-key",
-    exp: Math.floor(Date.now() / 1000) + seconds,
-    incarnation: claims.inc,
-  });
-}
+const newDoc = (prefix: string) => devDoc(server, prefix);
 
 function client(docId: string, getToken: (docId: string) => string | Promise<string>) {
   const { Counted, stats } = countingSocket();

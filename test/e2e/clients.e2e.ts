@@ -15,12 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { mintClientToken } from "../../src/auth/client-token";
 import { CloseCode } from "../../src/sync/close-codes";
 import { DEFAULT_LIMITS } from "../../src/sync/ports";
 import { encodeAwareness, encodeUpdate } from "../../src/sync/frames";
 import { applyPatches, type SequentialTrace } from "../helpers/traces";
-import { E2E_TOKEN_SECRET, Server, uniqueDocId } from "./harness";
+import { devDoc, Server, shortToken, uniqueDocId } from "./harness";
 
 const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
 const PROMPT_MS = 1000;
@@ -62,16 +61,7 @@ afterAll(() => {
   for (const p of open) p.destroy();
 });
 
-async function newDoc(prefix: string): Promise<{ docId: string; token: string }> {
-  const docId = uniqueDocId(prefix);
-  const res = await fetch(`${server.url}/dev/docs/${docId}/tokens`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ userId: `u-${docId}` }),
-  });
-  expect(res.status).toBe(201);
-  return { docId, token: ((await res.json()) as { token: string }).token };
-}
+const newDoc = (prefix: string) => devDoc(server, prefix);
 
 /** A stock provider with default options (only the socket class is Node's, counted). */
 function provider(docId: string, token: string, opts: { doc?: Y.Doc; connect?: boolean } = {}) {
@@ -208,18 +198,7 @@ describe("closes the server starts complete promptly", () => {
 
   it("an expired token: 4401 within a second of the close frame, permanent", async () => {
     const { docId, token: devToken } = await newDoc("expiry");
-    // The same claims as the dev route's token (its incarnation included), expiring in 3 s.
-    const claims = JSON.parse(Buffer.from(devToken.split(".")[1]!, "base64url").toString()) as { inc?: string };
-    const exp = Math.floor(Date.now() / 1000) + 3;
-    const token = await mintClientToken(E2E_TOKEN_SECRET, {
-      userId: "u",
-      projectId: "demo",
-      docId,
-      access: "write",
-      keyId: "demo-key",
-      exp,
-      incarnation: claims.inc,
-    });
+    const token = await shortToken(docId, devToken, 3);
     const a = provider(docId, token);
     await synced(a.p);
     await waitFor(() => a.events.closed.length > 0, "the provider's closed event", 10_000);

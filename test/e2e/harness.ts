@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { mintClientToken } from "../../src/auth/client-token";
 // @ts-expect-error: a plain .mjs helper shared with `npm run dev` and the benchmarks; typed at the use site below.
 import { freePort as freePortUntyped, ROOT, startWranglerDev as startUntyped } from "../../scripts/lib/wrangler-dev.mjs";
 
@@ -147,4 +148,30 @@ export async function eventually(check: () => Promise<void>, timeout = 20_000): 
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(RESULTS, `${name}.png`) });
+}
+
+/** A demo document created by the dev route, and its one-hour dev token (user `u-{docId}`). */
+export async function devDoc(server: { url: string }, prefix: string): Promise<{ docId: string; token: string }> {
+  const docId = uniqueDocId(prefix);
+  const res = await fetch(`${server.url}/dev/docs/${docId}/tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ userId: `u-${docId}` }),
+  });
+  if (res.status !== 201) throw new Error(`dev token: ${res.status} ${await res.text()}`);
+  return { docId, token: ((await res.json()) as { token: string }).token };
+}
+
+/** A write token with the dev token's claims (its incarnation included), expiring in `seconds`. */
+export function shortToken(docId: string, devToken: string, seconds: number): Promise<string> {
+  const claims = JSON.parse(Buffer.from(devToken.split(".")[1]!, "base64url").toString()) as { inc?: string };
+  return mintClientToken(E2E_TOKEN_SECRET, {
+    userId: `u-${docId}`,
+    projectId: "demo",
+    docId,
+    access: "write",
+    keyId: "demo-key",
+    exp: Math.floor(Date.now() / 1000) + seconds,
+    incarnation: claims.inc,
+  });
 }

@@ -25,3 +25,23 @@ export function craftUpdate(groups: { client: number; clock?: number; structs: S
   }
   return encoding.toUint8Array(e);
 }
+
+/** `n` structs of `client` from clock 0, each after the previous one; the first at the start of root "a". */
+export function craftChain(client: number, n: number, info: number, content: Struct): Uint8Array {
+  const structs: Struct[] = [];
+  for (let i = 0; i < n; i++) {
+    structs.push((e) => {
+      if (i === 0) {
+        encoding.writeUint8(e, info);
+        encoding.writeVarUint(e, 1);
+        encoding.writeVarString(e, "a");
+      } else {
+        encoding.writeUint8(e, 0x80 | info);
+        encoding.writeVarUint(e, client);
+        encoding.writeVarUint(e, i - 1);
+      }
+      content(e);
+    });
+  }
+  return craftUpdate([{ client, structs }]);
+}

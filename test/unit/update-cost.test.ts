@@ -10,7 +10,7 @@ import { validateUpdate } from "../../src/sync/update-check";
 import { SMALL_UNITS_PER_BYTE, SMALL_UPDATE_BYTES } from "../../src/sync/room-core";
 import { docItemUnits, itemUnits, updateCost } from "../../src/sync/update-cost";
 import { applyPatches, type SequentialTrace } from "../helpers/traces";
-import { craftUpdate, type Struct } from "../helpers/crafted-update";
+import { craftChain, craftUpdate, type Struct } from "../helpers/crafted-update";
 
 const A = 1;
 const M = 7;
@@ -52,25 +52,7 @@ function char(origin: [number, number] | null, right: [number, number] | null): 
     encoding.writeVarString(e, "z");
   };
 }
-/** `n` structs of client M, each after the previous, the first at the start of root "a". */
-function chain(n: number, info: number, content: Struct): Uint8Array {
-  const structs: Struct[] = [];
-  for (let i = 0; i < n; i++) {
-    structs.push((e) => {
-      if (i === 0) {
-        encoding.writeUint8(e, info);
-        encoding.writeVarUint(e, 1);
-        encoding.writeVarString(e, "a");
-      } else {
-        encoding.writeUint8(e, 0x80 | info);
-        encoding.writeVarUint(e, M);
-        encoding.writeVarUint(e, i - 1);
-      }
-      content(e);
-    });
-  }
-  return update([{ client: M, structs }]);
-}
+const chain = (n: number, info: number, content: Struct) => craftChain(M, n, info, content);
 
 function textDoc(chars: number): Y.Doc {
   const doc = new Y.Doc();
