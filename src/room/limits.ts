@@ -26,6 +26,8 @@ const VARS: Record<keyof Limits, string> = {
   maxDocBytes: "MAX_DOC_BYTES",
   maxDocItemUnits: "MAX_DOC_ITEM_UNITS",
   maxRootTypes: "MAX_ROOT_TYPES",
+  maxMergeStepsPerUpdate: "MAX_MERGE_STEPS_PER_UPDATE",
+  maxDocMergeSteps: "MAX_DOC_MERGE_STEPS",
   maxPendingBytes: "MAX_PENDING_BYTES",
   maxClientIdsPerUser: "MAX_CLIENT_IDS_PER_USER",
   maxClientIdsPerSecretWrite: "MAX_CLIENT_IDS_PER_SECRET_WRITE",
