@@ -48,6 +48,80 @@ export const documents = sqliteTable(
   (t) => [primaryKey({ columns: [t.projectId, t.id] })],
 );
 
+/**
+ * A project's webhook endpoints. `secret` is stored as it is, unlike API keys: signing needs it (an HMAC key
+ * cannot be a hash). It is returned only by the create and rotate calls and never logged (docs/SECURITY.md).
+ */
+export const webhooks = sqliteTable(
+  "webhooks",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    /** JSON array of event types (src/webhooks/events.ts). */
+    events: text("events").notNull(),
+    description: text("description"),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    /** Why the endpoint was disabled by Lattice (3 days of failures); null when enabled or disabled by the project. */
+    disabledReason: text("disabled_reason"),
+    secret: text("secret").notNull(),
+    /** The secret before the last rotation: deliveries are signed with both until `previousSecretExpiresAt`. */
+    previousSecret: text("previous_secret"),
+    previousSecretExpiresAt: integer("previous_secret_expires_at"),
+    /** When the current run of failed attempts began (null after a success): 3 days of it disable the endpoint. */
+    failingSince: integer("failing_since"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("webhooks_project_idx").on(t.projectId, t.createdAt)],
+);
+
+/** One event as it is sent: the JSON body, written once, shared by its deliveries. */
+export const webhookEvents = sqliteTable(
+  "webhook_events",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    /** The exact body every delivery of the event sends (and signs). */
+    body: text("body").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("webhook_events_project_idx").on(t.projectId, t.createdAt)],
+);
+
+/** One event to one endpoint. Its id is the `webhook-id` header, the same on every attempt. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    webhookId: text("webhook_id")
+      .notNull()
+      .references(() => webhooks.id, { onDelete: "cascade" }),
+    eventId: text("event_id")
+      .notNull()
+      .references(() => webhookEvents.id, { onDelete: "cascade" }),
+    /** pending | succeeded | failed */
+    status: text("status").notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    createdAt: integer("created_at").notNull(),
+    /** When the current run of attempts began (creation, or a manual retry): the 3-day limit counts from here. */
+    startedAt: integer("started_at").notNull(),
+    lastAttemptAt: integer("last_attempt_at"),
+    lastResponseStatus: integer("last_response_status"),
+    nextAttemptAt: integer("next_attempt_at"),
+    /** When it was handed to the queue; null: still in the outbox (the relay picks it up). */
+    enqueuedAt: integer("enqueued_at"),
+  },
+  (t) => [index("webhook_deliveries_webhook_idx").on(t.webhookId, t.createdAt, t.id), index("webhook_deliveries_outbox_idx").on(t.status, t.enqueuedAt)],
+);
+
 export type Project = typeof projects.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
 export type DocumentRow = typeof documents.$inferSelect;
+export type WebhookRow = typeof webhooks.$inferSelect;
+export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
