@@ -1,27 +1,29 @@
 // Hocuspocus 4 (@hocuspocus/server with @hocuspocus/extension-database over node:sqlite) on Node 22:
 // bench/peers/hocuspocus/server.mjs. Its wire framing differs from y-websocket's (document name first,
 // Auth before sync), so the target hands the generator's clients the `hocuspocus` option of YwsClient.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { NODE } from "../../scripts/lib/wrangler-dev.mjs";
-import { groupPids, PEERS, readyOrFail, spawnGroup } from "./targets.mjs";
+import { PEERS, stateDir } from "./paths.mjs";
+import { groupPids, readyOrFail, spawnGroup } from "./proc.mjs";
 
 // The exact version bench/peers/package.json pins (readable before the peers are installed).
 const VERSION = JSON.parse(readFileSync(join(PEERS, "package.json"), "utf8")).dependencies["@hocuspocus/server"];
 
-export function hocuspocusTarget({ port }) {
+export function hocuspocusTarget({ port, medium }) {
   let storeDir;
   let server;
   const t = {
-    name: "hocuspocus",
-    label: `Hocuspocus ${VERSION}`,
+    id: `hocuspocus/node/${medium}`,
+    peer: "hocuspocus",
+    label: `Hocuspocus ${VERSION}, Node, ${medium}`,
     port,
     runtime: "Node 22",
+    medium,
     durable: false, // onStoreDocument is debounced (2 s, at most 10 s); updates are broadcast first
     persistent: true,
     async start({ fresh = true } = {}) {
-      if (fresh || !storeDir) storeDir = mkdtempSync(join(tmpdir(), "hocuspocus-bench-"));
+      if (fresh || !storeDir) storeDir = stateDir(medium, "hocuspocus-bench-");
       // node:sqlite still warns that it is experimental on Node 22: keep the server's output quiet.
       server = spawnGroup(NODE, ["--disable-warning=ExperimentalWarning", join(PEERS, "hocuspocus", "server.mjs")], {
         cwd: PEERS,

@@ -1,174 +1,245 @@
-// Markdown table and target check from a results object.
+// Medians and ranges over rounds, the issue's targets with verdicts one run cannot flip, and the markdown.
+import { over, spread, verdict } from "./rounds.mjs";
 
-const fmt = (v, unit = "", d = 1) => {
-  if (v === null || v === undefined) return "n/a";
-  if (typeof v === "boolean") return v ? "yes" : "**no**";
-  if (typeof v === "string") return v;
-  const s =
-    Math.abs(v) >= 100
-      ? Math.round(v).toLocaleString("en-US")
-      : Math.abs(v) >= 1 || v === 0
-        ? String(Math.round(v * 10 ** d) / 10 ** d)
-        : String(Number(v.toPrecision(2)));
-  return unit ? `${s} ${unit}` : s;
+const num = (v) => {
+  if (v === null || v === undefined || Number.isNaN(v)) return "n/a";
+  if (Math.abs(v) >= 100) return Math.round(v).toLocaleString("en-US");
+  if (Math.abs(v) >= 10) return String(Math.round(v * 10) / 10);
+  return String(Math.round(v * 100) / 100);
+};
+/** "median (min–max)" of a spread, with a unit. */
+const cell = (s, unit = "") => (s ? `${num(s.median)}${s.n > 1 ? ` (${num(s.min)}–${num(s.max)})` : ""}${unit ? ` ${unit}` : ""}` : "n/a");
+
+const METRICS = {
+  W1: {
+    p50: (r) => r.latencyMs.p50,
+    p99: (r) => r.latencyMs.p99,
+    first: (r) => r.firstReceiverMs.p50,
+    spread: (r) => r.spreadToLastMs.p50,
+    cpu: (r) => r.serverCpuUsPerUpdate,
+    genLag: (r) => r.generator.loopLagP99Ms,
+  },
+  W2: {
+    cpu: (r) => r.serverCpuUsPerUpdate,
+    runtimeCpu: (r) => r.runtimeCpuUsPerUpdate,
+    ups: (r) => r.updatesPerSecond,
+    done: (r) => r.allReadersDoneSeconds,
+    msgs: (r) => r.messagesPerReader,
+  },
+  W3: {
+    p50: (r) => r.latencyMs.p50,
+    p99: (r) => r.latencyMs.p99,
+    rss: (r) => r.rssPeakMB,
+    cpu: (r) => r.serverCpuUsPerUpdate,
+    genLag: (r) => r.generator.loopLagP99Ms,
+  },
+  W4: { cold: (r) => r.connectToSyncedMs, apply: (r) => r.clientApplyMs },
+  W5: { all: (r) => r.allSyncedSeconds, p99: (r) => r.perClientConnectToSyncedMs?.p99 },
+  W6: { cpu: (w) => w.cpuMs, runtimeCpu: (w) => w.runtimeCpuMs, pct: (w) => w.cpuPctOfOneCore, rss: (w) => w.rssMB, msgs: (w) => w.messagesToClients },
 };
 
-const ratio = (a, b) => {
-  if (typeof a !== "number" || typeof b !== "number" || b === 0) return "";
-  const r = a / b;
-  return ` (${r >= 10 ? Math.round(r) : Math.round(r * 100) / 100}×)`;
-};
+const roundsOf = (results, w, id) => (w === "W4" ? results.W4?.[id]?.rounds : w === "W6" ? results.W6?.[id]?.windows : results[w]?.[id]);
 
-/** Rows: [label, raw getter, target getter, unit, better: "lower"|"higher"]. */
-const ROWS = [
-  ["W1 fan-out latency p50", (r) => r.raw?.ingest?.applyEncodeUsPerUpdate / 1000, (t) => t.W1?.latencyMs?.p50, "ms"],
-  ["W1 latency p95", null, (t) => t.W1?.latencyMs?.p95, "ms"],
-  ["W1 latency p99", null, (t) => t.W1?.latencyMs?.p99, "ms"],
-  ["W1 latency max", null, (t) => t.W1?.latencyMs?.max, "ms"],
-  ["W1 converged (all delivered, same text)", null, (t) => t.W1?.converged, ""],
-  ["W2 ingest, updates/s (to the last reader)", (r) => r.raw?.ingest?.updatesPerSecond, (t) => t.W2?.updatesPerSecond, "/s"],
-  ["W2 all 10 readers have endContent", (r) => r.raw?.ingest?.allDoneSeconds, (t) => t.W2?.allReadersDoneSeconds, "s"],
-  ["W2 server CPU per update", (r) => r.raw?.ingest?.applyUsPerUpdate, (t) => t.W2?.serverCpuUsPerUpdate, "µs"],
-  ["W2 server CPU per update, without wrangler dev's proxy process", null, (t) => t.W2?.runtimeCpuUsPerUpdate ?? t.W2?.serverCpuUsPerUpdate, "µs"],
-  [
-    "W2 runtime floor: CPU per message into a no-op Durable Object (all processes / runtime only)",
-    (r) => (r.raw?.floor ? `${fmt(r.raw.floor.cpuUsPerMessage)} / ${fmt(r.raw.floor.runtimeCpuUsPerMessage)}` : undefined),
-    () => "",
-    "µs",
-  ],
-  ["W2 every update durable before broadcast", null, (t) => (t.W2 ? t.durable : undefined), ""],
-  ["W3 latency p50", null, (t) => t.W3?.latencyMs?.p50, "ms"],
-  ["W3 latency p99", null, (t) => t.W3?.latencyMs?.p99, "ms"],
-  ["W3 server RSS, idle → peak", null, (t) => (t.W3 ? `${fmt(t.W3.rssMB.idleBefore)} → ${fmt(t.W3.rssMB.peak)}` : undefined), "MB", (t) => t.W3?.rssMB?.peak],
-  ["W4 cold load, connect → synced", (r) => r.raw?.coldLoad?.coldLoadMs, (t) => (t.W4?.skipped ? "n/a (no persistence)" : t.W4?.connectToSyncedMs), "ms"],
-  ["W4 then the client applies what it got (same work for every server; not in the figure above)", null, (t) => (t.W4?.skipped ? "n/a" : t.W4?.clientApplyMs), "ms"],
-  ["W4 stored bytes / encoded state", (r) => r.raw?.coldLoad?.storedToEncoded, (t) => (t.W4?.skipped ? "n/a" : t.W4?.storedToEncoded), "×"],
-  ["W5 reconnect storm, all synced", (r) => r.raw?.storm?.allSyncedSeconds, (t) => t.W5?.allSyncedSeconds, "s"],
-  ["W5 per-client connect → synced p99", null, (t) => t.W5?.perClientConnectToSyncedMs?.p99, "ms"],
-];
-
-export function markdownTable(results) {
-  const names = Object.keys(results.targets);
-  const head = ["workload", "raw Yjs (limit)", ...names.map((n) => results.targets[n].label ?? n)];
-  const lines = [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`];
-  const base = results.targets.lattice;
-  for (const [label, rawGet, get, unit, numGet] of ROWS) {
-    const raw = rawGet ? rawGet(results) : undefined;
-    const rawCell = typeof raw === "string" ? `${raw} ${unit}` : fmt(raw, unit, unit === "×" ? 2 : 1);
-    const cells = [label, rawGet ? rawCell : ""];
-    for (const n of names) {
-      const t = results.targets[n];
-      if (t.error && !t.W1 && !t.W2) {
-        cells.push("failed");
-        continue;
-      }
-      const v = get(t);
-      const num = numGet ? numGet(t) : v;
-      let cell = typeof v === "string" ? `${v}${unit && v !== "" && !v.startsWith("n/a") ? ` ${unit}` : ""}` : fmt(v, unit, unit === "×" ? 2 : 1);
-      if (n === "lattice") {
-        if (rawGet && typeof num === "number" && typeof raw === "number") cell += ratio(num, raw).replace("×)", "× raw)");
-      } else if (base && typeof num === "number") {
-        const b = numGet ? numGet(base) : get(base);
-        cell += ratio(num, b).replace("×)", "× Lattice)");
-      }
-      cells.push(cell);
+/** Per workload, per server, per metric: {median, min, max, n} over the rounds. */
+export function summarize(results) {
+  const out = {};
+  for (const [w, metrics] of Object.entries(METRICS)) {
+    if (!results[w]) continue;
+    out[w] = {};
+    for (const id of Object.keys(results[w])) {
+      const rs = roundsOf(results, w, id);
+      out[w][id] = Object.fromEntries(Object.entries(metrics).map(([m, get]) => [m, over(rs, get)]));
     }
-    lines.push(`| ${cells.join(" | ")} |`);
   }
-  return lines.join("\n");
-}
-
-/** The issue's targets, with the distance. */
-export function targetChecks(results) {
-  const L = results.targets.lattice ?? {};
-  const P = results.targets["y-partyserver"];
-  const raw = results.raw ?? {};
-  const out = [];
-  const add = (name, value, goal, met, note = "") => out.push({ name, value, goal, met, note });
-  const lp99 = L.W1?.latencyMs?.p99;
-  const pp99 = P?.W1?.latencyMs?.p99;
-  add(
-    "W1 p99 ≤ y-partyserver p99",
-    lp99 != null ? `${lp99} ms` : "n/a",
-    pp99 != null ? `≤ ${pp99} ms` : "y-partyserver not run",
-    lp99 != null && pp99 != null ? lp99 <= pp99 : null,
-  );
-  const ups = L.W2?.updatesPerSecond;
-  add("W2 ≥ 1,000 updates/s, every update durable", ups != null ? `${ups} /s` : "n/a", "≥ 1,000 /s", ups != null ? ups >= 1000 && L.durable : null);
-  const cpu = L.W2?.serverCpuUsPerUpdate;
-  const rawApply = raw.ingest?.applyUsPerUpdate;
-  const times = (x) => (rawApply ? `${Math.round((x / rawApply) * 10) / 10}×` : "?×");
-  const floor = raw.floor;
-  add(
-    "W2 server CPU per update ≤ 5× raw Yjs apply",
-    cpu != null
-      ? `${cpu} µs (${times(cpu)} raw); ${L.W2.runtimeCpuUsPerUpdate ?? "?"} µs (${times(L.W2.runtimeCpuUsPerUpdate)}) without the dev proxy` +
-          (floor ? `; the runtime floor alone is ${floor.cpuUsPerMessage} µs (${times(floor.cpuUsPerMessage)})` : "")
-      : "n/a",
-    rawApply ? `≤ ${Math.round(rawApply * 5 * 10) / 10} µs` : "n/a",
-    cpu != null && rawApply ? cpu <= rawApply * 5 : null,
-  );
-  const cold = L.W4?.connectToSyncedMs;
-  add("W4 cold load ≤ 100 ms", cold != null ? `${cold} ms` : "n/a", "≤ 100 ms", cold != null ? cold <= 100 : null);
-  const st = L.W4?.storedToEncoded;
-  add("W4 stored bytes ≤ 1.2× encoded state", st != null ? `${st}×` : "n/a", "≤ 1.2×", st != null ? st <= 1.2 : null);
-  const storm = L.W5?.allSyncedSeconds;
-  add(`W5 ${L.W5?.clients ?? "?"} clients all synced ≤ 5 s`, storm != null ? `${storm} s` : "n/a", "≤ 5 s", storm != null ? storm <= 5 : null);
+  out.targets = targets(results, out);
   return out;
 }
 
-export function targetsTable(checks) {
-  const lines = ["| target | measured | goal | met |", "| --- | --- | --- | --- |"];
-  for (const c of checks) lines.push(`| ${c.name} | ${c.value} | ${c.goal} | ${c.met === null ? "not measured" : c.met ? "yes" : "**no**"} |`);
-  return lines.join("\n");
+const scaled = (s, k) => s && { ...s, median: s.median * k, min: s.min * k, max: s.max * k };
+
+function targets(results, S) {
+  const rows = [];
+  const ids = Object.keys(results.servers);
+  const pairs = ids
+    .filter((id) => id.startsWith("lattice/"))
+    .map((id) => [id, id.replace(/^lattice\//, "y-partyserver/")])
+    .filter(([, p]) => ids.includes(p));
+  const where = (id) => id.split("/").slice(1).join(", ");
+  const compare = (name, a, b, unit, k = 1) =>
+    rows.push({ name, lattice: cell(a, unit), goal: `≤ ${k === 1 ? "" : `${k} × `}${cell(b, unit)}`, verdict: verdict(a, scaled(b, k)) });
+  for (const [l, p] of pairs) {
+    compare(`W1 p50 ≤ y-partyserver's (${where(l)})`, S.W1?.[l]?.p50, S.W1?.[p]?.p50, "ms");
+    compare(`W1 p99 ≤ y-partyserver's (${where(l)})`, S.W1?.[l]?.p99, S.W1?.[p]?.p99, "ms");
+  }
+  for (const [l, p] of pairs.filter(([l]) => l.endsWith("/tmpfs"))) compare(`W3 p99 ≤ y-partyserver's (${where(l)})`, S.W3?.[l]?.p99, S.W3?.[p]?.p99, "ms");
+  const disk = ids.find((id) => id === "lattice/wrangler/disk");
+  const tmp = ids.find((id) => id === "lattice/wrangler/tmpfs");
+  if (disk && tmp && S.W3?.[disk] && results.fsync?.disk) {
+    const d = S.W3[disk];
+    const t = S.W3[tmp];
+    rows.push({
+      name: "W3 on disk: what the fsync costs per update (one commit per update here)",
+      lattice: `fsync p50 ${num(results.fsync.disk.us.p50)} µs, p99 ${num(results.fsync.disk.us.p99)} µs (tmpfs ${num(results.fsync.tmpfs?.us.p50)} µs); W3 p50 disk − tmpfs ${num(d.p50.median - t.p50.median)} ms, p99 ${num(d.p99.median - t.p99.median)} ms`,
+      goal: "reported",
+      verdict: "reported",
+    });
+  }
+  for (const id of ids.filter((x) => x.startsWith("lattice/"))) {
+    const runtime = id.split("/")[1];
+    const floor = S.W2?.[`floor/${runtime}/none`];
+    compare(`W2 server CPU per update ≤ 1.5 × the runtime floor (${where(id)}, all processes)`, S.W2?.[id]?.cpu, floor?.cpu, "µs", 1.5);
+  }
+  for (const [l, p] of pairs) if (S.W6?.[l]) compare(`W6 idle CPU per window ≤ y-partyserver's (${where(l)})`, S.W6[l].cpu, S.W6[p]?.cpu, "ms");
+  for (const [l, p] of pairs) if (S.W4?.[l]) compare(`W4 cold load ≤ 0.5 × y-partyserver's (${where(l)})`, S.W4[l].cold, S.W4[p]?.cold, "ms", 0.5);
+  return rows;
 }
 
-export function generatorTable(results) {
-  const lines = [
-    "| target | workload | generator CPU (% of 1 core) | generator event-loop lag p99 | server CPU (% of 1 core) | server CPU user / system ms |",
-    "| --- | --- | --- | --- | --- | --- |",
-  ];
-  for (const [n, t] of Object.entries(results.targets)) {
-    for (const w of ["W1", "W2", "W3", "W5"]) {
-      const r = t[w];
-      if (!r?.generator) continue;
-      lines.push(
-        `| ${t.label ?? n} | ${w} | ${r.generator.cpuPct}% | ${r.generator.loopLagP99Ms} ms | ${r.server?.cpuPctOfOneCore ?? "n/a"}% | ${r.server?.userMs ?? "?"} / ${r.server?.systemMs ?? "?"} |`,
-      );
+function table(head, rows) {
+  return [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+const label = (results, id) => results.servers[id]?.label ?? id;
+
+function workloadTables(results) {
+  const S = results.summary;
+  const parts = [];
+  const rowsFor = (w, fn) => Object.keys(S[w] ?? {}).map((id) => [label(results, id), ...fn(S[w][id], id)]);
+  if (S.W1)
+    parts.push(
+      "### W1 fan-out (ms; the wire split: first receiver = one trip through the server, spread = first to last receiver of the same update)",
+      table(
+        ["server", "p50", "p99", "first receiver p50", "spread to last p50", "server CPU µs/update", "converged"],
+        rowsFor("W1", (m, id) => [cell(m.p50), cell(m.p99), cell(m.first), cell(m.spread), cell(m.cpu), String(results.W1close?.[id]?.converged ?? "n/a")]),
+      ),
+    );
+  if (S.W2)
+    parts.push(
+      "### W2 ingest (floor: the writer alone into a no-op object)",
+      table(
+        ["server", "CPU µs/update, all processes", "without wrangler's dev proxy", "updates/s to the last reader", "all readers done (s)", "messages per reader"],
+        rowsFor("W2", (m) => [cell(m.cpu), cell(m.runtimeCpu), cell(m.ups), cell(m.done), cell(m.msgs)]),
+      ),
+    );
+  if (S.W3)
+    parts.push(
+      "### W3 many documents (ms)",
+      table(
+        ["server", "p50", "p99", "server RSS peak (MB)", "server CPU µs/update"],
+        rowsFor("W3", (m) => [cell(m.p50), cell(m.p99), cell(m.rss), cell(m.cpu)]),
+      ),
+    );
+  if (S.W4)
+    parts.push(
+      "### W4 cold load after a restart (each round a document not opened since)",
+      table(
+        ["server", "connect → synced (ms)", "client apply, not in the figure (ms)", "stored blob bytes / encoded state"],
+        rowsFor("W4", (m, id) => {
+          const st = results.W4[id].stored;
+          const enc = results.raw?.coldLoad?.encodedStateBytes;
+          return [cell(m.cold), cell(m.apply), st?.blobBytes && enc ? num(st.blobBytes / enc) : "n/a"];
+        }),
+      ),
+    );
+  if (S.W5)
+    parts.push(
+      "### W5 reconnect storm",
+      table(
+        ["server", "all synced (s)", "per-client connect → synced p99 (ms)"],
+        rowsFor("W5", (m) => [cell(m.all), cell(m.p99)]),
+      ),
+    );
+  if (S.W6)
+    parts.push(
+      `### W6 idle rooms (${results.config.W6.clients} clients over ${results.config.W6.docs} documents, awareness renewed every 15 s, a text ping every ${results.config.W6.pingMs / 1000} s; rounds are ${results.config.W6.windows} windows of ${results.config.W6.seconds / results.config.W6.windows} s, all servers idle at once)`,
+      table(
+        [
+          "server",
+          "CPU per window (ms)",
+          "without a dev proxy (ms)",
+          "CPU % of one core",
+          "RSS (MB)",
+          "messages to clients per window",
+          "object wake-ups (distinct objects)",
+          "sockets closed while idle",
+          "pongs",
+        ],
+        rowsFor("W6", (m, id) => {
+          const r = results.W6[id];
+          const wakeups = r.wakeups ? `${r.wakeups.opens} (${r.wakeups.objects})` : "n/a";
+          return [cell(m.cpu), cell(m.runtimeCpu), cell(m.pct), cell(m.rss), cell(m.msgs), wakeups, String(r.closedDuringIdle), String(r.pongs)];
+        }),
+      ),
+    );
+  if (results.W7 && Object.keys(results.W7).length)
+    parts.push(
+      `### W7 a document at the cap (${Object.values(results.W7)[0].load?.bytes?.toLocaleString("en-US")} bytes of updates, ${results.config.W7.bytes.toLocaleString("en-US")} at most)`,
+      table(
+        [
+          "server",
+          "load (s)",
+          "RSS before → peak while loading (MB)",
+          "fresh client sync, warm (ms)",
+          "after a restart: cold sync (ms)",
+          "RSS before → peak, cold (MB)",
+          "complete",
+        ],
+        Object.entries(results.W7).map(([id, r]) => [
+          label(results, id),
+          r.load?.error ?? num(r.load?.seconds),
+          r.load?.rssPeakMB ? `${num(r.load.rssBeforeMB)} → ${num(r.load.rssPeakMB)}` : "n/a",
+          num(r.warmSync?.connectToSyncedMs),
+          r.coldSync?.error ?? num(r.coldSync?.connectToSyncedMs),
+          r.coldSync?.rssPeakMB ? `${num(r.coldSync.rssBeforeMB)} → ${num(r.coldSync.rssPeakMB)}` : "n/a",
+          String(Boolean(r.warmSync?.complete && r.coldSync?.complete)),
+        ]),
+      ),
+    );
+  return parts.join("\n\n");
+}
+
+function generatorTable(results) {
+  const rows = [];
+  for (const w of ["W1", "W2", "W3", "W5"]) {
+    for (const [id, rs] of Object.entries(results[w] ?? {})) {
+      const ok = rs.filter((r) => r.generator);
+      if (!ok.length) continue;
+      rows.push([label(results, id), w, cell(spread(ok.map((r) => r.generator.cpuPct)), "%"), cell(spread(ok.map((r) => r.generator.loopLagP99Ms)), "ms")]);
     }
   }
-  return lines.join("\n");
+  return table(["server", "workload", "generator CPU (% of one core)", "generator event-loop lag p99"], rows);
 }
 
 export function renderMarkdown(results) {
   const m = results.machine;
-  const c = results.config;
+  const S = results.summary;
+  const fs = results.fsync ?? {};
   return [
-    `## Benchmark ${results.date} (${results.mode})`,
+    `## Benchmark ${results.date} (${results.mode}, ${results.config.rounds} interleaved rounds)`,
     "",
-    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memGB} GB RAM, Node ${m.node}, load average ${m.loadAvgAtStart[0]} at start, ${m.loadAvgAtEnd[0]} at end ` +
-      `(above ${m.cpus} means other work shared the cores and the figures are noisy). Everything on loopback; each server alone on the machine; ` +
-      `one load generator (this process). Lattice cells show the ratio to raw Yjs, peer cells the ratio to Lattice.`,
+    `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memGB} GB RAM, Node ${m.node}; load average ${m.loadAvgAtStart[0]} at start, ${m.loadAvgAtEnd?.[0]} at end. ` +
+      "A shared machine: other work ran at the same time, so only ratios within this run mean anything, and every figure is the median over rounds with the range in brackets. " +
+      `Lattice from commit ${results.source?.commit}${results.source?.uncommittedSrcFiles ? ` with ${results.source.uncommittedSrcFiles} uncommitted files under src/ (other work in the shared checkout)` : ""}. ` +
+      "All servers were up at once (each on its own port), warmed, then every workload ran as interleaved rounds, the order reversed every other round; one load generator (this process) on loopback.",
     "",
-    `W1: 1 doc, ${c.W1.clients} clients, ${c.W1.writers} writers × ${c.W1.rate} ops/s for ${c.W1.seconds} s. ` +
-      `W2: friendsforever_flat (${results.raw.ingest.updates} updates), ${c.W2.readers} readers. ` +
-      `W3: ${c.W3.docs} docs × ${c.W3.clientsPerDoc} clients, 1 writer each at ${c.W3.rate} ops/s for ${c.W3.seconds} s. ` +
-      `W4: automerge-paper sent as updates of ${c.W4.perUpdate} txns, server restarted. ` +
-      `W5: ${c.W5.clients} clients on seph-blog1 reconnect within ${c.W5.windowMs} ms.`,
+    `Storage media: ${Object.entries(fs)
+      .map(([k, v]) => `${k} (${v.type}, fsync of a page p50 ${num(v.us.p50)} µs, p99 ${num(v.us.p99)} µs)`)
+      .join("; ")}. Miniflare: the Workers through Miniflare's API, no wrangler dev and no dev proxy.`,
     "",
-    markdownTable(results),
+    "### Targets (verdicts: met / not met only when every round agrees; otherwise within noise, with the side the medians fall on)",
     "",
-    "Targets (issue 4):",
+    table(
+      ["target", "Lattice", "goal (y-partyserver or floor)", "verdict"],
+      (S.targets ?? []).map((t) => [t.name, t.lattice, t.goal, t.verdict]),
+    ),
     "",
-    targetsTable(results.targetChecks),
+    workloadTables(results),
     "",
-    "Load generator (is it the bottleneck? near 100% of one core or a large lag means the figures are the generator's):",
+    "### Load generator (near 100% of one core or a large lag would make a figure the generator's)",
     "",
     generatorTable(results),
     "",
-    ...Object.entries(results.targets)
-      .filter(([, t]) => t.error)
-      .map(([n, t]) => `- ${n} failed: ${t.error.split("\n")[0]}`),
+    `Raw Yjs (the limit): ${results.raw.ingest.applyUsPerUpdate} µs per apply; cold load of automerge-paper ${results.raw.coldLoad.coldLoadMs} ms.`,
+    ...results.failures.map((f) => `- FAILED ${f.server} (${f.phase}): ${f.error.split("\n")[0]}`),
     "",
   ].join("\n");
 }

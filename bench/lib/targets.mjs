@@ -1,125 +1,20 @@
-// The servers under test. Each target: start({docs, fresh}), stop({keep}), wsUrl(docId, i), serverPids(),
-// storeDir (persisted Durable Object files, if any). Only one runs at a time.
-import { spawn, spawnSync } from "node:child_process";
+// The servers under test. Each target: id, peer, label, runtime, medium, port; start({docs, fresh}),
+// stop({keep}), wsUrl(docId, i, access), serverPids(), storeDir (persisted files, if any). Many run at
+// once (the rounds interleave them), each on its own port.
+import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { SignJWT } from "jose";
-import { NODE, ROOT, startWranglerDev, wranglerSync } from "../../scripts/lib/wrangler-dev.mjs";
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-export const BENCH = join(HERE, "..");
-export const PEERS = join(BENCH, "peers");
+import { NODE, ROOT, wranglerSync } from "../../scripts/lib/wrangler-dev.mjs";
+import { BENCH_CACHE, PEERS, stateDir } from "./paths.mjs";
+import { groupPids, readyOrFail, spawnGroup } from "./proc.mjs";
+import { RUNTIMES, startWorkerd } from "./workerd.mjs";
 
 const TOKEN_SECRET = "bench-token-secret-0123456789abcdef0123456789";
 const PROJECT = "prj_bench";
 const KEY_ID = "key_bench";
-
-// ---- process inspection (Linux /proc and ps) ----
-
-/** Processes of a process group whose command name matches. */
-export function groupPids(pgid, nameRe = /workerd/) {
-  const r = spawnSync("ps", ["-eo", "pid=,pgid=,comm="], { encoding: "utf8" });
-  return r.stdout
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/))
-    .filter((f) => f.length >= 3 && Number(f[1]) === pgid && nameRe.test(f[2]))
-    .map((f) => Number(f[0]));
-}
-
-/** RSS in bytes of each pid (missing pids count 0). */
-export function rssBytes(pids) {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      if (m) total += Number(m[1]) * 1024;
-    } catch {}
-  }
-  return total;
-}
-
-/** What each workerd process of wrangler dev is: the dev proxy (listens on the public port) or the runtime. */
-export function processRole(pid, port) {
-  try {
-    const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    if (!/workerd/.test(args[0] ?? "")) return "server";
-    return args.some((a) => a.includes(`127.0.0.1:${port}`)) ? "dev proxy" : "runtime";
-  } catch {
-    return "gone";
-  }
-}
-
-const TICK_MS = 1000 / Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim() || 100);
-
-/** User + system CPU time in ms consumed so far by the pids ({user, system} with `split`). */
-export function cpuMs(pids, split = false) {
-  let total = 0;
-  let user = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      total += (Number(f[11]) + Number(f[12])) * TICK_MS; // utime, stime (fields 14, 15)
-      user += Number(f[11]) * TICK_MS;
-    } catch {}
-  }
-  return split ? { total, user, system: total - user } : total;
-}
-
-async function waitHttp(url, timeoutMs, child) {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (child && child.exitCode !== null) break;
-    try {
-      const res = await fetch(url);
-      if (res.ok) return true;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  return false;
-}
-
-export function spawnGroup(cmd, args, opts) {
-  const child = spawn(cmd, args, { ...opts, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  let output = "";
-  const collect = (d) => {
-    output += d;
-    if (output.length > 60_000) output = output.slice(-30_000);
-  };
-  child.stdout.on("data", collect);
-  child.stderr.on("data", collect);
-  const exited = new Promise((resolve) => child.on("exit", resolve));
-  const stop = async (signal = "SIGTERM") => {
-    if (child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        child.kill(signal);
-      }
-      const t = setTimeout(() => {
-        try {
-          process.kill(-child.pid, "SIGKILL");
-        } catch {}
-      }, 10_000);
-      await exited;
-      clearTimeout(t);
-    }
-  };
-  return { child, stop, output: () => output };
-}
-
-/** Waits until `url` answers; if it never does, kills the server and throws with its last output. */
-export async function readyOrFail(server, url, timeoutMs, what) {
-  if (await waitHttp(url, timeoutMs, server.child)) return;
-  const out = server.output();
-  await server.stop("SIGKILL");
-  throw new Error(`${what} did not start:\n${out.slice(-3000)}`);
-}
-
-// ---- Lattice ----
 
 function sqlString(s) {
   return `'${String(s).replaceAll("'", "''")}'`;
@@ -127,7 +22,7 @@ function sqlString(s) {
 
 /**
  * A persist folder with the schema (migrations/*.sql) and the bench's project, key and documents in the
- * local D1: made once per run with one `wrangler d1 execute` (each wrangler call costs seconds), then copied.
+ * local D1: made once with one `wrangler d1 execute` (each wrangler call costs seconds), then copied.
  */
 function seededTemplate(docs) {
   const migrations = readdirSync(join(ROOT, "migrations"))
@@ -136,7 +31,7 @@ function seededTemplate(docs) {
     .map((f) => readFileSync(join(ROOT, "migrations", f), "utf8").replaceAll("--> statement-breakpoint", ""));
   // Cached across runs under bench/.cache, keyed by the schema and the document list.
   const key = createHash("sha256").update(migrations.join("\n")).update(docs.join(",")).digest("hex").slice(0, 16);
-  const dir = join(BENCH, ".cache", `d1-${key}`);
+  const dir = join(BENCH_CACHE, `d1-${key}`);
   if (existsSync(join(dir, "ready"))) return dir;
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -155,98 +50,110 @@ function seededTemplate(docs) {
   return dir;
 }
 
-/**
- * Lattice from this checkout, or (`cwd`, with `name`/`label`) from another checkout of it, e.g. a
- * baseline commit for an A/B run: `LATTICE_BASE=/path/to/checkout npm run bench -- --targets=lattice,lattice-base`.
- * `vars` adds to the defaults (a baseline that needed a limit lifted for W2 can have it).
- */
-export function latticeTarget({ port, name = "lattice", label = "Lattice", cwd = ROOT, vars: extraVars = {} }) {
+/** What every Worker target shares: a persist folder on `medium`, started on `runtime`. */
+function workerdTarget({ peer, label, port, runtime, medium, cwd, vars, seed, durable, relay = false, stateMedium = medium }) {
   let persistDir;
   let server;
   const t = {
-    name,
+    id: `${peer}/${runtime}/${medium}`,
+    peer,
+    label: `${label}, ${RUNTIMES[runtime]}, ${medium}`,
+    port,
+    runtime: `workerd (${RUNTIMES[runtime]})`,
+    devProxy: runtime === "wrangler",
+    medium,
+    durable,
+    persistent: !relay,
+    relay,
+    async start({ docs, fresh = true } = {}) {
+      if (fresh) {
+        persistDir = stateDir(stateMedium, `${peer}-bench-`);
+        if (seed) cpSync(seed(docs), persistDir, { recursive: true });
+      }
+      // BENCH_LOG=1 shows the servers' own output (and the Workers' console) while the bench runs.
+      server = await startWorkerd({ runtime, cwd, name: peer, port, persistTo: persistDir, vars, log: !!process.env.BENCH_LOG });
+      t.pgid = server.child.pid;
+    },
+    async stop({ keep = false } = {}) {
+      if (server) await server.stop("SIGTERM");
+      server = undefined;
+      if (!keep && persistDir) rmSync(persistDir, { recursive: true, force: true });
+    },
+    serverPids: () => groupPids(t.pgid),
+    get storeDir() {
+      return persistDir && join(persistDir, "v3", "do");
+    },
+  };
+  return t;
+}
+
+/**
+ * Lattice from this checkout, or (`cwd`, with `peer`/`label`) from another checkout of it, e.g. a
+ * baseline commit for an A/B run: `LATTICE_BASE=/path/to/checkout npm run bench -- --targets=lattice,lattice-base`.
+ * Every limit at its default: W2's writer replays a whole trace from one socket as fast as it goes, which
+ * the default budgets let through. `vars` adds to them (a baseline that needed a limit lifted can have it).
+ */
+export function latticeTarget({ port, runtime, medium, peer = "lattice", label = "Lattice", cwd = ROOT, vars = {} }) {
+  const t = workerdTarget({
+    peer,
     label,
     port,
-    runtime: "workerd (wrangler dev)",
+    runtime,
+    medium,
+    cwd,
+    vars: { TOKEN_SECRET, ADMIN_TOKEN: "bench-admin-token-0123456789abcdef-0123", ...vars },
+    seed: seededTemplate,
     durable: true,
-    persistent: true,
-    async start({ docs, fresh = true }) {
-      if (fresh) {
-        persistDir = mkdtempSync(join(tmpdir(), "lattice-bench-"));
-        cpSync(seededTemplate(docs), persistDir, { recursive: true });
-      }
-      // Every limit at its default: W2's writer replays a whole trace from one socket as fast as it goes,
-      // which the default budgets let through (rate limits are for abuse, not for fast honest clients).
-      const vars = { TOKEN_SECRET, ADMIN_TOKEN: "bench-admin-token-0123456789abcdef-0123", ...extraVars };
-      // BENCH_LOG=1 shows wrangler dev's own output (and the Worker's console) while the bench runs.
-      server = await startWranglerDev({ port, persistTo: persistDir, vars, migrate: false, log: !!process.env.BENCH_LOG, cwd });
-      t.pgid = server.child.pid;
-    },
-    async stop({ keep = false } = {}) {
-      if (server) await server.stop("SIGTERM");
-      server = undefined;
-      if (!keep && persistDir) rmSync(persistDir, { recursive: true, force: true });
-    },
-    async wsUrl(docId, i = 0, access = "write") {
-      const token = await new SignJWT({ prj: PROJECT, doc: docId, acc: access, kid: KEY_ID })
-        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-        .setSubject(`user-${i}`)
-        .setIssuedAt()
-        .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
-        .sign(new TextEncoder().encode(TOKEN_SECRET));
-      return `ws://127.0.0.1:${port}/v1/sync/${encodeURIComponent(docId)}?token=${token}`;
-    },
-    serverPids: () => groupPids(t.pgid),
-    get storeDir() {
-      return persistDir && join(persistDir, "v3", "do");
-    },
+  });
+  t.wsUrl = async (docId, i = 0, access = "write") => {
+    const token = await new SignJWT({ prj: PROJECT, doc: docId, acc: access, kid: KEY_ID })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject(`user-${i}`)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + 3600)
+      .sign(new TextEncoder().encode(TOKEN_SECRET));
+    return `ws://127.0.0.1:${port}/v1/sync/${encodeURIComponent(docId)}?token=${token}`;
   };
   return t;
 }
 
-// ---- y-partyserver 2.2 on wrangler dev ----
+/** y-partyserver 2.2 (bench/peers/y-partyserver): onSave is debounced (2 s, at most 10 s). */
+export function partyserverTarget({ port, runtime, medium }) {
+  const t = workerdTarget({ peer: "y-partyserver", label: "y-partyserver 2.2", port, runtime, medium, cwd: join(PEERS, "y-partyserver"), durable: false });
+  t.wsUrl = async (docId) => `ws://127.0.0.1:${port}/parties/bench-doc/${encodeURIComponent(docId)}`;
+  return t;
+}
 
-export function partyserverTarget({ port }) {
-  let persistDir;
-  let server;
-  const dir = join(PEERS, "y-partyserver");
-  const t = {
-    name: "y-partyserver",
-    label: "y-partyserver 2.2",
+/**
+ * The runtime floor (bench/peers/workerd-floor): a Durable Object that relays each update to the other
+ * sockets untouched and stores nothing. What any server on this runtime pays before its own code runs.
+ */
+export function floorTarget({ port, runtime }) {
+  const t = workerdTarget({
+    peer: "floor",
+    label: "runtime floor (relay DO)",
     port,
-    runtime: "workerd (wrangler dev)",
-    durable: false, // onSave is debounced (2 s, at most 10 s)
-    persistent: true,
-    async start({ fresh = true } = {}) {
-      if (fresh) persistDir = mkdtempSync(join(tmpdir(), "ypartyserver-bench-"));
-      server = await startWranglerDev({ port, persistTo: persistDir, migrate: false, cwd: dir, timeoutMs: 90_000 });
-      t.pgid = server.child.pid;
-    },
-    async stop({ keep = false } = {}) {
-      if (server) await server.stop("SIGTERM");
-      server = undefined;
-      if (!keep && persistDir) rmSync(persistDir, { recursive: true, force: true });
-    },
-    async wsUrl(docId) {
-      return `ws://127.0.0.1:${port}/parties/bench-doc/${encodeURIComponent(docId)}`;
-    },
-    serverPids: () => groupPids(t.pgid),
-    get storeDir() {
-      return persistDir && join(persistDir, "v3", "do");
-    },
-  };
+    runtime,
+    medium: "none",
+    cwd: join(PEERS, "workerd-floor"),
+    durable: false,
+    relay: true,
+    stateMedium: "tmpfs", // it stores nothing, but the runtime wants a folder for its objects
+  });
+  t.wsUrl = async (docId) => `ws://127.0.0.1:${port}/relay/${encodeURIComponent(docId)}`;
   return t;
 }
 
-// ---- @y/websocket-server 0.1.1 (reference server, Yjs 13) on Node ----
-
+/** @y/websocket-server 0.1.1 (the reference server, Yjs 13) on Node: documents in memory only. */
 export function yWebsocketServerTarget({ port }) {
   let server;
   const t = {
-    name: "y-websocket-server",
-    label: "@y/websocket-server 0.1.1",
+    id: "y-websocket-server/node/memory",
+    peer: "y-websocket-server",
+    label: "@y/websocket-server 0.1.1, Node, memory",
     port,
     runtime: "Node 22",
+    medium: "memory",
     durable: false,
     persistent: false,
     async start() {
@@ -259,9 +166,7 @@ export function yWebsocketServerTarget({ port }) {
       if (server) await server.stop("SIGTERM");
       server = undefined;
     },
-    async wsUrl(docId) {
-      return `ws://127.0.0.1:${port}/${encodeURIComponent(docId)}`;
-    },
+    wsUrl: async (docId) => `ws://127.0.0.1:${port}/${encodeURIComponent(docId)}`,
     serverPids: () => groupPids(t.pgid, /node/),
     storeDir: undefined,
   };

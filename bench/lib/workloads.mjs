@@ -1,16 +1,17 @@
-// W1–W5 (issue 4), driven against any target from targets.mjs with the same generator.
+// W1–W5, driven against any target from targets.mjs with the same generator. W1 and W3 connect once
+// and then type in rounds; W2 and W5 rounds each use their own clients; W4 loads cold after a restart.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as Y from "yjs";
-import { cpuMs, processRole, rssBytes } from "./targets.mjs";
+import { cpuMs, processRole, rssBytes } from "./proc.mjs";
 import { TEXT } from "./traces.mjs";
-import { percentiles, pool, sleep, updateRanges, YwsClient } from "./yws.mjs";
+import { percentiles, pool, sleep, step1Message, updateRanges, YwsClient } from "./yws.mjs";
 
-const round = (x, d = 2) => (x === undefined || x === null || Number.isNaN(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
+export const round = (x, d = 2) => (x === undefined || x === null || Number.isNaN(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
 
 /** Measures the generator itself over a workload: its CPU share of one core and event-loop lag. */
-function generatorMeter() {
+export function generatorMeter() {
   const h = monitorEventLoopDelay({ resolution: 5 });
   h.enable();
   const c0 = process.cpuUsage();
@@ -26,7 +27,7 @@ function generatorMeter() {
   };
 }
 
-function serverMeter(target) {
+export function serverMeter(target) {
   const pids = target.serverPids();
   const c0 = cpuMs(pids, true);
   const per0 = pids.map((p) => cpuMs([p]));
@@ -36,7 +37,7 @@ function serverMeter(target) {
     const c1 = cpuMs(pids, true);
     const cpu = c1.total - c0.total;
     return {
-      perProcess: pids.map((pid, i) => ({ pid, role: processRole(pid, target.port), cpuMs: round(cpuMs([pid]) - per0[i], 0) })),
+      perProcess: pids.map((pid, i) => ({ pid, role: processRole(pid, target), cpuMs: round(cpuMs([pid]) - per0[i], 0) })),
       cpuMs: round(cpu, 0),
       userMs: round(c1.user - c0.user, 0),
       systemMs: round(c1.system - c0.system, 0),
@@ -47,18 +48,18 @@ function serverMeter(target) {
 }
 
 /** A generator client of `target` for `docId` (the target may add options, e.g. its own framing). */
-async function client(target, [docId, i, access], opts) {
+export async function client(target, [docId, i, access], opts) {
   return new YwsClient(await target.wsUrl(docId, i, access), { ...target.clientOptions?.(docId), ...opts });
 }
 
-async function connectAll(clients, concurrency = 50) {
+export async function connectAll(clients, concurrency = 50) {
   await pool(clients, concurrency, async (c) => {
     await c.connect();
     await withTimeout(c.synced, 30_000, "sync");
   });
 }
 
-async function withTimeout(p, ms, what) {
+export async function withTimeout(p, ms, what) {
   let timer;
   try {
     return await Promise.race([p, new Promise((_, rej) => (timer = setTimeout(() => rej(new Error(`${what} timed out after ${ms} ms`)), ms)))]);
@@ -67,7 +68,7 @@ async function withTimeout(p, ms, what) {
   }
 }
 
-async function closeAll(clients) {
+export async function closeAll(clients) {
   await Promise.all(clients.map((c) => c.close()));
 }
 
@@ -83,10 +84,12 @@ function newWriterDoc() {
 /**
  * Latency tracking on the writer's Yjs clock: a writer records the send time of each 1-character insert
  * under (clientID, clock); every receiver decodes the struct ranges of what it gets and matches them.
+ * Per insert it also keeps the first and the last arrival: the first is one trip through the server,
+ * the spread between them is the server's fan-out (every receiver of one update, in the order it sends).
  */
 class LatencyBook {
   constructor() {
-    this.sent = new Map(); // client -> Map(clock -> t)
+    this.sent = new Map(); // client -> Map(clock -> {t, first, last})
     this.samples = [];
     this.delivered = 0;
   }
@@ -94,53 +97,61 @@ class LatencyBook {
     this.sent.set(doc.clientID, new Map());
   }
   recordSend(client, clock, t) {
-    this.sent.get(client).set(clock, t);
+    this.sent.get(client).set(clock, { t, first: Infinity, last: 0 });
   }
-  /** The update handler of a receiver; `self` (a writer's own client id) is skipped if a server echoes it. */
-  receiver(self) {
-    return (update, kind, now) => this.onUpdate(update, kind, now, self);
-  }
-  onUpdate = (update, _kind, now, self) => {
+  onUpdate(update, now, self) {
     for (const [client, from, to] of updateRanges(update)) {
       if (client === self) continue;
       const m = this.sent.get(client);
       if (!m) continue;
       for (let k = from; k < to; k++) {
-        const t = m.get(k);
-        if (t !== undefined) {
-          this.samples.push(now - t);
-          this.delivered++;
-        }
+        const e = m.get(k);
+        if (e === undefined) continue;
+        this.samples.push(now - e.t);
+        this.delivered++;
+        if (now < e.first) e.first = now;
+        if (now > e.last) e.last = now;
       }
     }
-  };
+  }
+  /** Per insert: the first receiver's latency and the spread to the last receiver's (ms percentiles). */
+  wire() {
+    const first = [];
+    const spread = [];
+    for (const m of this.sent.values()) {
+      for (const e of m.values()) {
+        if (e.first === Infinity) continue;
+        first.push(e.first - e.t);
+        spread.push(e.last - e.first);
+      }
+    }
+    return { firstReceiverMs: percentiles(first), spreadToLastMs: percentiles(spread) };
+  }
 }
 
-/** Runs `writers` each inserting one character `rate` times a second for `seconds`, phase-shifted. */
+/** Each writer inserts one character `rate` times a second for `seconds`, phase-shifted. */
 async function writeLoop(writers, book, rate, seconds) {
   const period = 1000 / rate;
   const ops = Math.round(rate * seconds);
   await Promise.all(
-    writers.map(async ({ client, doc }, wi) => {
-      const text = doc.getText(TEXT);
-      let pending;
-      doc.on("update", (u) => (pending = u));
+    writers.map(async (w, wi) => {
+      const text = w.doc.getText(TEXT);
       const start = performance.now() + (wi / writers.length) * period + Math.random() * period * 0.1;
       for (let k = 0; k < ops; k++) {
         const due = start + k * period;
         const wait = due - performance.now();
         if (wait > 0) await sleep(wait);
-        const clock = Y.getState(doc.store, doc.clientID);
+        const clock = Y.getState(w.doc.store, w.doc.clientID);
         text.insert(Math.floor(Math.random() * (text.length + 1)), String.fromCharCode(97 + (k % 26)));
-        book.recordSend(doc.clientID, clock, performance.now());
-        client.sendUpdate(pending);
+        book.recordSend(w.doc.clientID, clock, performance.now());
+        w.client.sendUpdate(w.pending);
       }
     }),
   );
   return ops;
 }
 
-async function waitFor(cond, timeoutMs, step = 20) {
+export async function waitFor(cond, timeoutMs, step = 20) {
   const until = performance.now() + timeoutMs;
   while (!cond()) {
     if (performance.now() > until) return false;
@@ -159,53 +170,82 @@ async function verifierText(target, docId, i) {
   return doc.getText(TEXT).toString();
 }
 
-// ---- W1 fan-out ----
+export const mb = (b) => round(b / 2 ** 20, 1);
 
-export async function w1(target, cfg, log) {
-  const docId = cfg.docId ?? "w1";
-  const book = new LatencyBook();
-  const writers = [];
-  const clients = [];
-  for (let i = 0; i < cfg.clients; i++) {
-    const doc = i < cfg.writers ? newWriterDoc() : undefined;
-    const c = await client(target, [docId, i], { onUpdate: book.receiver(doc?.clientID), doc });
-    clients.push(c);
-    if (doc) {
-      book.writer(doc);
-      writers.push({ client: c, doc });
+// ---- W1 fan-out and W3 many documents: clients connect once, then rounds of typing ----
+
+/**
+ * Connects `clientsPerDoc` clients to each of `docs`, the first `writersPerDoc` of each with a Y.Doc of
+ * their own. Rounds (typingRound) reuse the connections, so a round measures typing alone.
+ */
+export async function openTyping(target, { docs, clientsPerDoc, writersPerDoc }) {
+  const session = { target, docs, book: new LatencyBook(), clients: [], writers: [] };
+  for (const [d, docId] of docs.entries()) {
+    for (let k = 0; k < clientsPerDoc; k++) {
+      const doc = k < writersPerDoc ? newWriterDoc() : undefined;
+      const self = doc?.clientID;
+      const c = await client(target, [docId, d * clientsPerDoc + k], { onUpdate: (u, _kind, now) => session.book.onUpdate(u, now, self), doc });
+      session.clients.push(c);
+      if (doc) {
+        const w = { client: c, doc, docId, pending: undefined };
+        doc.on("update", (u) => (w.pending = u));
+        session.writers.push(w);
+      }
     }
   }
-  await connectAll(clients);
-  log(`W1: ${clients.length} clients synced; ${cfg.writers} writers × ${cfg.rate} ops/s for ${cfg.seconds} s`);
+  session.rssIdleMB = mb(rssBytes(target.serverPids()));
+  await connectAll(session.clients);
+  return session;
+}
+
+/** One round: every writer types `rate` ops/s for `seconds`; latency, wire split, server CPU and RSS. */
+export async function typingRound(session, { rate, seconds }) {
+  const { target, writers, clients, docs } = session;
+  const book = (session.book = new LatencyBook());
+  for (const w of writers) book.writer(w.doc);
+  let rssPeak = rssBytes(target.serverPids());
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(target.serverPids()))), 500);
   const gen = generatorMeter();
   const srv = serverMeter(target);
-  const ops = await writeLoop(writers, book, cfg.rate, cfg.seconds);
-  const expected = writers.length * ops * (clients.length - 1);
+  const ops = await writeLoop(writers, book, rate, seconds);
+  const receiversPerWriter = clients.length / docs.length - 1;
+  const expected = writers.length * ops * receiversPerWriter;
   const complete = await waitFor(() => book.delivered >= expected, 15_000);
-  const generator = gen();
+  clearInterval(sampler);
   const server = srv();
-  const ref = new Y.Doc();
-  for (const w of writers) Y.applyUpdate(ref, Y.encodeStateAsUpdate(w.doc));
-  const seen = await verifierText(target, docId, cfg.clients);
-  await closeAll(clients);
   return {
-    clients: clients.length,
-    writers: writers.length,
-    opsPerWriter: ops,
     latencyMs: percentiles(book.samples),
+    ...book.wire(),
     delivered: book.delivered,
     expected,
     allDelivered: complete,
-    converged: complete && seen === ref.getText(TEXT).toString(),
-    generator,
+    rssPeakMB: mb(Math.max(rssPeak, rssBytes(target.serverPids()))),
+    serverCpuUsPerUpdate: round((server.cpuMs * 1000) / (writers.length * ops), 1),
+    generator: gen(),
     server,
   };
 }
 
+/** Checks that a fresh client of each document (the first three) sees what the writers wrote, then disconnects everyone. */
+export async function closeTyping(session) {
+  const { target, writers, clients, docs } = session;
+  let converged = null;
+  if (!target.relay) {
+    converged = true;
+    for (const docId of docs.slice(0, 3)) {
+      const ref = new Y.Doc();
+      for (const w of writers) if (w.docId === docId) Y.applyUpdate(ref, Y.encodeStateAsUpdate(w.doc));
+      if ((await verifierText(target, docId, 9000)) !== ref.getText(TEXT).toString()) converged = false;
+    }
+  }
+  await closeAll(clients);
+  return { converged, rssIdleMB: session.rssIdleMB };
+}
+
 // ---- W2 ingest ----
 
-export async function w2(target, cfg, trace, log) {
-  const docId = cfg.docId ?? "w2";
+/** One round: a writer replays `trace` as fast as the socket takes it into `docId`, `cfg.readers` readers. */
+export async function w2(target, cfg, trace, docId) {
   const { updates, marker, endContent } = trace;
   const done = new Array(cfg.readers).fill(0);
   const fullDoc = new Y.Doc();
@@ -220,7 +260,6 @@ export async function w2(target, cfg, trace, log) {
   }
   const writer = await client(target, [docId, 0], {});
   await connectAll([...readers, writer]);
-  log(`W2: writer replays ${updates.length} updates (${trace.txns} txns) to ${cfg.readers} readers`);
   const gen = generatorMeter();
   const srv = serverMeter(target);
   const t0 = performance.now();
@@ -256,58 +295,10 @@ export async function w2(target, cfg, trace, log) {
   };
 }
 
-// ---- W3 many documents ----
-
-export async function w3(target, cfg, log) {
-  const book = new LatencyBook();
-  const clients = [];
-  const writers = [];
-  for (let d = 0; d < cfg.docs; d++) {
-    const docId = `w3-${d}`;
-    for (let k = 0; k < cfg.clientsPerDoc; k++) {
-      const doc = k === 0 ? newWriterDoc() : undefined;
-      const c = await client(target, [docId, d * cfg.clientsPerDoc + k], { onUpdate: book.receiver(doc?.clientID), doc });
-      clients.push(c);
-      if (doc) {
-        book.writer(doc);
-        writers.push({ client: c, doc });
-      }
-    }
-  }
-  const pids = target.serverPids();
-  const rssIdle = rssBytes(pids);
-  await connectAll(clients);
-  log(`W3: ${cfg.docs} docs × ${cfg.clientsPerDoc} clients synced; 1 writer each at ${cfg.rate} ops/s for ${cfg.seconds} s`);
-  let rssPeak = rssBytes(target.serverPids());
-  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(target.serverPids()))), 500);
-  const gen = generatorMeter();
-  const srv = serverMeter(target);
-  const ops = await writeLoop(writers, book, cfg.rate, cfg.seconds);
-  const expected = writers.length * ops * (cfg.clientsPerDoc - 1);
-  const complete = await waitFor(() => book.delivered >= expected, 15_000);
-  clearInterval(sampler);
-  const rssEnd = rssBytes(target.serverPids());
-  rssPeak = Math.max(rssPeak, rssEnd);
-  const generator = gen();
-  const server = srv();
-  await closeAll(clients);
-  const mb = (b) => round(b / 2 ** 20, 1);
-  return {
-    docs: cfg.docs,
-    clients: clients.length,
-    latencyMs: percentiles(book.samples),
-    delivered: book.delivered,
-    expected,
-    allDelivered: complete,
-    rssMB: { idleBefore: mb(rssIdle), peak: mb(rssPeak), end: mb(rssEnd), processes: target.serverPids().length },
-    generator,
-    server,
-  };
-}
-
 // ---- loading a whole trace into a document (W4, W5) ----
 
-async function populate(target, docId, trace) {
+/** Writes `trace` into `docId` through one writer; resolves when a reader has the last update. */
+export async function populate(target, docId, trace) {
   let doneAt = 0;
   const t0 = performance.now();
   const reader = await client(target, [docId, 9999, "read"], {
@@ -327,11 +318,28 @@ async function populate(target, docId, trace) {
   return { updates: trace.updates.length, seconds: round((doneAt - t0) / 1000, 2) };
 }
 
+/**
+ * Sends `updates` to `docId` through one writer and waits until a step 1 sent after them is answered (a
+ * server answers in order, after what came before it). For warming a server: nothing is measured.
+ */
+export async function writeAndConfirm(target, docId, updates) {
+  const writer = await client(target, [docId, 9997], {});
+  await connectAll([writer]);
+  for (let i = 0; i < updates.length; i++) {
+    writer.sendUpdate(updates[i]);
+    if ((i & 63) === 63) await writer.drain(256 * 1024);
+  }
+  const seen = writer.received;
+  writer.send(step1Message(undefined, writer.address));
+  await waitFor(() => writer.received > seen || writer.closed, 60_000, 5);
+  await writer.close();
+}
+
 // ---- W4 cold load ----
 
 /**
- * Sizes of the persisted Durable Object files of one document (the SQLite file that mentions `docId`)
- * and of the blobs stored in it.
+ * Sizes of the persisted files of one document (the SQLite file that mentions `docId`) and of the blobs
+ * stored in it.
  */
 export async function storedBytes(storeDir, docId) {
   const files = [];
@@ -366,77 +374,43 @@ export async function storedBytes(storeDir, docId) {
   return { file: null, fileBytes: null, blobBytes: null };
 }
 
-/** Runs on a started target, last: populates, stops, restarts (same storage) and loads cold. */
-export async function w4(target, trace, log) {
-  const docId = "w4";
-  if (!target.persistent) return { skipped: "no persistence in this server" };
-  const loaded = await populate(target, docId, trace);
-  log(`W4: ${trace.updates.length} updates (${trace.txns} txns of automerge-paper) stored in ${loaded.seconds} s; waiting for persistence, then restarting`);
-  // y-partyserver saves 2 s after the last edit (10 s at most) and when the room empties.
-  await sleep(3_000);
-  await target.stop({ keep: true });
-  const encoded = Y.encodeStateAsUpdate(trace.doc).length;
-  const stored = await storedBytes(target.storeDir, docId);
-  await target.start({ fresh: false });
-  // The server's part: connect until the step 2 that completes the sync has arrived. The client only
-  // buffers what comes (applying as it goes would delay reading the next message by the generator's own
-  // apply time, and by its GC); it applies everything afterwards, timed apart, to check the content.
+/**
+ * One cold load of a stored document on a freshly restarted server: connect until the step 2 that
+ * completes the sync has arrived. The client only buffers what comes (applying as it goes would add the
+ * generator's own apply time); it applies everything afterwards, timed apart, to check the content.
+ */
+export async function coldLoad(target, docId, trace) {
   const received = [];
   const c = await client(target, [docId, 1], { onUpdate: (u) => received.push(u) });
   await c.connect();
-  await withTimeout(c.synced, 30_000, "cold sync");
+  await withTimeout(c.synced, 60_000, "cold sync");
   const doc = new Y.Doc();
   const tApply = performance.now();
   for (const u of received) Y.applyUpdate(doc, u);
-  const cold = {
+  const clientApplyMs = round(performance.now() - tApply);
+  await c.close();
+  return {
     connectToSyncedMs: round(c.tSynced - c.tStart),
     openToSyncedMs: round(c.tSynced - c.tOpen),
     messages: received.length,
-    clientApplyMs: round(performance.now() - tApply),
+    clientApplyMs,
     step2Bytes: c.step2Bytes,
-  };
-  const correct = doc.getText(TEXT).toString() === trace.endContent;
-  await c.close();
-  const warmC = await client(target, [docId, 2], {});
-  await warmC.connect();
-  await withTimeout(warmC.synced, 30_000, "warm sync");
-  const warmMs = warmC.tSynced - warmC.tStart;
-  await warmC.close();
-  return {
-    txns: trace.txns,
-    updatesSent: trace.updates.length,
-    populateSeconds: loaded.seconds,
-    ...cold,
-    warmConnectToSyncedMs: round(warmMs),
-    contentMatches: correct,
-    encodedStateBytes: encoded,
-    storedBlobBytes: stored.blobBytes,
-    storedFileBytes: stored.fileBytes,
-    storedToEncoded: stored.blobBytes === null ? null : round(stored.blobBytes / encoded, 2),
-    fileToEncoded: stored.fileBytes === null ? null : round(stored.fileBytes / encoded, 2),
+    contentMatches: doc.getText(TEXT).toString() === trace.endContent,
   };
 }
 
 // ---- W5 reconnect storm ----
 
-export async function w5(target, cfg, trace, log) {
-  const docId = cfg.docId ?? "w5";
-  const loaded = await populate(target, docId, trace);
-  const mk = async (i) => await client(target, [docId, i], {});
-  const first = [];
-  for (let i = 0; i < cfg.clients; i++) first.push(await mk(i));
-  await connectAll(first, 100);
-  log(`W5: ${cfg.clients} clients synced on a ${trace.txns}-txn seph-blog1 doc; closing them and reconnecting within ${cfg.windowMs} ms`);
-  await closeAll(first);
-  await sleep(500);
-  const again = [];
-  for (let i = 0; i < cfg.clients; i++) again.push(await mk(i));
+/** One round: `cfg.clients` fresh clients connect to the populated `docId` within `cfg.windowMs`. */
+export async function stormRound(target, cfg, trace, docId) {
+  const clients = [];
+  for (let i = 0; i < cfg.clients; i++) clients.push(await client(target, [docId, i], {}));
   const gen = generatorMeter();
   const srv = serverMeter(target);
   const t0 = performance.now();
   let failures = 0;
   await Promise.all(
-    again.map(async (c, i) => {
+    clients.map(async (c, i) => {
       const due = t0 + (i / cfg.clients) * cfg.windowMs;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
@@ -448,13 +422,13 @@ export async function w5(target, cfg, trace, log) {
       }
     }),
   );
-  const synced = again.filter((c) => c.tSynced > 0);
+  const synced = clients.filter((c) => c.tSynced > 0);
   const tAll = synced.length ? Math.max(...synced.map((c) => c.tSynced)) : performance.now();
   const generator = gen();
   const server = srv();
   const expectedBytes = Y.encodeStateAsUpdate(trace.doc).length;
   const fullState = synced.filter((c) => c.step2Bytes >= expectedBytes * 0.9).length;
-  await closeAll(again);
+  await closeAll(clients);
   return {
     clients: cfg.clients,
     windowMs: cfg.windowMs,
@@ -464,7 +438,6 @@ export async function w5(target, cfg, trace, log) {
     withFullState: fullState,
     perClientConnectToSyncedMs: percentiles(synced.map((c) => c.tSynced - c.tStart)),
     encodedStateBytes: expectedBytes,
-    populateSeconds: loaded.seconds,
     generator,
     server,
   };

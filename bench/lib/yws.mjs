@@ -68,6 +68,22 @@ function hpKeepaliveMessage(address) {
 }
 
 /**
+ * An awareness update for one awareness client: what y-protocols' Awareness sends when a local state is
+ * set or renewed (the clock goes up by one each time; the state is JSON).
+ */
+export function awarenessMessage(clientId, clock, state, address) {
+  const update = encoding.createEncoder();
+  encoding.writeVarUint(update, 1);
+  encoding.writeVarUint(update, clientId);
+  encoding.writeVarUint(update, clock);
+  encoding.writeVarString(update, JSON.stringify(state));
+  const enc = encoderFor(address);
+  encoding.writeVarUint(enc, MSG_AWARENESS);
+  encoding.writeVarUint8Array(enc, encoding.toUint8Array(update));
+  return encoding.toUint8Array(enc);
+}
+
+/**
  * Struct ranges an update carries, per Yjs client: [client, fromClock, toClock) triples.
  * Fast path for the common single-struct-group update; Y.parseUpdateMeta otherwise.
  */
@@ -84,9 +100,10 @@ export class YwsClient {
   /**
    * @param {string} url ws:// URL
    * @param {{ onUpdate?: (update: Uint8Array, kind: "step2"|"update", now: number) => void, doc?: Y.Doc, sendStep1?: boolean,
-   *   hocuspocus?: { documentName: string, token?: string } }} opts
+   *   hocuspocus?: { documentName: string, token?: string }, keepalive?: false }} opts
    *   doc: a writer's own Y.Doc (its state answers the server's step 1).
    *   hocuspocus: speak Hocuspocus's framing for that document instead of y-websocket's.
+   *   keepalive: false when the caller renews awareness itself (Hocuspocus needs a message every 60 s).
    */
   constructor(url, opts = {}) {
     this.id = nextId++;
@@ -95,11 +112,13 @@ export class YwsClient {
     this.doc = opts.doc;
     this.hocuspocus = opts.hocuspocus;
     this.address = opts.hocuspocus?.documentName; // undefined: y-websocket framing
+    this.wantsKeepalive = opts.keepalive !== false; // false: the caller sends awareness itself
     this.tStart = 0;
     this.tOpen = 0;
     this.tSynced = 0;
     this.step2Bytes = 0;
     this.messagesIn = 0;
+    this.textIn = 0;
     this.closed = false;
     this.closeCode = undefined;
     this.received = 0;
@@ -121,14 +140,19 @@ export class YwsClient {
         this.tOpen = performance.now();
         if (this.hocuspocus) {
           ws.send(hpAuthMessage(this.address, this.hocuspocus.token ?? ""));
-          this.keepalive = setInterval(() => this.send(hpKeepaliveMessage(this.address)), HP_KEEPALIVE_MS);
-          this.keepalive.unref();
+          if (this.wantsKeepalive) {
+            this.keepalive = setInterval(() => this.send(hpKeepaliveMessage(this.address)), HP_KEEPALIVE_MS);
+            this.keepalive.unref();
+          }
         }
         ws.send(step1Message(this.doc ? Y.encodeStateVector(this.doc) : EMPTY_SV, this.address));
         resolve(this);
       });
       ws.on("message", (data, isBinary) => {
-        if (!isBinary) return;
+        if (!isBinary) {
+          this.textIn++;
+          return;
+        }
         this.messagesIn++;
         this.handle(data);
       });

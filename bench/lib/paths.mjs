@@ -1,0 +1,25 @@
+// Where the bench keeps things, and the two storage media a persisting server's state can live on.
+import { mkdtempSync, statfsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const BENCH = join(import.meta.dirname, "..");
+export const PEERS = join(BENCH, "peers");
+export const BENCH_CACHE = join(BENCH, ".cache");
+
+const TMPFS_MAGIC = 0x01021994;
+const MEDIA = { disk: tmpdir(), tmpfs: "/dev/shm" };
+
+/** The file system type of a medium's folder, as statfs names it ("tmpfs" or the magic number in hex). */
+export function mediumType(medium) {
+  const type = statfsSync(MEDIA[medium]).type;
+  return type === TMPFS_MAGIC ? "tmpfs" : `0x${type.toString(16)}`;
+}
+
+/** A new empty folder on `medium` ("disk": the OS temp folder, refused if it is tmpfs; "tmpfs": /dev/shm). */
+export function stateDir(medium, prefix) {
+  if (!MEDIA[medium]) throw new Error(`unknown medium ${medium}`);
+  const isTmpfs = mediumType(medium) === "tmpfs";
+  if (isTmpfs !== (medium === "tmpfs")) throw new Error(`${MEDIA[medium]} is ${isTmpfs ? "" : "not "}tmpfs: it cannot stand for ${medium}`);
+  return mkdtempSync(join(MEDIA[medium], prefix));
+}

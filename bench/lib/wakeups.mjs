@@ -1,0 +1,45 @@
+// Durable Object wake-ups, counted from outside the server: local workerd evicts an object that has been
+// idle (hibernatable) for a while and closes its SQLite file; waking it opens the file again. So each
+// successful openat() of an object's .sqlite file is one construction of that object. strace watches
+// only openat (seccomp-bpf filter), so the traced process is not slowed elsewhere.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+
+export const canTrace = () => spawnSync("strace", ["-V"]).status === 0;
+
+/** The object database files under a persist folder's do/ tree (basenames). */
+function objectFiles(storeDir) {
+  const out = new Set();
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (e.name.endsWith(".sqlite") && e.name !== "metadata.sqlite") out.add(e.name);
+    }
+  };
+  if (storeDir && existsSync(storeDir)) walk(storeDir);
+  return out;
+}
+
+/** Starts counting; `stop()` resolves to {opens, objects}: object-file opens and distinct objects opened. */
+export function countWakeups(target) {
+  const file = join(tmpdir(), `wakeups-${process.pid}-${target.port}.strace`);
+  const args = ["-f", "-qq", "--seccomp-bpf", "-e", "trace=openat", "-o", file, ...target.serverPids().flatMap((p) => ["-p", String(p)])];
+  const child = spawn("strace", args, { stdio: "ignore" });
+  const exited = new Promise((r) => child.on("exit", r));
+  return {
+    async stop() {
+      child.kill("SIGINT");
+      await exited;
+      const lines = existsSync(file) ? readFileSync(file, "utf8").split("\n") : [];
+      rmSync(file, { force: true });
+      const objects = objectFiles(target.storeDir);
+      const opened = lines
+        .filter((l) => l.includes("openat(") && !/= -1 /.test(l))
+        .map((l) => basename(/"([^"]+)"/.exec(l)?.[1] ?? ""))
+        .filter((name) => objects.has(name));
+      return { opens: opened.length, objects: new Set(opened).size };
+    },
+  };
+}
