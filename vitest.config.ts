@@ -26,7 +26,8 @@ export default defineConfig(async () => {
     test: {
       include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
       setupFiles: ["./test/helpers/apply-migrations.ts"],
-      globalSetup: ["./test/global-setup.ts"],
+      // The second: a webhook receiver on the host (test/webhook-receiver.ts) that the queue consumer delivers to.
+      globalSetup: ["./test/global-setup.ts", "./test/webhook-receiver-setup.ts"],
       testTimeout: 30_000,
       hookTimeout: 30_000,
     },

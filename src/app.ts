@@ -12,6 +12,7 @@ import { createRouter, declareRateLimits, errors, registerSecuritySchemes } from
 import { projectRoutes } from "./routes/projects";
 import { syncRoutes } from "./routes/sync";
 import { tokenRoutes } from "./routes/tokens";
+import { registerWebhookEvents, webhookRoutes } from "./routes/webhooks";
 
 const CODE_BY_STATUS = new Map<number, ErrorCode>((Object.entries(ERROR_STATUS) as [ErrorCode, ContentfulStatusCode][]).map(([code, status]) => [status, code]));
 
@@ -32,9 +33,11 @@ export function createApp() {
   app.route("/v1", docRoutes);
   app.route("/v1", contentRoutes);
   app.route("/v1", tokenRoutes);
+  app.route("/v1", webhookRoutes);
   app.route("/v1/sync", syncRoutes);
   app.route("/dev", devRoutes); // 404s unless DEV_MODE is "true"
   registerSyncDoc(app);
+  registerWebhookEvents(app); // the OpenAPI 3.1 `webhooks` section: every event Lattice sends
   registerSecuritySchemes(app);
 
   // What app.doc31 would serve, plus the 429 that every rate-limited operation can answer.

@@ -1,5 +1,15 @@
 import { createApp } from "./app";
+import type { Env } from "./env";
+import { handleDeliveries } from "./webhooks/consumer";
+import type { DeliveryMessage } from "./webhooks/queue";
 
 export { DocRoom } from "./room/doc-room";
+export { WebhookRelay } from "./room/webhook-relay";
 
-export default createApp();
+const app = createApp();
+
+/** HTTP through the Hono app; webhook deliveries through the queue consumer (src/webhooks/consumer.ts). */
+export default {
+  fetch: app.fetch,
+  queue: handleDeliveries,
+} satisfies ExportedHandler<Env, DeliveryMessage>;

@@ -6,6 +6,7 @@ import { DurableObject } from "cloudflare:workers";
 import * as Y from "yjs";
 import { writeBackDocument } from "../db/queries";
 import type { Env } from "../env";
+import { base64url } from "../ids";
 import { readLimits, type Limits } from "./limits";
 import { CloseCode } from "../sync/close-codes";
 import { encodeSaved } from "../sync/frames";
@@ -17,6 +18,8 @@ import { type Attachment, type Conn, fromAttachment, toAttachment } from "./atta
 import { Outbox, type Sink } from "./outbox";
 import { IdentityHeader, type ApplyUpdateResult, type DocRef, type JsonResult, type Presence, type RootKind } from "./rpc-types";
 import { SqlUpdateStore } from "./store";
+import { WebhookOutbox } from "./webhook-outbox";
+import { dispatchUpdated, UPDATED } from "./webhook-dispatch";
 
 const CATALOG_FLUSH_MS = 5_000;
 /**
@@ -28,11 +31,18 @@ const CATALOG_FLUSH_JITTER_MS = 5_000;
 const IDLE_BEFORE_COMPACT_MS = 5_000;
 /** Log entries left uncompacted when a document goes idle, so a cold start sends few messages. */
 const COLD_TAIL = 16;
+/** A change after a quiet period is turned into `document.updated` this soon (the issue: queued within 5 s). */
+const WEBHOOK_FIRST_DELAY_MS = 1_000;
 
 export class DocRoom extends DurableObject<Env> {
   private readonly limits: Limits;
   /** The update log, the outbox that holds messages until their updates are stored, and the room. */
   private store!: SqlUpdateStore;
+  private webhooks!: WebhookOutbox;
+  /** When the alarm should next look at the webhook outbox (Infinity: nothing pending that it knows of). */
+  private webhookDueAt = Infinity;
+  /** When the catalog write-back is due (the alarm also runs earlier for other duties). */
+  private catalogDueAt = 0;
   private outbox!: Outbox<Conn>;
   private core!: RoomCore<Conn>;
   /** Per-socket state, kept in memory; filled from attachments once after waking. */
@@ -60,6 +70,8 @@ export class DocRoom extends DurableObject<Env> {
     const ref = this.store.getMeta("ref");
     if (ref) this.ref = JSON.parse(ref) as DocRef;
     this.erased = this.store.getMeta("erased") !== undefined;
+    // A change committed just before the object died (or was evicted) whose event is not out yet: look soon.
+    if (!this.erased && this.webhooks.pending(UPDATED)) this.dueWebhooks(Date.now());
     // Answered by the runtime without waking the object: a cheap keep-alive for clients that want one.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -67,6 +79,9 @@ export class DocRoom extends DurableObject<Env> {
   /** Wires storage, the outbox and the room together (again after an erase: deleteAll drops the tables). */
   private open(): void {
     this.store = new SqlUpdateStore(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn));
+    this.webhooks = new WebhookOutbox(this.ctx.storage.sql);
+    // The event is part of the commit: same transaction (the delivery itself happens later, on the alarm).
+    this.store.withUpdates = () => this.webhooks.recordChange(UPDATED, Date.now());
     const sockets: Sink<Conn> = {
       sendNow: (conn, message) => {
         try {
@@ -220,8 +235,16 @@ export class DocRoom extends DurableObject<Env> {
     this.lastChangeAt = Date.now();
     if (this.dirtySince === undefined) {
       this.dirtySince = this.lastChangeAt;
-      void this.scheduleAlarm(this.lastChangeAt + CATALOG_FLUSH_MS + Math.random() * CATALOG_FLUSH_JITTER_MS);
+      this.catalogDueAt = this.lastChangeAt + CATALOG_FLUSH_MS + Math.random() * CATALOG_FLUSH_JITTER_MS;
+      void this.scheduleAlarm(this.catalogDueAt);
     }
+    // Once per quiet period: while the alarm already plans to look (a throttled endpoint), nothing to do.
+    if (this.webhookDueAt === Infinity) this.dueWebhooks(this.lastChangeAt + WEBHOOK_FIRST_DELAY_MS);
+  }
+
+  private dueWebhooks(at: number): void {
+    this.webhookDueAt = at;
+    void this.scheduleAlarm(at);
   }
 
   /**
@@ -236,13 +259,14 @@ export class DocRoom extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(at);
   }
 
-  /** One alarm, three duties; each returns when it wants the alarm again (Infinity: not needed). */
+  /** One alarm, four duties; each returns when it wants the alarm again (Infinity: not needed). */
   override async alarm(): Promise<void> {
     this.alarmAt = Infinity;
     this.outbox.flush();
     const now = Date.now();
-    const next = Math.min(this.expireTokens(now), await this.writeBackCatalog(), this.compactWhenIdle(now));
-    if (next !== Infinity) {
+    const next = Math.min(this.expireTokens(now), await this.writeBackCatalog(now), this.compactWhenIdle(now), await this.sendWebhooks(now));
+    // A change during the awaits above may have set a sooner alarm already (scheduleAlarm): keep it.
+    if (next < this.alarmAt) {
       this.alarmAt = next;
       await this.ctx.storage.setAlarm(next);
     }
@@ -258,11 +282,39 @@ export class DocRoom extends DurableObject<Env> {
     return next;
   }
 
-  /** Writes size and last change back to the D1 catalog; due again while a change is not written. */
-  private async writeBackCatalog(): Promise<number> {
+  /** Writes size and last change back to the D1 catalog when due; due again while a change is not written. */
+  private async writeBackCatalog(now: number): Promise<number> {
     // After a wake-up the object cannot know whether the last change reached D1: write it again then.
-    if (this.dirtySince !== undefined || !this.catalogWritten) await this.flushCatalog();
-    return this.dirtySince === undefined ? Infinity : this.dirtySince + CATALOG_FLUSH_MS;
+    if ((this.dirtySince !== undefined && now >= this.catalogDueAt) || !this.catalogWritten) await this.flushCatalog();
+    return this.dirtySince === undefined ? Infinity : Math.max(this.catalogDueAt, this.dirtySince + CATALOG_FLUSH_MS);
+  }
+
+  /**
+   * Turns the pending change into `document.updated` for the endpoints whose throttle allows it; due
+   * again when a throttled one may have it. Off the sync path: only the alarm calls it.
+   */
+  private async sendWebhooks(now: number): Promise<number> {
+    if (now < this.webhookDueAt) return this.webhookDueAt;
+    this.webhookDueAt = Infinity;
+    if (!this.ref) return Infinity; // never named by a call: it cannot have written anything
+    let next: number;
+    try {
+      next = await dispatchUpdated({
+        env: this.env,
+        outbox: this.webhooks,
+        ref: { ...this.ref, incarnation: this.ref.incarnation ?? "" },
+        now,
+        state: () => ({ sizeBytes: this.storedBytes(), stateVector: base64url(this.core.durableStateVector()) }),
+      });
+    } catch (e) {
+      // Nothing was marked sent: the next try records and enqueues the same event ids again.
+      console.error("webhook dispatch failed; retrying", { doc: this.ref.docId, error: e instanceof Error ? e.name : typeof e });
+      next = Date.now() + 10 * WEBHOOK_FIRST_DELAY_MS;
+    }
+    // A change that came in while this ran asked for nothing (webhookDueAt was not Infinity): look again.
+    if (next === Infinity && this.webhooks.pending(UPDATED)) next = Date.now() + WEBHOOK_FIRST_DELAY_MS;
+    this.webhookDueAt = Math.min(this.webhookDueAt, next);
+    return this.webhookDueAt;
   }
 
   /**
@@ -371,6 +423,7 @@ export class DocRoom extends DurableObject<Env> {
     this.ref = undefined;
     this.dirtySince = undefined;
     this.alarmAt = Infinity;
+    this.webhookDueAt = Infinity;
     this.outbox.clear();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();

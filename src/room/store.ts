@@ -22,6 +22,11 @@ export class SqlUpdateStore implements UpdateStore {
   private pendingIds: { userId: string; id: number; at: number }[] = [];
   /** Called when the first pending entry arrives, so the owner schedules a flush. */
   onPending: () => void = () => {};
+  /**
+   * Runs inside every transaction that commits updates (a flush or a compaction that folds pending ones),
+   * so what must happen with a change (its webhook event: src/room/webhook-outbox.ts) commits with it or not at all.
+   */
+  withUpdates: () => void = () => {};
 
   constructor(
     private readonly sql: SqlStorage,
@@ -85,6 +90,7 @@ export class SqlUpdateStore implements UpdateStore {
     this.transaction(() => {
       for (const p of batch) this.insertLog(p.seq, p.update);
       for (const r of ids) this.sql.exec(`INSERT OR IGNORE INTO client_ids (client, user, at) VALUES (?, ?, ?)`, r.id, r.userId, r.at);
+      if (batch.length > 0) this.withUpdates();
     });
     this.pending = [];
     this.pendingIds = [];
@@ -111,7 +117,11 @@ export class SqlUpdateStore implements UpdateStore {
   }
 
   compact(snapshot: Uint8Array, tail: Uint8Array[]): void {
-    this.transaction(() => this.replaceAll(snapshot, tail));
+    const folding = this.pending.length > 0;
+    this.transaction(() => {
+      this.replaceAll(snapshot, tail);
+      if (folding) this.withUpdates();
+    });
     // Only once committed: the snapshot holds everything pending entries held, so they need no separate
     // write; had the transaction thrown, they would still be pending and the counters unchanged.
     this.pending = [];

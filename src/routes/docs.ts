@@ -5,12 +5,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { requireDocAccess, requireSecretKey, type AppEnv } from "../auth/middleware";
-import { deleteDocument, getDocument, insertDocument, listDocuments, updateDocument } from "../db/queries";
+import { getDocument, listDocuments, updateDocument } from "../db/queries";
+import { deleteDocumentWithEvent, insertDocumentWithEvent, type NewEvent } from "../db/webhooks";
 import type { DocumentRow } from "../db/schema";
 import { AppError } from "../errors";
 import { base64url, fromBase64url, randomId } from "../ids";
 import type { DocRef } from "../room/rpc-types";
 import { roomStub } from "../room/stub";
+import { webhookOutbox } from "../room/webhook-relay";
+import { eventBody, type DocumentEventData } from "../webhooks/events";
+import { readWebhookSettings } from "../webhooks/settings";
 import { createRouter, errors, iso, SECURITY } from "./openapi";
 
 export const DOC_ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
@@ -167,6 +171,23 @@ export const room = (c: Context<AppEnv>, row: DocumentRow) => ({ stub: roomStub(
 
 export const gone = () => new AppError("not_found", "no such document");
 
+/** A `document.created` / `document.deleted` event, recorded in the batch of the catalog change it is about. */
+function documentEvent(type: "document.created" | "document.deleted", projectId: string, docId: string, at: number): NewEvent {
+  const data: DocumentEventData = { projectId, docId };
+  return { id: randomId(24, "evt_"), projectId, type, body: JSON.stringify(eventBody(type, at, data)), createdAt: at };
+}
+
+/** `ctx.waitUntil` where the runtime gives one (app.request without a context has none: the promise still runs). */
+export function afterResponse(c: Context<AppEnv>): (p: Promise<unknown>) => void {
+  return (p) => {
+    try {
+      c.executionCtx.waitUntil(p);
+    } catch {
+      // no execution context
+    }
+  };
+}
+
 export function encodeCursor(lastId: string): string {
   return base64url(encoder.encode(lastId));
 }
@@ -184,7 +205,7 @@ export const docRoutes = createRouter()
   .openapi(createDoc, async (c) => {
     const body = c.req.valid("json");
     const now = Date.now();
-    const row = await insertDocument(c.env.DB, {
+    const row: DocumentRow = {
       projectId: c.var.projectId,
       id: body.id ?? randomId(21),
       title: body.title ?? null,
@@ -193,8 +214,13 @@ export const docRoutes = createRouter()
       updatedAt: now,
       sizeBytes: 0,
       incarnation: randomId(12),
-    });
-    if (!row) throw new AppError("conflict", "the project already has a document with this id");
+    };
+    // The event commits with the row (one D1 batch); the relay is armed first, so a death between the
+    // commit and the enqueue below still delivers it.
+    await webhookOutbox.before(c.env, row.projectId);
+    const { inserted, deliveries } = await insertDocumentWithEvent(c.env.DB, row, documentEvent("document.created", row.projectId, row.id, now));
+    if (!inserted) throw new AppError("conflict", "the project already has a document with this id");
+    webhookOutbox.after(c.env, afterResponse(c), deliveries, readWebhookSettings(c.env).holdEnqueue);
     return c.json(toDocument(row), 201);
   })
   .openapi(listDocs, async (c) => {
@@ -228,6 +254,9 @@ export const docRoutes = createRouter()
     // erased object (404 everywhere) until a retried DELETE removes it.
     const r = room(c, row);
     await r.stub.erase();
-    await deleteDocument(c.env.DB, c.var.projectId, id, row.incarnation);
+    await webhookOutbox.before(c.env, row.projectId);
+    const event = documentEvent("document.deleted", row.projectId, id, Date.now());
+    const { deliveries } = await deleteDocumentWithEvent(c.env.DB, { projectId: c.var.projectId, docId: id, incarnation: row.incarnation }, event);
+    webhookOutbox.after(c.env, afterResponse(c), deliveries, readWebhookSettings(c.env).holdEnqueue);
     return c.body(null, 204);
   });

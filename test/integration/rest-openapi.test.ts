@@ -13,6 +13,13 @@ const CONTRACT_PATHS: Record<string, string[]> = {
   "/v1/docs/{id}/tokens": ["post"],
   "/v1/docs/{id}/presence": ["get"],
   "/v1/sync/{docId}": ["get"],
+  // Webhooks (docs/API.md, v1.2)
+  "/v1/webhooks": ["get", "post"],
+  "/v1/webhooks/{id}": ["delete", "get", "patch"],
+  "/v1/webhooks/{id}/rotate-secret": ["post"],
+  "/v1/webhooks/{id}/test": ["post"],
+  "/v1/webhooks/{id}/deliveries": ["get"],
+  "/v1/webhooks/{id}/deliveries/{deliveryId}/retry": ["post"],
 };
 
 describe("GET /openapi.json", () => {

@@ -1,0 +1,57 @@
+/**
+ * The relay of a project's webhook outbox in D1: one small Durable Object per project, whose alarm hands
+ * the queue every delivery that a request recorded but could not enqueue itself (the Worker died between
+ * the commit and its after-commit work). A route arms it before the batch that records the event, so the
+ * alarm exists whenever such a delivery can.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { outboxBacklog } from "../db/webhooks";
+import type { Env } from "../env";
+import { enqueueDeliveries } from "../webhooks/queue";
+
+/** How long after arming the relay looks: the request's own after-commit enqueue normally wins by far. */
+const RELAY_DELAY_MS = 10_000;
+/** Deliveries younger than this may still be enqueued by their request. */
+const GRACE_MS = 5_000;
+/** A pending delivery this overdue lost its queue message (a local restart drops the in-memory queue): send it again. */
+const LOST_AFTER_MS = 15 * 60_000;
+
+export class WebhookRelay extends DurableObject<Env> {
+  /** Makes sure the relay looks at the project's outbox in RELAY_DELAY_MS at the latest. */
+  async arm(projectId: string): Promise<void> {
+    if ((await this.ctx.storage.get<string>("project")) !== projectId) await this.ctx.storage.put("project", projectId);
+    const at = Date.now() + RELAY_DELAY_MS;
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  override async alarm(): Promise<void> {
+    const projectId = await this.ctx.storage.get<string>("project");
+    if (!projectId) return;
+    const now = Date.now();
+    const { due, waiting } = await outboxBacklog(this.env.DB, projectId, now, GRACE_MS, LOST_AFTER_MS);
+    if (due.length > 0) await enqueueDeliveries(this.env, due);
+    if (waiting || due.length === 500) await this.ctx.storage.setAlarm(Date.now() + GRACE_MS);
+  }
+}
+
+export function relayStub(env: Env, projectId: string) {
+  return env.WEBHOOK_RELAY.getByName(projectId);
+}
+
+/**
+ * What a route does around a commit that records webhook deliveries: `before` arms the relay; `after`
+ * enqueues what the commit recorded, after the response (ctx.waitUntil), unless the DEV_MODE-only hold is on.
+ */
+export const webhookOutbox = {
+  before: (env: Env, projectId: string) => relayStub(env, projectId).arm(projectId),
+  after(env: Env, waitUntil: (p: Promise<unknown>) => void, deliveries: readonly string[], hold: boolean): void {
+    if (deliveries.length === 0 || hold) return;
+    waitUntil(
+      enqueueDeliveries(env, deliveries).catch((e) => {
+        // The relay's alarm enqueues them instead.
+        console.error("webhook enqueue failed; the relay will retry", { error: e instanceof Error ? e.name : typeof e });
+      }),
+    );
+  },
+};
