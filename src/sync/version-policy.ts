@@ -78,8 +78,13 @@ export type PruneResult =
  * bytes fit. Named versions are never pruned: an incoming version that cannot fit even with every
  * automatic version gone is refused, and then nothing is to be deleted (the caller stores nothing).
  */
-export function prune(existing: readonly RetainedVersion[], incoming?: { kind: VersionKind; sizeBytes: number }, limits: RetentionLimits = DEFAULT_RETENTION): PruneResult {
-  if (incoming && isAutomatic(incoming.kind) && limits.maxAuto < 1) return { ok: false, reason: "no_room", message: "automatic versions are disabled (maxAuto is 0)" };
+export function prune(
+  existing: readonly RetainedVersion[],
+  incoming?: { kind: VersionKind; sizeBytes: number },
+  limits: RetentionLimits = DEFAULT_RETENTION,
+): PruneResult {
+  if (incoming && isAutomatic(incoming.kind) && limits.maxAuto < 1)
+    return { ok: false, reason: "no_room", message: "automatic versions are disabled (maxAuto is 0)" };
   const autos = existing.filter((v) => isAutomatic(v.kind)).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   let autoCount = autos.length + (incoming && isAutomatic(incoming.kind) ? 1 : 0);
   let bytes = existing.reduce((n, v) => n + v.sizeBytes, 0) + (incoming?.sizeBytes ?? 0);
