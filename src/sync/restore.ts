@@ -170,11 +170,6 @@ function restoreText(target: Y.Text, source: Y.AbstractType<any>): void {
       item.delete(tr);
     }
   }
-  // Y.Text.delete finds its position through a search marker, which leaves the formatting in force
-  // there unknown (empty): its cleanup then deletes a format item that ends a run (`bold: null` right
-  // after the deleted text), so the formatting spreads (Yjs 13.6). Without markers every position is
-  // found from the start, formatting included. The scratch doc is thrown away, so nothing else is slower.
-  target._searchMarker = null;
   const have = deltaOf(target);
   const want = deltaOf(source);
   const haveLen = have.reduce((n, op) => n + opLength(op), 0);
@@ -185,17 +180,28 @@ function restoreText(target: Y.Text, source: Y.AbstractType<any>): void {
   if (suffix.lastChar >= 0xdc00 && suffix.lastChar <= 0xdfff) suffix = { length: suffix.length - 1, lastChar: -1 };
   const p = prefix.length;
   const s = suffix.length;
-  if (haveLen - p - s > 0) target.delete(p, haveLen - p - s);
-  let at = p;
+  // One applyDelta: a single pass from the start that knows the formatting in force at every position.
+  // (Y.Text.delete finds its position through a search marker that leaves it unknown; its cleanup then
+  // deletes the format item ending a run right after the deleted text, and the formatting spreads: Yjs 13.6.)
+  // Explicit attributes, {} included: without them Yjs would inherit the formatting on the left.
+  const delta: { retain?: number; delete?: number; insert?: unknown; attributes?: Attrs }[] = [];
+  if (p > 0) delta.push({ retain: p });
+  if (haveLen - p - s > 0) delta.push({ delete: haveLen - p - s });
   for (const op of sliceOps(want, p, wantLen - s)) {
-    // Explicit attributes, {} included: without them Yjs would inherit the formatting on the left.
-    const attributes = cloneAttrs(op.attributes);
-    if (typeof op.insert === "string") target.insert(at, op.insert, attributes);
-    else target.insertEmbed(at, cloneValue(op.insert) as object, attributes);
-    at += opLength(op);
+    delta.push({ insert: typeof op.insert === "string" ? op.insert : cloneValue(op.insert), attributes: cloneAttrs(op.attributes) });
   }
+  if (delta.some((op) => op.retain === undefined)) target.applyDelta(keepFinalNewline(delta));
   if (haveLen - p - s > 0 || wantLen - p - s > 0) dropRedundantFormats(target, tr);
   restoreMap(mapTarget(target), entriesOf(source));
+}
+
+/**
+ * applyDelta drops the final "\n" of a last insert that ends the text (a Quill convention), and which
+ * `sanitize` value turns that off differs between Yjs releases (13.6.33 strips when it is false, and a
+ * preliminary text ignores the option). A final empty retain is never that last insert, and does nothing.
+ */
+function keepFinalNewline<T extends object>(delta: T[]): (T | { retain: number })[] {
+  return [...delta, { retain: 0 }];
 }
 
 /**
@@ -441,8 +447,7 @@ function cloneValue(v: unknown): unknown {
     if (v instanceof Y.Text) {
       const t = v instanceof Y.XmlText ? new Y.XmlText() : new Y.Text();
       const delta = deltaOf(v).map((op) => ({ insert: cloneValue(op.insert), attributes: cloneAttrs(op.attributes) }));
-      // sanitize would drop a final "\n" (a Quill convention), changing the content.
-      t.applyDelta(delta, { sanitize: false });
+      t.applyDelta(keepFinalNewline(delta));
       for (const [k, x] of attrs) t.setAttribute(k, x);
       return t;
     }
