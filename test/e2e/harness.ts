@@ -42,6 +42,9 @@ export class Server {
   }
 
   private async up(migrate = true): Promise<void> {
+    // A dev registry of its own: with the shared one, another `wrangler dev` of this Worker on the machine
+    // (a developer's, a benchmark's) registers the same queue consumer and may take this one's messages.
+    process.env.WRANGLER_REGISTRY_PATH = join(this.persistTo, "dev-registry");
     // Secrets passed explicitly: CI has no .dev.vars.
     this.dev = await startWranglerDev({
       port: this.port,
@@ -51,14 +54,24 @@ export class Server {
     });
   }
 
-  async down(): Promise<void> {
-    await this.dev?.stop();
+  /** Stops wrangler dev (SIGTERM by default; SIGKILL for a crash: nothing gets to finish). */
+  async down(signal?: string): Promise<void> {
+    await this.dev?.stop(signal);
     this.dev = undefined;
   }
 
-  /** Stops (if still running) and starts again on the same port and persist dir; migrations are already there. */
-  async restart(): Promise<void> {
+  /** What wrangler dev and the Worker printed (the last 100 kB), e.g. to check that no secret was logged. */
+  output(): string {
+    return this.dev?.output() ?? "";
+  }
+
+  /**
+   * Stops (if still running) and starts again on the same port and persist dir; migrations are already
+   * there. `vars` changes vars from here on (e.g. turns a test knob off after a crash).
+   */
+  async restart(vars: Record<string, string> = {}): Promise<void> {
     await this.down();
+    Object.assign(this.extraVars, vars);
     await this.up(false);
   }
 
@@ -132,13 +145,12 @@ async function typeAt(page: Page, key: string, text: string, delay: number): Pro
   await page.keyboard.type(text, { delay });
 }
 
-/** Polls until `check` passes (vitest's expect inside), or throws its last failure. */
-export async function eventually(check: () => Promise<void>, timeout = 20_000): Promise<void> {
+/** Polls until `check` passes (vitest's expect inside) and returns what it returned, or throws its last failure. */
+export async function eventually<T>(check: () => Promise<T>, timeout = 20_000): Promise<T> {
   const until = Date.now() + timeout;
   for (;;) {
     try {
-      await check();
-      return;
+      return await check();
     } catch (e) {
       if (Date.now() > until) throw e;
       await new Promise((r) => setTimeout(r, 150));
