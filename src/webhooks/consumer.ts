@@ -29,8 +29,9 @@ async function attemptOne(env: Env, msg: Message<DeliveryMessage>): Promise<void
   // Gone (endpoint deleted), or finished already (a duplicate message: at-least-once): nothing to do.
   if (a?.delivery.status !== "pending") return msg.ack();
   const now = Date.now();
+  // Disabled since it was queued: not sent; failed, so `POST …/retry` can send it once enabled again.
   if (!a.webhook.enabled) {
-    await recordAttempt(env.DB, a.delivery, { at: now, responseStatus: null, status: "failed", nextAttemptAt: null });
+    await failDelivery(env.DB, a.delivery.id);
     return msg.ack();
   }
   const status = await post(a.webhook.url, await webhookHeaders(secretsOf(a, now), a.delivery.id, Math.floor(now / 1000), a.body), a.body);

@@ -245,6 +245,20 @@ describe("webhook events and deliveries (the real queue)", () => {
     expect(text).not.toContain(hook.secret);
   });
 
+  it("a disabled endpoint gets no events and no test; enabled again, it does", async () => {
+    const p = await createProject();
+    const name = receiverName("disabled");
+    const hook = await createWebhook(p.secretKey, { url: hookUrl(name), events: ["document.created"] });
+    await expectJson(await api(`/v1/webhooks/${hook.id}`, { method: "PATCH", token: p.secretKey, json: { enabled: false } }), 200);
+    await createDoc(p.secretKey, { id: "while-off" });
+    await expectError(await api(`/v1/webhooks/${hook.id}/test`, { method: "POST", token: p.secretKey }), 409, "conflict");
+    expect((await deliveries(p.secretKey, hook.id)).data).toEqual([]);
+    await expectJson(await api(`/v1/webhooks/${hook.id}`, { method: "PATCH", token: p.secretKey, json: { enabled: true } }), 200);
+    await createDoc(p.secretKey, { id: "while-on" });
+    const [req] = await waitForRequests(name, 1);
+    expect(JSON.parse(req!.body).data.docId).toBe("while-on");
+  });
+
   it("deliveries page newest first with a cursor", async () => {
     const p = await createProject();
     const hook = await createWebhook(p.secretKey, { url: hookUrl(receiverName("page")), events: ["document.created"] });
