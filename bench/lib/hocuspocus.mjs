@@ -22,6 +22,8 @@ export function hocuspocusTarget({ port, medium }) {
     medium,
     durable: false, // onStoreDocument is debounced (2 s, at most 10 s); updates are broadcast first
     persistent: true,
+    // A text frame makes Hocuspocus close the socket (4401); its own provider never sends one.
+    textPings: false,
     async start({ fresh = true } = {}) {
       if (fresh || !storeDir) storeDir = stateDir(medium, "hocuspocus-bench-");
       // node:sqlite still warns that it is experimental on Node 22: keep the server's output quiet.

@@ -20,6 +20,7 @@ async function openRoom(target, cfg) {
   // Phase-shifted timers, as independent browser tabs would be.
   const timers = states.flatMap((s) => {
     const a = setTimeout(() => (s.timer = setInterval(() => renew(s), AWARENESS_RENEW_MS)), Math.random() * AWARENESS_RENEW_MS);
+    if (target.textPings === false) return [a];
     const p = setTimeout(() => (s.pinger = setInterval(() => s.c.ws.readyState === 1 && s.c.ws.send("ping"), cfg.pingMs)), Math.random() * cfg.pingMs);
     return [a, p];
   });
@@ -58,6 +59,12 @@ export async function idleRooms(targets, cfg, log) {
     await sleep(windowMs);
     const wall = performance.now() - t0;
     rooms.forEach((r, k) => {
+      // A process that ended (or a new one) in the window makes its CPU time meaningless: no figure then.
+      const pids = r.target.serverPids();
+      if (pids.length !== before[k].length || before[k].some(({ pid }) => !pids.includes(pid))) {
+        out.get(r.target.id).windows.push({ seconds: round(wall / 1000, 1), restarted: true });
+        return;
+      }
       const per = before[k].map(({ pid, cpu }) => ({ role: processRole(pid, r.target), cpuMs: cpuMs([pid]) - cpu }));
       const total = per.reduce((s, p) => s + p.cpuMs, 0);
       const runtime = per.filter((p) => p.role !== "dev proxy").reduce((s, p) => s + p.cpuMs, 0);
@@ -70,7 +77,8 @@ export async function idleRooms(targets, cfg, log) {
         messagesToClients: r.clients.reduce((n, c) => n + c.messagesIn + c.textIn, 0) - messagesBefore[k],
       });
     });
-    log(`window ${w + 1}/${cfg.windows}: ${rooms.map((r) => `${r.target.id} ${out.get(r.target.id).windows[w].cpuMs} ms CPU`).join(", ")}`);
+    const shown = (r) => out.get(r.target.id).windows[w].cpuMs ?? "n/a (a server process restarted)";
+    log(`window ${w + 1}/${cfg.windows}: ${rooms.map((r) => `${r.target.id} ${shown(r)} ms CPU`).join(", ")}`);
   }
   for (const [id, counter] of counters) out.get(id).wakeups = await counter.stop();
   for (const r of rooms) {

@@ -13,7 +13,7 @@ const isLattice = (s) => s.peer.startsWith("lattice");
 /** Every document id any workload uses (Lattice's catalog must know them before they are opened). */
 export function documentIds(cfg) {
   const n = (prefix, k) => Array.from({ length: k }, (_, i) => `${prefix}-${i}`);
-  return ["warm", "warm-w2", "w1", "w5", "w7", ...n("w2", cfg.rounds), ...n("w3", cfg.W3.docs), ...n("w4", cfg.rounds), ...n("w6", cfg.W6.docs)];
+  return ["warm", "warm-w2", "w1", "w4-warm", "w5", "w7", ...n("w2", cfg.rounds), ...n("w3", cfg.W3.docs), ...n("w4", cfg.rounds), ...n("w6", cfg.W6.docs)];
 }
 
 /** Starts the servers three at a time (each start is a few seconds of CPU); a server that fails is left out. */
@@ -23,7 +23,13 @@ async function startAll(servers, docs, log, fresh = true) {
   await pool(servers, 3, async (s) => {
     const t0 = performance.now();
     try {
-      await s.start({ docs, fresh });
+      // Two wrangler dev of one folder starting at once can collide; one retry, a moment later.
+      await s.start({ docs, fresh }).catch(async (e) => {
+        log(`${s.id}: start failed (${String(e?.message ?? e).split("\n")[0]}); retrying once`);
+        await s.stop({ keep: !fresh }).catch(() => {});
+        await new Promise((r) => setTimeout(r, 2_000));
+        await s.start({ docs, fresh });
+      });
       up.push(s);
       log(`${s.id}: up in ${((performance.now() - t0) / 1000).toFixed(1)} s (${s.runtime})`);
     } catch (e) {
@@ -140,7 +146,8 @@ export async function runWorkloads({ servers, workloads, cfg, traces, log }) {
       out.W7 = {};
       if (workloads.has("W4")) {
         log(`W4: storing automerge-paper (${traces.paper.updates.length} updates) into ${R} docs on each of ${persisting.length} servers`);
-        await Promise.all(persisting.map((s) => Promise.all(Array.from({ length: R }, (_, r) => populate(s, `w4-${r}`, traces.paper)))));
+        const w4docs = ["w4-warm", ...Array.from({ length: R }, (_, r) => `w4-${r}`)];
+        await Promise.all(persisting.map((s) => Promise.all(w4docs.map((d) => populate(s, d, traces.paper)))));
       }
       for (const s of bigDoc) {
         const load = await loadBigDoc(s, "w7", traces.big).catch((e) => ({ error: String(e?.message ?? e) }));
@@ -164,9 +171,9 @@ export async function runWorkloads({ servers, workloads, cfg, traces, log }) {
         log(`W7 ${s.id}: cold sync ${out.W7[s.id].coldSync.connectToSyncedMs ?? out.W7[s.id].coldSync.error} ms, RSS peak ${out.W7[s.id].coldSync.rssPeakMB} MB`);
       }
       if (workloads.has("W4")) {
-        // Each server answers one request first (the isolate and the catalog warm), then each round loads
-        // a document no one has opened since the restart.
-        for (const s of restarted.up) await writeAndConfirm(s, "warm-w2", []);
+        // Each server loads one stored document unmeasured first (the isolate, its code paths and the
+        // catalog warm), then each round loads a document no one has opened since the restart.
+        for (const s of restarted.up) await coldLoad(s, "w4-warm", traces.paper).catch(() => {});
         const rounds = await interleave(
           restarted.up,
           R,
