@@ -33,22 +33,34 @@ import * as Y from "yjs";
  * concurrent edits merged as usual) restores the version. Nothing to change gives an update with no
  * structs (still a valid update).
  */
-export function restoreUpdate(current: Y.Doc, version: Y.Doc): Uint8Array {
+export function restoreUpdate(current: Y.Doc, version: Y.Doc, options: RestoreOptions = {}): Uint8Array {
   const scratch = new Y.Doc({ gc: current.gc });
-  scratch.clientID = freshClientId(current, version);
+  const wanted = options.clientId;
+  scratch.clientID = wanted !== undefined && !current.store.clients.has(wanted) && !version.store.clients.has(wanted) ? wanted : freshClientId(current, version);
   Y.applyUpdate(scratch, Y.encodeStateAsUpdate(current));
-  const before = Y.encodeStateVector(scratch);
+  // The transaction's own update: its new items and its deletions only (a state diff would carry the
+  // whole delete set of the document's history to every client).
+  const updates: Uint8Array[] = [];
+  scratch.on("update", (u: Uint8Array) => updates.push(u));
   scratch.transact(() => {
     for (const name of new Set([...scratch.share.keys(), ...version.share.keys()])) {
       restoreRoot(scratch, name, version.share.get(name));
     }
   });
-  return Y.encodeStateAsUpdate(scratch, before);
+  scratch.destroy();
+  return updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
 }
 
+/**
+ * `clientId`: the Yjs client id the restore's operations are written with, when neither doc has used it
+ * (otherwise a fresh random one). Concurrent inserts at one position are ordered by client id, so a test
+ * that fixes it replays exactly.
+ */
+export type RestoreOptions = { clientId?: number };
+
 /** Restores `version` into `doc` (restoreUpdate, then applied with `origin`); returns the update applied. */
-export function restoreInto(doc: Y.Doc, version: Y.Doc, origin?: unknown): Uint8Array {
-  const update = restoreUpdate(doc, version);
+export function restoreInto(doc: Y.Doc, version: Y.Doc, origin?: unknown, options: RestoreOptions = {}): Uint8Array {
+  const update = restoreUpdate(doc, version, options);
   Y.applyUpdate(doc, update, origin);
   return update;
 }
