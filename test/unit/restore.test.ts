@@ -309,24 +309,27 @@ describe(`restore (fast-check, ${RUNS} runs, seed ${SEED})`, () => {
 
   it("converges when two live clients edit concurrently with the restore", () => {
     fc.assert(
-      fc.property(edits, edits, edits, restoreId, (before, after, concurrent, clientId) => {
+      fc.property(edits, edits, edits, edits, restoreId, (before, after, byBob, byCarol, clientId) => {
         nextClientId = FIRST_ID;
         const editor = client();
         for (const e of before) applyEdit(editor, e);
         const versionState = Y.encodeStateAsUpdate(editor);
         for (const e of after) applyEdit(editor, e);
         const server = load(Y.encodeStateAsUpdate(editor));
-        const alice = client(Y.encodeStateAsUpdate(server));
+        const alice = client(Y.encodeStateAsUpdate(server)); // only watches
         const bob = client(Y.encodeStateAsUpdate(server));
+        const carol = client(Y.encodeStateAsUpdate(server));
 
-        for (const e of concurrent) applyEdit(bob, e); // not yet sent
+        // Bob's and Carol's edits are in flight while the server restores.
+        for (const e of byBob) applyEdit(bob, e);
+        for (const e of byCarol) applyEdit(carol, e);
         const update = restoreInto(server, load(versionState), null, { clientId });
         Y.applyUpdate(alice, update); // the broadcast
         expect(content(alice)).toEqual(content(load(versionState)));
 
-        syncAll([server, alice, bob]);
-        expect(content(alice)).toEqual(content(server));
-        expect(content(bob)).toEqual(content(server));
+        syncAll([server, alice, bob, carol]);
+        const final = content(server);
+        for (const d of [alice, bob, carol]) expect(content(d)).toEqual(final);
       }),
       { numRuns: Math.ceil(RUNS / 2), seed: SEED + 1 },
     );
