@@ -16,16 +16,24 @@ export default function setup(project: TestProject) {
   project.provide("traces", {
     friendsforever_flat: readTrace("friendsforever_flat"),
     sveltecomponent: readTrace("sveltecomponent"),
+    "automerge-paper": readTrace("automerge-paper"),
     "concurrent-friendsforever": readTrace("concurrent-friendsforever"),
   });
   // Knobs for the long modes of the fuzz and chaos tests (workerd does not see the host's environment).
   const knob = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined);
-  project.provide("knobs", { CHAOS_RUNS: knob("CHAOS_RUNS"), CHAOS_SEED: knob("CHAOS_SEED"), FUZZ_FRAMES: knob("FUZZ_FRAMES"), FUZZ_SEED: knob("FUZZ_SEED") });
+  project.provide("knobs", {
+    CHAOS_RUNS: knob("CHAOS_RUNS"),
+    CHAOS_SEED: knob("CHAOS_SEED"),
+    FUZZ_FRAMES: knob("FUZZ_FRAMES"),
+    FUZZ_SEED: knob("FUZZ_SEED"),
+    MERGE_RUNS: knob("MERGE_RUNS"),
+    MERGE_SEED: knob("MERGE_SEED"),
+  });
 }
 
 declare module "vitest" {
   export interface ProvidedContext {
     traces: Record<string, unknown>;
-    knobs: { CHAOS_RUNS?: number; CHAOS_SEED?: number; FUZZ_FRAMES?: number; FUZZ_SEED?: number };
+    knobs: { CHAOS_RUNS?: number; CHAOS_SEED?: number; FUZZ_FRAMES?: number; FUZZ_SEED?: number; MERGE_RUNS?: number; MERGE_SEED?: number };
   }
 }

@@ -48,6 +48,9 @@ export interface UpdateStore {
   clientIdsIntroduced(userId: string, since: number): number;
   /** Records that `userId` introduced `ids` at `at`; written with the next batch of updates. */
   recordClientIds(userId: string, ids: readonly number[], at: number): void;
+  /** A small value the room keeps beside the document (e.g. its merge work). */
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
 }
 
 /** How messages reach connections: src/room/outbox.ts, which holds them until their updates are stored. */
@@ -73,6 +76,13 @@ export interface RoomLimits {
   maxDocItemUnits: number;
   /** Root types (top-level names) a document may have: Yjs looks a root's name up by scanning them all. */
   maxRootTypes: number;
+  /**
+   * Steps of conflict resolution one update may cost (src/sync/merge-work.ts). Bytes do not bound it:
+   * 2,000 inserts that all claim to end a text (14 KB) take 4 million steps, over a second.
+   */
+  maxMergeStepsPerUpdate: number;
+  /** Steps of conflict resolution loading the document may replay (its log, or its snapshot): every load and fresh client pays them. */
+  maxDocMergeSteps: number;
   /** Bytes of updates Yjs may hold waiting for missing dependencies (each later update retries them). */
   maxPendingBytes: number;
   /**
@@ -110,6 +120,11 @@ export const DEFAULT_LIMITS: RoomLimits = {
   // At most ~320 B of heap a unit: ~48 MB for the worst document, measured by bench/update-cost.ts.
   maxDocItemUnits: 150_000,
   maxRootTypes: 1000,
+  // A step is ~0.3 µs in Node: 100,000 is ~30 ms, 1,000,000 ~0.3 s. The worst honest update measured
+  // (two people typing a whole trace at the same places, one of them offline) takes under 5,000, a
+  // whole trace loaded into an empty document under 2,200 (bench/update-cost.ts).
+  maxMergeStepsPerUpdate: 100_000,
+  maxDocMergeSteps: 1_000_000,
   maxPendingBytes: 1024 * 1024,
   maxClientIdsPerUser: 64,
   maxClientIdsPerSecretWrite: 1024,

@@ -23,13 +23,24 @@ import {
   type UpdateStore,
   type Writer,
 } from "./ports";
-import { docItemUnits, itemUnits, updateCost } from "./update-cost";
+import { placesWithoutWalk } from "./merge-work";
+import { docItemUnits, itemUnits, loadMergeSteps, NO_COST, type UpdateCost, updateCost } from "./update-cost";
 import { decodeFrame, encodeSaved, encodeSyncStep1, encodeSyncStep2 } from "./frames";
 
 /** Updates up to this size (typing) are charged an upper bound of their item units instead of counted. */
 export const SMALL_UPDATE_BYTES = 64;
 /** Item units per wire byte no update of SMALL_UPDATE_BYTES can exceed (the worst kind, shared types with new roots, stays under 2). */
 export const SMALL_UNITS_PER_BYTE = 5;
+/**
+ * What one step of conflict resolution (merge-work.ts) costs its sender's byte budget: about what the
+ * server spends handling that many bytes (a step is ~0.3 µs in Node). A user's sustained rate of merge
+ * work is then bounded like their bytes.
+ */
+export const MERGE_STEP_BYTES = 8;
+/** Where the document's stored merge work (what a load replays) is kept across restarts. */
+const MERGE_META = "mergeSteps";
+/** Log entries a document must gain before a compaction refused for its merge work is tried again. */
+const MERGE_RECOUNT_ENTRIES = 64;
 
 /** Users whose rate budgets the room remembers at once. */
 const MAX_TRACKED_USERS = 10_000;
@@ -42,12 +53,15 @@ export class RoomCore<C extends RoomConn> {
   private loaded = false;
   /** undefined: not looked at yet; null: the cold path does not apply (loaded, or not exact). */
   private cold: ColdView | null | undefined;
-  /** The whole state encoded once for fresh clients, until the next change. */
-  private fullState: Uint8Array | undefined;
+  /** What a fresh client is sent, built once, until the next change. */
+  private wholeAnswer: Uint8Array[] | undefined;
   private readonly presence: Presence<C>;
   private readonly userBudgets = new Map<string, Budgets>();
   /** Item units the loaded document holds (update-cost.ts): counted once, then kept as a running sum. */
   private docUnits: { units: number; exact: boolean; counted: number } | undefined;
+  private storedMerge: number | undefined;
+  /** The log's length when a compaction was last refused for its merge work (see maybeCompact). */
+  private mergeBlockedAt: number | undefined;
   private emitted: Uint8Array[] = [];
   /** Longest compaction pause seen by this instance, ms. */
   longestCompactionMs = 0;
@@ -89,7 +103,7 @@ export class RoomCore<C extends RoomConn> {
     this.ydoc = this.newDoc();
     this.loaded = false;
     this.cold = undefined;
-    this.fullState = undefined;
+    this.wholeAnswer = undefined;
     this.emitted = [];
   }
 
@@ -169,19 +183,30 @@ export class RoomCore<C extends RoomConn> {
   }
 
   /**
-   * What `update` would allocate, in item units. A small update (a keystroke) is charged an upper bound
-   * instead of being counted: no kind of struct or range allocates more than SMALL_UNITS_PER_BYTE units
-   * per wire byte in so few bytes (bench/update-cost.ts), and counting costs more than applying one. The
-   * running sum is made exact again when it reaches the cap, and near the cap every update is counted.
+   * What `update` would cost (update-cost.ts). A small update that Yjs places without walking (a
+   * keystroke) is charged an upper bound of its item units instead of being counted: no kind of struct
+   * or range allocates more than SMALL_UNITS_PER_BYTE units per wire byte in so few bytes
+   * (bench/update-cost.ts), and counting costs more than applying one. The running sum is made exact
+   * again when it reaches the cap, and near the cap every update is counted.
    */
-  private unitsOf(doc: Y.Doc, update: Uint8Array, cap: number): { units: number; roots: number } {
+  private costOf(doc: Y.Doc, update: Uint8Array, cap: number): UpdateCost {
     // A small update can name at most a few new roots; near the root cap, count them exactly.
     const roomForRoots = doc.share.size + SMALL_UPDATE_BYTES / 4 <= this.limits.maxRootTypes;
-    if (update.length <= SMALL_UPDATE_BYTES && this.docUnits!.counted <= cap / 2 && roomForRoots) {
-      return { units: SMALL_UNITS_PER_BYTE * update.length, roots: 0 };
+    if (update.length <= SMALL_UPDATE_BYTES && this.docUnits!.counted <= cap / 2 && roomForRoots && placesWithoutWalk(doc, update)) {
+      return { ...NO_COST, structs: SMALL_UNITS_PER_BYTE * update.length };
     }
-    const cost = updateCost(doc, update, cap - this.docUnits!.units);
-    return { units: itemUnits(cost), roots: cost.roots };
+    return updateCost(doc, update, cap - this.docUnits!.units, this.limits.maxMergeStepsPerUpdate);
+  }
+
+  /** The conflict-resolution steps loading the stored document replays (merge-work.ts), kept in the store. */
+  private get mergeTotal(): number {
+    this.storedMerge ??= Number(this.store.getMeta(MERGE_META) ?? 0) || 0;
+    return this.storedMerge;
+  }
+
+  private set mergeTotal(steps: number) {
+    this.storedMerge = steps;
+    this.store.setMeta(MERGE_META, String(steps));
   }
 
   /** Handles one binary frame. Returns a close request when the connection must end. */
@@ -280,19 +305,33 @@ export class RoomCore<C extends RoomConn> {
     // Memory, not bytes: what the update would allocate in this document (splits, items, types).
     const cap = this.limits.maxDocItemUnits;
     this.docUnits ??= this.countUnits(doc);
-    let { units, roots } = this.unitsOf(doc, update, cap);
+    const mergeCap = this.limits.maxMergeStepsPerUpdate;
+    let cost = this.costOf(doc, update, cap);
+    let units = itemUnits(cost);
     if (this.docUnits.units + units > cap && !this.docUnits.exact) {
-      // The running count still holds structs Yjs has merged since, and bounds for small updates:
-      // count exactly once before refusing.
+      // The running count still holds structs Yjs has merged since: count exactly once before refusing.
       this.docUnits = this.countUnits(doc);
-      units = itemUnits(updateCost(doc, update, cap - this.docUnits.units));
+      cost = updateCost(doc, update, cap - this.docUnits.units, mergeCap);
+      units = itemUnits(cost);
     }
     // Yjs finds a root's name by scanning every root: encoding is quadratic in their number.
-    if (doc.share.size + roots > this.limits.maxRootTypes) {
+    if (doc.share.size + cost.roots > this.limits.maxRootTypes) {
       return { ok: false, code: "too_large", message: "the update would give the document too many root types" };
     }
     if (this.docUnits.units + units > cap) {
       return { ok: false, code: "too_large", message: "the update would make the document too large in memory" };
+    }
+    // CPU, not memory: conflict resolution, paid now and again by every load and every fresh client.
+    const steps = cost.mergeSteps;
+    if (steps > mergeCap) {
+      return { ok: false, code: "too_large", message: "the update's concurrent edits would take too long to merge" };
+    }
+    if (steps > 0 && this.mergeTotal + steps > this.limits.maxDocMergeSteps) {
+      // The running total only grows between compactions; a compaction counts what a load really replays.
+      if (this.store.logCount > 0) this.maybeCompact(true);
+      if (this.mergeTotal + steps > this.limits.maxDocMergeSteps) {
+        return { ok: false, code: "too_large", message: "the document holds too many concurrent edits to merge more" };
+      }
     }
     const { pendingStructs, pendingDs } = doc.store;
     // Yjs merges new pending parts into its pending object in place: compare the bytes it holds, not the object.
@@ -316,6 +355,10 @@ export class RoomCore<C extends RoomConn> {
       doc.off("update", this.collect);
     }
     this.docUnits = { ...this.docUnits, units: this.docUnits.units + units, exact: false };
+    if (steps > 0) {
+      this.mergeTotal += steps;
+      origin?.budgets?.bytes.charge(now, steps * MERGE_STEP_BYTES);
+    }
     const emitted = this.emitted;
     this.emitted = [];
     const changed = this.txnChanged;
@@ -332,7 +375,7 @@ export class RoomCore<C extends RoomConn> {
     if (pendingBytes > 0) origin?.budgets?.bytes.charge(now, pendingBytes);
     // Durable before visible: the raw update (pending parts included) is stored before any send.
     this.store.append(update);
-    this.fullState = undefined;
+    this.wholeAnswer = undefined;
     if (userId !== undefined && newIds.length > 0) this.store.recordClientIds(userId, newIds, now);
     // A relayed update that is left partly pending travels whole: receivers hold the same pending parts.
     if (!reencode) this.transport.broadcastUpdate(update, origin);
@@ -356,8 +399,21 @@ export class RoomCore<C extends RoomConn> {
       for (const message of cold.answer) bytes += this.sendAnswer(conn, message);
       return bytes;
     }
-    this.fullState ??= Y.encodeStateAsUpdate(this.doc);
-    return this.sendAnswer(conn, encodeSyncStep2(this.fullState));
+    this.wholeAnswer ??= this.answerWhole();
+    let bytes = 0;
+    for (const message of this.wholeAnswer) bytes += this.sendAnswer(conn, message);
+    return bytes;
+  }
+
+  /**
+   * The whole state as one step 2, unless integrating it in that order (client by client, as Yjs encodes
+   * it) would take more conflict resolution than the document may hold: then the stored entries, in the
+   * order they were counted in, as a cold document sends them.
+   */
+  private answerWhole(): Uint8Array[] {
+    const state = Y.encodeStateAsUpdate(this.doc);
+    if (loadMergeSteps(state, this.limits.maxDocMergeSteps) <= this.limits.maxDocMergeSteps) return [encodeSyncStep2(state)];
+    return coldAnswer(this.store.load());
   }
 
   /** The awareness state the room holds for `clientId` (JSON), if any. */
@@ -378,8 +434,18 @@ export class RoomCore<C extends RoomConn> {
   /** Folds the log into a snapshot when the policy says so; pending (not yet integrable) updates stay in the tail. */
   maybeCompact(force = false): void {
     if (!force && !shouldCompact(this.store)) return;
+    // A snapshot whose load would take more conflict resolution than the document may hold is not
+    // written: the log it would replace replays in the order it was counted in. Tried again only once
+    // the log has grown, so a document in that state does not pay for the count on every update.
+    if (this.mergeBlockedAt !== undefined && this.store.logCount < this.mergeBlockedAt + MERGE_RECOUNT_ENTRIES) return;
     const started = Date.now();
     const snapshot = Y.encodeStateAsUpdate(this.doc);
+    const merge = loadMergeSteps(snapshot, this.limits.maxDocMergeSteps);
+    if (merge > this.limits.maxDocMergeSteps) {
+      this.mergeBlockedAt = this.store.logCount;
+      return;
+    }
+    this.mergeBlockedAt = undefined;
     const tail: Uint8Array[] = [];
     const { pendingStructs, pendingDs } = this.doc.store;
     // Yjs keeps pending parts in the v2 format; the store holds v1.
@@ -388,6 +454,8 @@ export class RoomCore<C extends RoomConn> {
     try {
       this.store.compact(snapshot, tail);
       this.docUnits = undefined;
+      // Pending parts were counted in full when they arrived; they stay counted until they integrate.
+      this.mergeTotal = merge + (tail.length > 0 ? this.mergeTotal : 0);
     } catch {
       // A failed compaction changes nothing: the log it would have replaced is still there.
       return;

@@ -21,6 +21,7 @@
  */
 import * as decoding from "lib0/decoding";
 import * as Y from "yjs";
+import { type Link, mergeWork } from "./merge-work";
 
 export interface UpdateCost {
   /** Structs the document does not have yet (parts it has are skipped, as Yjs does). Each becomes one Item or GC. */
@@ -44,7 +45,25 @@ export interface UpdateCost {
   subdocs: number;
   /** Array elements copied when Yjs merges runs of ContentAny/ContentJSON structs (quadratic in a run's length). */
   mergeCopies: number;
+  /** Steps of conflict resolution (merge-work.ts): CPU, not memory, so not item units. */
+  mergeSteps: number;
+  /** Of those, steps walking to a map key's first entry. */
+  mergeWalks: number;
 }
+
+/** Nothing: what an empty update costs. */
+export const NO_COST: Readonly<UpdateCost> = {
+  structs: 0,
+  deleteRanges: 0,
+  splits: 0,
+  newlyDeleted: 0,
+  types: 0,
+  roots: 0,
+  subdocs: 0,
+  mergeCopies: 0,
+  mergeSteps: 0,
+  mergeWalks: 0,
+};
 
 /**
  * The cost as one number, in item units: one unit is one Yjs Item (~270-310 B of heap in Node 22); a
@@ -183,8 +202,8 @@ function lowerBound(sorted: number[], x: number): number {
  * over the limit): refusing a huge update costs no more than counting one at the limit, where 8 MiB of
  * delete ranges take over a second to count whole.
  */
-export function updateCost(doc: Y.Doc, update: Uint8Array, limit = Infinity): UpdateCost {
-  const cost: UpdateCost = { structs: 0, deleteRanges: 0, splits: 0, newlyDeleted: 0, types: 0, roots: 0, subdocs: 0, mergeCopies: 0 };
+export function updateCost(doc: Y.Doc, update: Uint8Array, limit = Infinity, mergeLimit = Infinity): UpdateCost {
+  const cost: UpdateCost = { ...NO_COST };
   const views = new Map<number, ClientView>();
   const view = (client: number): ClientView => {
     let v = views.get(client);
@@ -197,6 +216,7 @@ export function updateCost(doc: Y.Doc, update: Uint8Array, limit = Infinity): Up
   // Structs. Origins are resolved once all structs are known: Yjs integrates structs in dependency order,
   // and a split is a split whichever struct asks for it first.
   const origins: number[] = []; // flat (client, clock, kind) triples; kind 0: origin, 1: right origin
+  const links: Link[] = [];
   const numClients = decoding.readVarUint(d);
   for (let i = 0; i < numClients; i++) {
     const numStructs = decoding.readVarUint(d);
@@ -214,6 +234,10 @@ export function updateCost(doc: Y.Doc, update: Uint8Array, limit = Infinity): Up
       let originClient = -1;
       let originClock = -1;
       let right = -1;
+      let rightClient = -1;
+      let rightClock = -1;
+      let parent: string | undefined;
+      let parentSub: string | undefined;
       if (ref === 0 || ref === 10) {
         len = decoding.readVarUint(d); // GC, Skip
       } else {
@@ -222,10 +246,10 @@ export function updateCost(doc: Y.Doc, update: Uint8Array, limit = Infinity): Up
           originClock = decoding.readVarUint(d);
         }
         if (info & 0x40) {
-          const rc = decoding.readVarUint(d);
-          const rk = decoding.readVarUint(d);
-          right = rc * 2 ** 21 + rk; // a key to compare right origins: a collision could only over-count
-          origins.push(rc, rk, 1);
+          rightClient = decoding.readVarUint(d);
+          rightClock = decoding.readVarUint(d);
+          right = rightClient * 2 ** 21 + rightClock; // a key to compare right origins: a collision could only over-count
+          origins.push(rightClient, rightClock, 1);
         }
         if (originClient >= 0) origins.push(originClient, originClock, 0);
         if ((info & 0xc0) === 0) {
@@ -236,11 +260,11 @@ export function updateCost(doc: Y.Doc, update: Uint8Array, limit = Infinity): Up
               newRoots.add(name);
               cost.roots++;
             }
+            parent = `n${name}`;
           } else {
-            decoding.readVarUint(d);
-            decoding.readVarUint(d);
+            parent = `i${decoding.readVarUint(d)}:${decoding.readVarUint(d)}`;
           }
-          if (info & 0x20) skipString(d);
+          if (info & 0x20) parentSub = decoding.readVarString(d);
         }
         len = readContent(d, ref);
       }
@@ -264,6 +288,22 @@ export function updateCost(doc: Y.Doc, update: Uint8Array, limit = Infinity): Up
       if (start <= v.state) {
         v.added.push({ start: v.state, end, deleted: ref === 0 || ref === 1, gc: ref === 0 });
         v.state = end;
+      }
+      {
+        // A struct the document partly has is cut: what remains starts after the known part, its origin the last known clock.
+        const cut = start < v.docState;
+        links.push({
+          client,
+          start: cut ? v.docState : start,
+          end,
+          originClient: cut ? client : originClient,
+          originClock: cut ? v.docState - 1 : originClock,
+          rightClient,
+          rightClock,
+          parent,
+          parentSub,
+          gc: ref === 0,
+        });
       }
       // A run merges right to left, each merge copying everything to its right: struct k of a run adds
       // the elements of struct k-1 once more and its own k-1 times.
@@ -298,6 +338,10 @@ export function updateCost(doc: Y.Doc, update: Uint8Array, limit = Infinity): Up
     }
   }
   if (itemUnits(cost) > limit) return cost;
+  const merge = mergeWork(doc, links, mergeLimit);
+  cost.mergeSteps = merge.steps;
+  cost.mergeWalks = merge.walks;
+  if (cost.mergeSteps > mergeLimit) return cost;
   for (const v of views.values()) if (v.splitAt.size > 0) v.originSplits = [...v.splitAt].sort((a, b) => a - b);
 
   // The delete set, as readAndApplyDeleteSet walks it once the structs are in.
@@ -344,6 +388,11 @@ export function updateCost(doc: Y.Doc, update: Uint8Array, limit = Infinity): Up
     }
   }
   return cost;
+}
+
+/** The conflict-resolution steps loading `update` into an empty document takes (a compaction's snapshot), or a number over `limit`. */
+export function loadMergeSteps(update: Uint8Array, limit = Infinity): number {
+  return updateCost(new Y.Doc(), update, Infinity, limit).mergeSteps;
 }
 
 /** Reads an Item's content (v1 encoding); returns its length in clock units, as Yjs counts it. */

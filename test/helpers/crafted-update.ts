@@ -45,3 +45,21 @@ export function craftChain(client: number, n: number, info: number, content: Str
   }
   return craftUpdate([{ client, structs }]);
 }
+
+/**
+ * `n` inserts by `client` (from `clock`), each naming an origin inside `textClient`'s text of `chars`
+ * and no right origin, origins descending: each one makes Yjs walk everything to its right
+ * (src/sync/merge-work.ts). The attacker's id must be above the text's for Yjs to keep walking.
+ */
+export function craftEndClaims(n: number, chars: number, { textClient = 1, client = 2, clock = 0 } = {}): Uint8Array {
+  const structs: Struct[] = [];
+  for (let i = n - 1; i >= 0; i--) {
+    structs.push((e) => {
+      encoding.writeUint8(e, 0x84); // origin only, string content
+      encoding.writeVarUint(e, textClient);
+      encoding.writeVarUint(e, Math.floor(((i + 0.5) * chars) / n));
+      encoding.writeVarString(e, "y");
+    });
+  }
+  return craftUpdate([{ client, clock, structs }]);
+}

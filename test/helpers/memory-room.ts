@@ -66,6 +66,13 @@ export class MemoryStore implements UpdateStore, PendingWrites {
   recordClientIds(userId: string, ids: readonly number[], at: number): void {
     for (const id of ids) this.clientIds.push({ userId, id, at });
   }
+  readonly meta = new Map<string, string>();
+  getMeta(key: string): string | undefined {
+    return this.meta.get(key);
+  }
+  setMeta(key: string, value: string): void {
+    this.meta.set(key, value);
+  }
 }
 
 export interface TestConn extends RoomConn {

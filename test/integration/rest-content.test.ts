@@ -1,6 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
+import { craftEndClaims } from "../helpers/crafted-update";
 import { api, b64url, BASE, createDoc, createProject, expectError, expectJson, fromB64url, mintToken, postUpdate } from "../helpers/rest";
 
 function sampleUpdate(): { doc: Y.Doc; update: Uint8Array } {
@@ -74,6 +75,22 @@ describe("POST and GET /v1/docs/{id}/update", () => {
       await expectError(await postUpdate("mal", p.secretKey, bad), 400, "invalid_request");
     }
     expect(await getUpdate("mal", p.secretKey)).toEqual(before);
+  });
+
+  it("413 for an update whose conflicts would take too long to merge (14 KB, 4 million steps); the document is unchanged", async () => {
+    const p = await createProject();
+    await createDoc(p.secretKey, { id: "walk" });
+    const text = new Y.Doc();
+    text.clientID = 1;
+    text.getText("t").insert(0, "x".repeat(600_000));
+    await expectJson(await postUpdate("walk", p.secretKey, Y.encodeStateAsUpdate(text)), 200);
+    const before = await getUpdate("walk", p.secretKey);
+    // 2,000 inserts by client 2, each naming an origin inside the text and no right origin, origins descending.
+    const walk = craftEndClaims(2000, 600_000);
+    expect(walk.length).toBeLessThan(16_000);
+    const refused = await expectError(await postUpdate("walk", p.secretKey, walk), 413, "payload_too_large");
+    expect(refused.error.message).toMatch(/merge/);
+    expect(await getUpdate("walk", p.secretKey)).toEqual(before);
   });
 
   it("415 for another content type, 413 over the size limit", async () => {

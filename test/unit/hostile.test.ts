@@ -10,6 +10,7 @@ import { validateUpdate } from "../../src/sync/update-check";
 import { CloseCode } from "../../src/sync/close-codes";
 import { CLIENT_ID_WINDOW_MS, DEFAULT_LIMITS, type RoomLimits } from "../../src/sync/ports";
 import type { RoomCore } from "../../src/sync/room-core";
+import { craftEndClaims } from "../helpers/crafted-update";
 import { conn, MemoryStore, MemoryTransport, testRoom, type TestConn } from "../helpers/memory-room";
 
 function setup(limits: Partial<RoomLimits> = {}) {
@@ -45,6 +46,8 @@ function manyClientsUpdate(n: number, firstId = 1): Uint8Array {
   encoding.writeVarUint(e, 0); // empty delete set
   return encoding.toUint8Array(e);
 }
+
+const endClaims = (n: number, chars: number, clock: number) => craftEndClaims(n, chars, { clock });
 
 function snapshot(room: RoomCore<TestConn>, store: MemoryStore) {
   return { state: Array.from(room.encodeState()), log: store.log.length };
@@ -177,6 +180,72 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     const sv = Y.encodeStateVector(src);
     src.getText("t").delete(0, 10);
     expect(room.handleFrame(a, encodeUpdate(Y.encodeStateAsUpdate(src, sv)))).toBeUndefined();
+  });
+
+  it("conflict-resolution work: 2,000 inserts that claim to end the text (14 KB) are refused (4413) before Yjs walks; an honest offline re-sync is not", () => {
+    const { room, store, join } = setup();
+    const a = join("a");
+    const text = new Y.Doc();
+    text.clientID = 1;
+    text.getText("t").insert(0, "x".repeat(600_000));
+    expect(room.handleFrame(a, encodeUpdate(Y.encodeStateAsUpdate(text)))).toBeUndefined();
+    const attack = endClaims(2000, 600_000, 0);
+    expect(attack.length).toBeLessThan(16_000);
+    const before = snapshot(room, store);
+    const watcher = join("watcher");
+    const seen = watcher.sent.length;
+    expect(room.handleFrame(a, encodeUpdate(attack))).toMatchObject({ code: CloseCode.tooLarge });
+    expect(snapshot(room, store)).toEqual(before);
+    expect(watcher.sent.length).toBe(seen);
+    // Someone who typed offline at the same places as the others syncs without a hitch.
+    const offline = new Y.Doc();
+    offline.clientID = 50;
+    Y.applyUpdate(offline, room.encodeState());
+    const mine = offline.getText("t");
+    const theirs = new Y.Doc();
+    theirs.clientID = 51;
+    Y.applyUpdate(theirs, room.encodeState());
+    for (let i = 0; i < 200; i++) {
+      mine.insert((i * 2999) % mine.length, "mine ");
+      theirs.getText("t").insert((i * 2999) % mine.length, "theirs ");
+    }
+    expect(room.handleFrame(join("b"), encodeUpdate(Y.encodeStateAsUpdate(theirs, room.durableStateVector())))).toBeUndefined();
+    expect(room.handleFrame(a, encodeUpdate(Y.encodeStateAsUpdate(offline, room.durableStateVector())))).toBeUndefined();
+  });
+
+  it("conflict-resolution work adds up: small walks one after another reach the document's cap (4413), kept across a restart", () => {
+    const limits = { maxMergeStepsPerUpdate: 1_000, maxDocMergeSteps: 20_000 };
+    const { room, store, transport, join } = setup(limits);
+    const a = join("a");
+    const text = new Y.Doc();
+    text.clientID = 1;
+    text.getText("t").insert(0, "x".repeat(2_000));
+    const t0 = Date.now();
+    expect(room.handleFrame(a, encodeUpdate(Y.encodeStateAsUpdate(text)), t0)).toBeUndefined();
+    let refusedAt = -1;
+    for (let j = 0; j < 500 && refusedAt < 0; j++) {
+      const before = snapshot(room, store).state;
+      const close = room.handleFrame(a, encodeUpdate(endClaims(1, 2_000 - 2 * j, j)), t0 + j * 1000);
+      if (close) {
+        expect(close.code).toBe(CloseCode.tooLarge);
+        expect(snapshot(room, store).state).toEqual(before);
+        refusedAt = j;
+      }
+    }
+    // Each walk stays under the per-update limit; together they reach the document's cap.
+    expect(refusedAt).toBeGreaterThan(10);
+    expect(refusedAt).toBeLessThan(500);
+    // A new instance over the same storage (a wake-up, a restart) still knows.
+    const revived = testRoom(store, transport, { ...DEFAULT_LIMITS, ...limits });
+    const b = conn("b");
+    transport.conns.add(b);
+    expect(revived.handleFrame(b, encodeUpdate(endClaims(1, 10, refusedAt)), t0 + 1e6)).toMatchObject({ code: CloseCode.tooLarge });
+    // Edits that conflict with nothing (typing at the end) still go through.
+    const typist = new Y.Doc();
+    Y.applyUpdate(typist, revived.encodeState());
+    const sv = Y.encodeStateVector(typist);
+    typist.getText("t").insert(typist.getText("t").length, "still editable");
+    expect(revived.handleFrame(b, encodeUpdate(Y.encodeStateAsUpdate(typist, sv)), t0 + 1e6)).toBeUndefined();
   });
 
   it("updates waiting for missing dependencies are stored, counted and bounded", () => {
