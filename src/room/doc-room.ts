@@ -33,6 +33,12 @@ const IDLE_BEFORE_COMPACT_MS = 5_000;
 const COLD_TAIL = 16;
 /** A change after a quiet period is turned into `document.updated` this soon (the issue: queued within 5 s). */
 const WEBHOOK_FIRST_DELAY_MS = 1_000;
+/**
+ * After a look-up found no endpoint for `document.updated`, the next one waits this long: a document edited
+ * without webhooks costs one D1 read per 5 s, not one per second, and a change after a webhook is created
+ * is still queued within 5 s.
+ */
+const WEBHOOK_RECHECK_MS = 5_000;
 
 export class DocRoom extends DurableObject<Env> {
   private readonly limits: Limits;
@@ -43,6 +49,8 @@ export class DocRoom extends DurableObject<Env> {
   private webhookDueAt = Infinity;
   /** When the catalog write-back is due (the alarm also runs earlier for other duties). */
   private catalogDueAt = 0;
+  /** No endpoint subscribed at the last look-up: the next waits until then. */
+  private webhookQuietUntil = 0;
   private outbox!: Outbox<Conn>;
   private core!: RoomCore<Conn>;
   /** Per-socket state, kept in memory; filled from attachments once after waking. */
@@ -233,13 +241,14 @@ export class DocRoom extends DurableObject<Env> {
 
   private changed(): void {
     this.lastChangeAt = Date.now();
+    // Once per quiet period: while the alarm already plans to look (a throttled endpoint), nothing to do.
+    // First, so that the catalog's later due time below costs no second alarm write.
+    if (this.webhookDueAt === Infinity) this.dueWebhooks(Math.max(this.lastChangeAt + WEBHOOK_FIRST_DELAY_MS, this.webhookQuietUntil));
     if (this.dirtySince === undefined) {
       this.dirtySince = this.lastChangeAt;
       this.catalogDueAt = this.lastChangeAt + CATALOG_FLUSH_MS + Math.random() * CATALOG_FLUSH_JITTER_MS;
       void this.scheduleAlarm(this.catalogDueAt);
     }
-    // Once per quiet period: while the alarm already plans to look (a throttled endpoint), nothing to do.
-    if (this.webhookDueAt === Infinity) this.dueWebhooks(this.lastChangeAt + WEBHOOK_FIRST_DELAY_MS);
   }
 
   private dueWebhooks(at: number): void {
@@ -299,20 +308,22 @@ export class DocRoom extends DurableObject<Env> {
     if (!this.ref) return Infinity; // never named by a call: it cannot have written anything
     let next: number;
     try {
-      next = await dispatchUpdated({
+      const done = await dispatchUpdated({
         env: this.env,
         outbox: this.webhooks,
         ref: { ...this.ref, incarnation: this.ref.incarnation ?? "" },
         now,
         state: () => ({ sizeBytes: this.storedBytes(), stateVector: base64url(this.core.durableStateVector()) }),
       });
+      next = done.next;
+      if (done.subscribers === 0) this.webhookQuietUntil = now + WEBHOOK_RECHECK_MS;
     } catch (e) {
       // Nothing was marked sent: the next try records and enqueues the same event ids again.
       console.error("webhook dispatch failed; retrying", { doc: this.ref.docId, error: e instanceof Error ? e.name : typeof e });
       next = Date.now() + 10 * WEBHOOK_FIRST_DELAY_MS;
     }
     // A change that came in while this ran asked for nothing (webhookDueAt was not Infinity): look again.
-    if (next === Infinity && this.webhooks.pending(UPDATED)) next = Date.now() + WEBHOOK_FIRST_DELAY_MS;
+    if (next === Infinity && this.webhooks.pending(UPDATED)) next = Math.max(Date.now() + WEBHOOK_FIRST_DELAY_MS, this.webhookQuietUntil);
     this.webhookDueAt = Math.min(this.webhookDueAt, next);
     return this.webhookDueAt;
   }

@@ -23,11 +23,11 @@ export interface DispatchInput {
   state: () => { sizeBytes: number; stateVector: string };
 }
 
-/** Returns when it wants to run again (Infinity: nothing pending). */
-export async function dispatchUpdated(input: DispatchInput): Promise<number> {
+/** When it wants to run again (Infinity: nothing pending), and how many endpoints subscribe (null: not looked up). */
+export async function dispatchUpdated(input: DispatchInput): Promise<{ next: number; subscribers: number | null }> {
   const { env, outbox, ref, now } = input;
   const change = outbox.pending(UPDATED);
-  if (!change) return Infinity;
+  if (!change) return { next: Infinity, subscribers: null };
   const { throttleMs } = readWebhookSettings(env);
   const hooks = await subscribers(env.DB, ref.projectId, UPDATED);
   const sent = outbox.sent(UPDATED);
@@ -55,7 +55,7 @@ export async function dispatchUpdated(input: DispatchInput): Promise<number> {
   }
   // Nobody is waiting for this change any more (sent to all, or no endpoint subscribes).
   if (next === Infinity) outbox.markHandled(UPDATED, change.seq);
-  return next;
+  return { next, subscribers: hooks.length };
 }
 
 async function digest(text: string): Promise<string> {
