@@ -17,6 +17,8 @@ import { renderRoots, type RootKind } from "../../src/sync/to-json";
 // transform is cached across runs, so the variables of the first run would stick.
 const env = (Reflect.get(import.meta, "env") ?? {}) as Record<string, string | undefined>;
 const RUNS = Number(env.VITE_LATTICE_PROPERTY_RUNS ?? env.LATTICE_PROPERTY_RUNS) || 150;
+/** Long mode needs longer than the suite's 30 s per test. */
+const TIMEOUT = Math.max(30_000, RUNS * 100);
 const SEED = Number(env.VITE_LATTICE_PROPERTY_SEED ?? env.LATTICE_PROPERTY_SEED) || 20261201;
 
 /** The roots the random edits use, with the kind each always has. */
@@ -278,62 +280,70 @@ function syncAll(docs: Y.Doc[]): void {
 const equalBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 describe(`restore (fast-check, ${RUNS} runs, seed ${SEED})`, () => {
-  it("makes the content equal the version's, then restoring the before-restore state gives the pre-restore content back", () => {
-    fc.assert(
-      fc.property(edits, edits, restoreId, (before, after, clientId) => {
-        nextClientId = FIRST_ID;
-        const editor = client();
-        for (const e of before) applyEdit(editor, e);
-        const versionState = Y.encodeStateAsUpdate(editor);
-        for (const e of after) applyEdit(editor, e);
-        const server = load(Y.encodeStateAsUpdate(editor));
-        const preRestore = Y.encodeStateAsUpdate(server);
-        const expected = content(load(versionState));
-        const preContent = content(load(preRestore));
+  it(
+    "makes the content equal the version's, then restoring the before-restore state gives the pre-restore content back",
+    () => {
+      fc.assert(
+        fc.property(edits, edits, restoreId, (before, after, clientId) => {
+          nextClientId = FIRST_ID;
+          const editor = client();
+          for (const e of before) applyEdit(editor, e);
+          const versionState = Y.encodeStateAsUpdate(editor);
+          for (const e of after) applyEdit(editor, e);
+          const server = load(Y.encodeStateAsUpdate(editor));
+          const preRestore = Y.encodeStateAsUpdate(server);
+          const expected = content(load(versionState));
+          const preContent = content(load(preRestore));
 
-        restoreInto(server, load(versionState), null, { clientId });
-        expect(content(server)).toEqual(expected);
-        // A forward edit: everything the document had is still in its history.
-        expect(Y.encodeStateVector(load(preRestore, Y.encodeStateAsUpdate(server)))).toEqual(Y.encodeStateVector(server));
-        // The live doc's roots are never typed by a restore.
-        for (const type of server.share.values()) expect(type.constructor).toBe(Y.AbstractType);
+          restoreInto(server, load(versionState), null, { clientId });
+          expect(content(server)).toEqual(expected);
+          // A forward edit: everything the document had is still in its history.
+          expect(Y.encodeStateVector(load(preRestore, Y.encodeStateAsUpdate(server)))).toEqual(Y.encodeStateVector(server));
+          // The live doc's roots are never typed by a restore.
+          for (const type of server.share.values()) expect(type.constructor).toBe(Y.AbstractType);
 
-        restoreInto(server, load(preRestore));
-        expect(content(server)).toEqual(preContent);
-        // Nothing left to change: a second restore of the same state adds no operation.
-        expect(Y.encodeStateVector(load(restoreUpdate(server, load(preRestore))))).toEqual(new Uint8Array([0]));
-      }),
-      { numRuns: RUNS, seed: SEED },
-    );
-  });
+          restoreInto(server, load(preRestore));
+          expect(content(server)).toEqual(preContent);
+          // Nothing left to change: a second restore of the same state adds no operation.
+          expect(Y.encodeStateVector(load(restoreUpdate(server, load(preRestore))))).toEqual(new Uint8Array([0]));
+        }),
+        { numRuns: RUNS, seed: SEED },
+      );
+    },
+    TIMEOUT,
+  );
 
-  it("converges when two live clients edit concurrently with the restore", () => {
-    fc.assert(
-      fc.property(edits, edits, edits, edits, restoreId, (before, after, byBob, byCarol, clientId) => {
-        nextClientId = FIRST_ID;
-        const editor = client();
-        for (const e of before) applyEdit(editor, e);
-        const versionState = Y.encodeStateAsUpdate(editor);
-        for (const e of after) applyEdit(editor, e);
-        const server = load(Y.encodeStateAsUpdate(editor));
-        const alice = client(Y.encodeStateAsUpdate(server)); // only watches
-        const bob = client(Y.encodeStateAsUpdate(server));
-        const carol = client(Y.encodeStateAsUpdate(server));
+  it(
+    "converges when two live clients edit concurrently with the restore",
+    () => {
+      fc.assert(
+        fc.property(edits, edits, edits, edits, restoreId, (before, after, byBob, byCarol, clientId) => {
+          nextClientId = FIRST_ID;
+          const editor = client();
+          for (const e of before) applyEdit(editor, e);
+          const versionState = Y.encodeStateAsUpdate(editor);
+          for (const e of after) applyEdit(editor, e);
+          const server = load(Y.encodeStateAsUpdate(editor));
+          const alice = client(Y.encodeStateAsUpdate(server)); // only watches
+          const bob = client(Y.encodeStateAsUpdate(server));
+          const carol = client(Y.encodeStateAsUpdate(server));
 
-        // Bob's and Carol's edits are in flight while the server restores.
-        for (const e of byBob) applyEdit(bob, e);
-        for (const e of byCarol) applyEdit(carol, e);
-        const update = restoreInto(server, load(versionState), null, { clientId });
-        Y.applyUpdate(alice, update); // the broadcast
-        expect(content(alice)).toEqual(content(load(versionState)));
+          // Bob's and Carol's edits are in flight while the server restores.
+          for (const e of byBob) applyEdit(bob, e);
+          for (const e of byCarol) applyEdit(carol, e);
+          const update = restoreInto(server, load(versionState), null, { clientId });
+          Y.applyUpdate(alice, update); // the broadcast
+          expect(content(alice)).toEqual(content(load(versionState)));
 
-        syncAll([server, alice, bob, carol]);
-        const final = content(server);
-        for (const d of [alice, bob, carol]) expect(content(d)).toEqual(final);
-      }),
-      { numRuns: Math.ceil(RUNS / 2), seed: SEED + 1 },
-    );
-  });
+          syncAll([server, alice, bob, carol]);
+          const final = content(server);
+          for (const d of [alice, bob, carol]) expect(content(d)).toEqual(final);
+        }),
+        { numRuns: Math.ceil(RUNS / 2), seed: SEED + 1 },
+      );
+    },
+    TIMEOUT,
+  );
 });
 
 describe("restore, case by case", () => {
