@@ -1,7 +1,7 @@
 /**
  * Coalescing of `document.updated` per document and endpoint. Pure. The document's object records every
  * commit as a change sequence number; per endpoint it remembers the last sequence sent and when. A change
- * after a quiet period goes at once (the object's alarm runs about a second after it); later ones wait
+ * after a quiet period goes at once (the object's alarm runs 1–5 s after it); later ones wait
  * until `throttleMs` after the previous send, and the event then carries the latest state.
  */
 
