@@ -53,8 +53,8 @@ export class RoomCore<C extends RoomConn> {
   private loaded = false;
   /** undefined: not looked at yet; null: the cold path does not apply (loaded, or not exact). */
   private cold: ColdView | null | undefined;
-  /** What a fresh client is sent, built once, until the next change. */
-  private wholeAnswer: Uint8Array[] | undefined;
+  /** The whole state encoded once for fresh clients, until the next change. */
+  private fullState: Uint8Array | undefined;
   private readonly presence: Presence<C>;
   private readonly userBudgets = new Map<string, Budgets>();
   /** Item units the loaded document holds (update-cost.ts): counted once, then kept as a running sum. */
@@ -103,7 +103,7 @@ export class RoomCore<C extends RoomConn> {
     this.ydoc = this.newDoc();
     this.loaded = false;
     this.cold = undefined;
-    this.wholeAnswer = undefined;
+    this.fullState = undefined;
     this.emitted = [];
   }
 
@@ -375,7 +375,7 @@ export class RoomCore<C extends RoomConn> {
     if (pendingBytes > 0) origin?.budgets?.bytes.charge(now, pendingBytes);
     // Durable before visible: the raw update (pending parts included) is stored before any send.
     this.store.append(update);
-    this.wholeAnswer = undefined;
+    this.fullState = undefined;
     if (userId !== undefined && newIds.length > 0) this.store.recordClientIds(userId, newIds, now);
     // A relayed update that is left partly pending travels whole: receivers hold the same pending parts.
     if (!reencode) this.transport.broadcastUpdate(update, origin);
@@ -399,21 +399,8 @@ export class RoomCore<C extends RoomConn> {
       for (const message of cold.answer) bytes += this.sendAnswer(conn, message);
       return bytes;
     }
-    this.wholeAnswer ??= this.answerWhole();
-    let bytes = 0;
-    for (const message of this.wholeAnswer) bytes += this.sendAnswer(conn, message);
-    return bytes;
-  }
-
-  /**
-   * The whole state as one step 2, unless integrating it in that order (client by client, as Yjs encodes
-   * it) would take more conflict resolution than the document may hold: then the stored entries, in the
-   * order they were counted in, as a cold document sends them.
-   */
-  private answerWhole(): Uint8Array[] {
-    const state = Y.encodeStateAsUpdate(this.doc);
-    if (loadMergeSteps(state, this.limits.maxDocMergeSteps) <= this.limits.maxDocMergeSteps) return [encodeSyncStep2(state)];
-    return coldAnswer(this.store.load());
+    this.fullState ??= Y.encodeStateAsUpdate(this.doc);
+    return this.sendAnswer(conn, encodeSyncStep2(this.fullState));
   }
 
   /** The awareness state the room holds for `clientId` (JSON), if any. */

@@ -248,6 +248,32 @@ describe("hostile writers meet a limit, and only they are affected", () => {
     expect(revived.handleFrame(b, encodeUpdate(Y.encodeStateAsUpdate(typist, sv)), t0 + 1e6)).toBeUndefined();
   });
 
+  it("conflict-resolution work at compaction: a snapshot whose load would pass the document's cap is not written (the limit was lowered)", () => {
+    const { room, store, transport, join } = setup({ maxMergeStepsPerUpdate: 1_000_000, maxDocMergeSteps: 10_000_000 });
+    const a = join("a");
+    const text = new Y.Doc();
+    text.clientID = 1;
+    text.getText("t").insert(0, "x".repeat(10_000));
+    expect(room.handleFrame(a, encodeUpdate(Y.encodeStateAsUpdate(text)))).toBeUndefined();
+    expect(room.handleFrame(a, encodeUpdate(endClaims(400, 10_000, 0)))).toBeUndefined(); // 160,000 steps, under these limits
+    // The operator lowers the cap; the object restarts over the same storage.
+    const lowered = { ...DEFAULT_LIMITS, maxDocMergeSteps: 50_000 };
+    const revived = testRoom(store, transport, lowered);
+    const log = store.log.length;
+    revived.maybeCompact(true);
+    expect(store.log.length).toBe(log); // the log stays: replayed in the order it was counted in
+    expect(store.snapshot).toBeUndefined();
+    // A further conflicting write is refused; one that conflicts with nothing is not.
+    const b = conn("b");
+    transport.conns.add(b);
+    expect(revived.handleFrame(b, encodeUpdate(endClaims(1, 10, 400)))).toMatchObject({ code: CloseCode.tooLarge });
+    const typist = new Y.Doc();
+    Y.applyUpdate(typist, revived.encodeState());
+    const sv = Y.encodeStateVector(typist);
+    typist.getText("t").insert(typist.getText("t").length, "!");
+    expect(revived.handleFrame(b, encodeUpdate(Y.encodeStateAsUpdate(typist, sv)))).toBeUndefined();
+  });
+
   it("updates waiting for missing dependencies are stored, counted and bounded", () => {
     const { room, store, join } = setup({ maxPendingBytes: 4000 });
     const a = join("a");
