@@ -5,6 +5,7 @@
  * - a writer at full speed is never cut off, and every reader converges;
  * - a big offline edit (1.5 MB, and one just under the document cap) arrives in at most two connections;
  * - an edit that can never fit ends in one permanent close, not a reconnect loop;
+ * - an update whose conflict resolution would walk the whole text is refused, promptly;
  * - every close the server starts completes its handshake promptly (the client's `close` event);
  * - DELETE closes live sockets with 4404 as promptly.
  */
@@ -18,6 +19,7 @@ import * as Y from "yjs";
 import { CloseCode } from "../../src/sync/close-codes";
 import { DEFAULT_LIMITS } from "../../src/sync/ports";
 import { encodeAwareness, encodeUpdate } from "../../src/sync/frames";
+import { craftEndClaims } from "../helpers/crafted-update";
 import { applyPatches, type SequentialTrace } from "../helpers/traces";
 import { devDoc, Server, shortToken, uniqueDocId } from "./harness";
 
@@ -177,6 +179,39 @@ describe("big offline edits", () => {
     expect(w.stats.closes).toHaveLength(1);
     expect(w.stats.closes[0]!.frameToEventMs).toBeLessThan(PROMPT_MS);
     expect(await serverText(docId, "t")).toBe("");
+  });
+});
+
+describe("conflict-resolution work", () => {
+  it("an update whose merge would walk the whole text (2,000 end-claiming inserts, 14 KB) is refused with 4413 within a second; a live editor goes on", async () => {
+    const { docId, token } = await newDoc("walk");
+    const author = new Y.Doc();
+    author.clientID = 1;
+    const w = provider(docId, token, { doc: author });
+    await synced(w.p);
+    author.getText("t").insert(0, "x".repeat(600_000));
+    await waitFor(() => w.p.wsconnected && !w.p.ws?.bufferedAmount, "the text to be sent");
+    await new Promise((r) => setTimeout(r, 500));
+    const length = (await serverText(docId, "t")).length;
+    expect(length).toBe(600_000);
+    const url = `${server.url.replace(/^http/, "ws")}/v1/sync/${docId}?token=${encodeURIComponent(token)}`;
+    const { Counted, stats } = countingSocket();
+    const hostile = new Counted(url);
+    await new Promise((r) => hostile.once("open", r));
+    const sent = Date.now();
+    hostile.send(encodeUpdate(craftEndClaims(2000, 600_000)));
+    await waitFor(() => stats.closes.length > 0, "the hostile socket's close event", 15_000);
+    expect(Date.now() - sent).toBeLessThan(PROMPT_MS);
+    expect(stats.closes[0]!.code).toBe(CloseCode.tooLarge);
+    expect((await serverText(docId, "t")).length).toBe(length);
+    // The stock provider beside it never noticed, and its next edit arrives.
+    author.getText("t").insert(0, "still here ");
+    await waitFor(() => w.p.wsconnected && !w.p.ws?.bufferedAmount, "the edit to be sent");
+    const until = Date.now() + 10_000;
+    while (!(await serverText(docId, "t")).startsWith("still here ") && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect((await serverText(docId, "t")).startsWith("still here ")).toBe(true);
+    expect(w.events.closed).toEqual([]);
+    expect(w.stats.opened).toBe(1);
   });
 });
 
