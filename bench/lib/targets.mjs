@@ -51,7 +51,7 @@ function seededTemplate(docs) {
 }
 
 /** What every Worker target shares: a persist folder on `medium`, started on `runtime`. */
-function workerdTarget({ peer, label, port, runtime, medium, cwd, vars, seed, durable, relay = false, stateMedium = medium }) {
+function workerdTarget({ peer, label, port, runtime, medium, cwd, vars, seed, durable, relay = false, stateMedium = medium, inspectorPort }) {
   let persistDir;
   let server;
   const t = {
@@ -65,13 +65,14 @@ function workerdTarget({ peer, label, port, runtime, medium, cwd, vars, seed, du
     durable,
     persistent: !relay,
     relay,
+    inspectorPort,
     async start({ docs, fresh = true } = {}) {
       if (fresh) {
         persistDir = stateDir(stateMedium, `${peer}-bench-`);
         if (seed) cpSync(seed(docs), persistDir, { recursive: true });
       }
       // BENCH_LOG=1 shows the servers' own output (and the Workers' console) while the bench runs.
-      server = await startWorkerd({ runtime, cwd, name: peer, port, persistTo: persistDir, vars, log: !!process.env.BENCH_LOG });
+      server = await startWorkerd({ runtime, cwd, name: peer, port, persistTo: persistDir, vars, log: !!process.env.BENCH_LOG, inspectorPort });
       t.pgid = server.child.pid;
     },
     async stop({ keep = false } = {}) {
@@ -93,7 +94,7 @@ function workerdTarget({ peer, label, port, runtime, medium, cwd, vars, seed, du
  * Every limit at its default: W2's writer replays a whole trace from one socket as fast as it goes, which
  * the default budgets let through. `vars` adds to them (a baseline that needed a limit lifted can have it).
  */
-export function latticeTarget({ port, runtime, medium, peer = "lattice", label = "Lattice", cwd = ROOT, vars = {} }) {
+export function latticeTarget({ port, runtime, medium, peer = "lattice", label = "Lattice", cwd = ROOT, vars = {}, inspectorPort }) {
   const t = workerdTarget({
     peer,
     label,
@@ -104,6 +105,7 @@ export function latticeTarget({ port, runtime, medium, peer = "lattice", label =
     vars: { TOKEN_SECRET, ADMIN_TOKEN: "bench-admin-token-0123456789abcdef-0123", ...vars },
     seed: seededTemplate,
     durable: true,
+    inspectorPort,
   });
   t.wsUrl = async (docId, i = 0, access = "write") => {
     const token = await new SignJWT({ prj: PROJECT, doc: docId, acc: access, kid: KEY_ID })
@@ -118,8 +120,17 @@ export function latticeTarget({ port, runtime, medium, peer = "lattice", label =
 }
 
 /** y-partyserver 2.2 (bench/peers/y-partyserver): onSave is debounced (2 s, at most 10 s). */
-export function partyserverTarget({ port, runtime, medium }) {
-  const t = workerdTarget({ peer: "y-partyserver", label: "y-partyserver 2.2", port, runtime, medium, cwd: join(PEERS, "y-partyserver"), durable: false });
+export function partyserverTarget({ port, runtime, medium, inspectorPort }) {
+  const t = workerdTarget({
+    peer: "y-partyserver",
+    label: "y-partyserver 2.2",
+    port,
+    runtime,
+    medium,
+    cwd: join(PEERS, "y-partyserver"),
+    durable: false,
+    inspectorPort,
+  });
   t.wsUrl = async (docId) => `ws://127.0.0.1:${port}/parties/bench-doc/${encodeURIComponent(docId)}`;
   return t;
 }
@@ -128,7 +139,7 @@ export function partyserverTarget({ port, runtime, medium }) {
  * The runtime floor (bench/peers/workerd-floor): a Durable Object that relays each update to the other
  * sockets untouched and stores nothing. What any server on this runtime pays before its own code runs.
  */
-export function floorTarget({ port, runtime }) {
+export function floorTarget({ port, runtime, inspectorPort }) {
   const t = workerdTarget({
     peer: "floor",
     label: "runtime floor (relay DO)",
@@ -139,6 +150,7 @@ export function floorTarget({ port, runtime }) {
     durable: false,
     relay: true,
     stateMedium: "tmpfs", // it stores nothing, but the runtime wants a folder for its objects
+    inspectorPort,
   });
   t.wsUrl = async (docId) => `ws://127.0.0.1:${port}/relay/${encodeURIComponent(docId)}`;
   return t;

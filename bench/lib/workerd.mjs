@@ -44,13 +44,14 @@ function freeze(cwd, name) {
 }
 
 /**
- * Starts the Worker of `cwd` on `port` with `runtime` ("wrangler" or "miniflare"), state under `persistTo`.
+ * Starts the Worker of `cwd` on `port` with `runtime` ("wrangler" or "miniflare"), state under `persistTo`
+ * (Miniflare: the V8 inspector on `inspectorPort` when given).
  * Resolves to { child, stop(signal) } once /healthz answers; the server's processes share child.pid as group.
  */
-export async function startWorkerd({ runtime, cwd, name, port, persistTo, vars = {}, log = false }) {
+export async function startWorkerd({ runtime, cwd, name, port, persistTo, vars = {}, log = false, inspectorPort }) {
   const worker = freeze(cwd, name);
   if (runtime === "wrangler") return startWranglerDev({ port, persistTo, vars, migrate: false, log, cwd: worker.dir, timeoutMs: 120_000 });
-  const spec = { config: worker.config, bundle: worker.bundle, port, persistRoot: join(persistTo, "v3"), vars };
+  const spec = { config: worker.config, bundle: worker.bundle, port, persistRoot: join(persistTo, "v3"), vars, inspectorPort };
   const server = spawnGroup(NODE, [CHILD, JSON.stringify(spec)], { cwd: worker.dir, env: wranglerEnv() }, log);
   await readyOrFail(server, `http://127.0.0.1:${port}/healthz`, 120_000, `${name} on Miniflare`);
   return server;
