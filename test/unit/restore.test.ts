@@ -5,7 +5,7 @@
  * The property tests run a fixed seed in `npm test`. Long mode:
  * `VITE_LATTICE_PROPERTY_RUNS=2000 npx vitest run test/unit/restore.test.ts` (tests run inside workerd,
  * which sees only VITE_-prefixed variables, through import.meta.env); VITE_LATTICE_PROPERTY_SEED picks
- * another seed.
+ * another seed, VITE_LATTICE_PROPERTY_SIZE=medium longer edit sequences.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -126,7 +126,9 @@ const edit: fc.Arbitrary<Edit> = fc.record({
   key: fc.constantFrom("k1", "k2", "k3", "__proto__", "constructor"),
   tag: fc.constantFrom("paragraph", "heading", "bulletList", "listItem"),
 });
-const edits = fc.array(edit, { maxLength: 30 });
+/** VITE_LATTICE_PROPERTY_SIZE=medium (or large) makes longer edit sequences in long mode. */
+const SIZE = env.VITE_LATTICE_PROPERTY_SIZE as fc.Size | undefined;
+const edits = fc.array(edit, SIZE ? { maxLength: 200, size: SIZE } : { maxLength: 30 });
 /** The restore's client id: below or above the replicas' (2^31, 2^31 + 1, …), never one of theirs. */
 const restoreId = fc.integer({ min: 1, max: 2 ** 32 - 1 }).filter((id) => id < FIRST_ID || id > FIRST_ID + 1000);
 
