@@ -37,8 +37,9 @@ async function openRoom(target, cfg) {
 
 /**
  * W6 on every target at once: connect, settle, then `cfg.windows` windows of `cfg.seconds / cfg.windows`
- * each. Returns Map(target.id -> {windows: [{cpuMs, cpuPctOfOneCore, runtimeCpuMs, rssMB}], wakeups, ...});
- * wakeups (workerd targets, when strace is there): object constructions over the whole idle period.
+ * each, then one more window in which object wake-ups are counted. Returns Map(target.id -> {windows:
+ * [{cpuMs, cpuPctOfOneCore, runtimeCpuMs, rssMB}], wakeups, ...}); wakeups (workerd targets, when strace
+ * is there): object constructions in that last window.
  */
 export async function idleRooms(targets, cfg, log) {
   const rooms = [];
@@ -49,8 +50,6 @@ export async function idleRooms(targets, cfg, log) {
   }
   await sleep(cfg.settleMs);
   const out = new Map(rooms.map((r) => [r.target.id, { windows: [] }]));
-  const traced = canTrace() ? rooms.filter((r) => r.target.runtime.startsWith("workerd")) : [];
-  const counters = new Map(traced.map((r) => [r.target.id, countWakeups(r.target)]));
   const windowMs = (cfg.seconds * 1000) / cfg.windows;
   for (let w = 0; w < cfg.windows; w++) {
     const before = rooms.map((r) => r.target.serverPids().map((pid) => ({ pid, cpu: cpuMs([pid]) })));
@@ -80,7 +79,12 @@ export async function idleRooms(targets, cfg, log) {
     const shown = (r) => out.get(r.target.id).windows[w].cpuMs ?? "n/a (a server process restarted)";
     log(`window ${w + 1}/${cfg.windows}: ${rooms.map((r) => `${r.target.id} ${shown(r)} ms CPU`).join(", ")}`);
   }
-  for (const [id, counter] of counters) out.get(id).wakeups = await counter.stop();
+  // Wake-ups in one more window, traced: strace attached to a running process stops it on every
+  // syscall (its seccomp filter works only for processes it starts), so no CPU figure comes from it.
+  const traced = canTrace() ? rooms.filter((r) => r.target.runtime.startsWith("workerd")) : [];
+  const counters = new Map(traced.map((r) => [r.target.id, countWakeups(r.target)]));
+  await sleep(windowMs);
+  for (const [id, counter] of counters) out.get(id).wakeups = { ...(await counter.stop()), seconds: round(windowMs / 1000, 1) };
   for (const r of rooms) {
     const o = out.get(r.target.id);
     o.clients = r.clients.length;
