@@ -1,5 +1,6 @@
 import type { Env } from "../env";
 import { DEFAULT_LIMITS, type RoomLimits } from "../sync/ports";
+import { MAX_AUTO_VERSIONS, MAX_VERSION_BYTES, VERSION_INTERVAL_SECONDS } from "../sync/version-policy";
 
 /** Every limit the server enforces, configurable through `wrangler.toml` [vars]. */
 export interface Limits extends RoomLimits {
@@ -9,6 +10,12 @@ export interface Limits extends RoomLimits {
   maxUpdateBytes: number;
   /** Open connections per document; the next one is closed with 1013 (try again later). */
   maxConnectionsPerDoc: number;
+  /** At most one automatic version per this many seconds of editing (src/sync/version-policy.ts). */
+  versionIntervalSeconds: number;
+  /** Automatic versions kept per document (auto and before-restore); older ones are pruned first. */
+  maxAutoVersions: number;
+  /** All of a document's versions together, in bytes of Yjs state; a named version past it gets 413. */
+  maxVersionBytes: number;
 }
 
 const DEFAULTS: Limits = {
@@ -17,12 +24,18 @@ const DEFAULTS: Limits = {
   maxFrameBytes: 32 * 1024 * 1024,
   maxUpdateBytes: 1024 * 1024,
   maxConnectionsPerDoc: 1000,
+  versionIntervalSeconds: VERSION_INTERVAL_SECONDS,
+  maxAutoVersions: MAX_AUTO_VERSIONS,
+  maxVersionBytes: MAX_VERSION_BYTES,
 };
 
 const VARS: Record<keyof Limits, string> = {
   maxFrameBytes: "MAX_FRAME_BYTES",
   maxUpdateBytes: "MAX_UPDATE_BYTES",
   maxConnectionsPerDoc: "MAX_CONNECTIONS_PER_DOC",
+  versionIntervalSeconds: "VERSION_INTERVAL_SECONDS",
+  maxAutoVersions: "MAX_AUTO_VERSIONS",
+  maxVersionBytes: "MAX_VERSION_BYTES",
   maxDocBytes: "MAX_DOC_BYTES",
   maxDocItemUnits: "MAX_DOC_ITEM_UNITS",
   maxRootTypes: "MAX_ROOT_TYPES",
