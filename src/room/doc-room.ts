@@ -63,6 +63,8 @@ export class DocRoom extends DurableObject<Env> {
   private catalogWritten = false;
   /** When the alarm is due (Infinity: none); undefined until read from storage once. */
   private alarmAt: number | undefined;
+  /** The one storage read of the alarm after waking, shared by every scheduleAlarm that waits for it. */
+  private alarmRead: Promise<void> | undefined;
   /**
    * The document this object held was deleted: it refuses every call and socket for good (a re-created
    * id gets a new object). Kept in storage, so a request that passed the catalog check just before the
@@ -241,12 +243,14 @@ export class DocRoom extends DurableObject<Env> {
 
   private changed(): void {
     this.lastChangeAt = Date.now();
-    // Once per quiet period: while the alarm already plans to look (a throttled endpoint), nothing to do.
-    // First, so that the catalog's later due time below costs no second alarm write.
-    if (this.webhookDueAt === Infinity) this.dueWebhooks(Math.max(this.lastChangeAt + WEBHOOK_FIRST_DELAY_MS, this.webhookQuietUntil));
+    // The webhook outbox is looked at once per quiet period, or when a throttled endpoint may have the
+    // change; either way the alarm must come by then. A memory compare per change: it writes only when
+    // the alarm would come later (first, so that the catalog's later due time below writes nothing).
+    if (this.webhookDueAt === Infinity) this.webhookDueAt = Math.max(this.lastChangeAt + WEBHOOK_FIRST_DELAY_MS, this.webhookQuietUntil);
+    if (this.alarmAt === undefined || this.webhookDueAt < this.alarmAt) void this.scheduleAlarm(this.webhookDueAt);
     if (this.dirtySince === undefined) {
       this.dirtySince = this.lastChangeAt;
-      this.catalogDueAt = this.lastChangeAt + CATALOG_FLUSH_MS + Math.random() * CATALOG_FLUSH_JITTER_MS;
+      this.catalogDueAt = this.lastChangeAt + CATALOG_FLUSH_MS + Math.round(Math.random() * CATALOG_FLUSH_JITTER_MS);
       void this.scheduleAlarm(this.catalogDueAt);
     }
   }
@@ -262,20 +266,40 @@ export class DocRoom extends DurableObject<Env> {
    * outgoing message until it is durable.
    */
   private async scheduleAlarm(at: number): Promise<void> {
-    if (this.alarmAt === undefined) this.alarmAt = (await this.ctx.storage.getAlarm()) ?? Infinity;
-    if (at >= this.alarmAt) return;
+    if (this.alarmAt === undefined) {
+      // One read for all callers: a second read could return what the storage held before the first
+      // caller's write and move the alarm later.
+      this.alarmRead ??= this.ctx.storage.getAlarm().then((stored) => {
+        this.alarmAt ??= stored ?? Infinity;
+      });
+      await this.alarmRead;
+    }
+    if (at >= this.alarmAt!) return;
     this.alarmAt = at;
     await this.ctx.storage.setAlarm(at);
   }
 
-  /** One alarm, four duties; each returns when it wants the alarm again (Infinity: not needed). */
+  /**
+   * One alarm, four duties; each returns when it wants the alarm again (Infinity: not needed). One that
+   * throws does not keep the others from running, nor the alarm from being set again.
+   */
   override async alarm(): Promise<void> {
     this.alarmAt = Infinity;
     this.outbox.flush();
     const now = Date.now();
-    const next = Math.min(this.expireTokens(now), await this.writeBackCatalog(now), this.compactWhenIdle(now), await this.sendWebhooks(now));
-    // A change during the awaits above may have set a sooner alarm already (scheduleAlarm): keep it.
-    if (next < this.alarmAt) {
+    let next = Infinity;
+    for (const duty of [() => this.expireTokens(now), () => this.sendWebhooks(now), () => this.writeBackCatalog(now), () => this.compactWhenIdle(now)]) {
+      try {
+        next = Math.min(next, await duty());
+      } catch (e) {
+        console.error("alarm duty failed; trying again soon", { error: e instanceof Error ? e.name : typeof e });
+        next = Math.min(next, Date.now() + CATALOG_FLUSH_MS);
+      }
+    }
+    // A change during the awaits above may have asked for a sooner alarm (scheduleAlarm). Set it again
+    // here all the same: what the runtime does with an alarm set while its handler runs is not ours to rely on.
+    next = Math.min(next, this.alarmAt ?? Infinity);
+    if (next !== Infinity) {
       this.alarmAt = next;
       await this.ctx.storage.setAlarm(next);
     }
