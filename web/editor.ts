@@ -32,6 +32,8 @@ export interface EditorSession {
   view: EditorView;
   provider: WebsocketProvider;
   client: LatticeClient;
+  /** A current client token of this page's access, for the document's REST API. */
+  token(): Promise<string>;
   destroy(): void;
 }
 
@@ -53,11 +55,18 @@ export async function openEditor(parent: HTMLElement, docId: string, me: Identit
   // The first token also brings the document's summary (and tells us dev mode is on); later ones are refreshes.
   const first = await mintToken(docId, me.userId, access);
   let firstToken: string | undefined = first.token;
+  // The newest token, for REST calls (the History panel): reused while it has a minute left.
+  let latest = { token: first.token, expiresAt: Date.parse(first.expiresAt) };
+  const mint = async () => {
+    const t = await mintToken(docId, me.userId, access);
+    latest = { token: t.token, expiresAt: Date.parse(t.expiresAt) };
+    return t.token;
+  };
   const client = connect({
     url: location.origin,
     docId,
     getToken: async () => {
-      const t = firstToken ?? (await mintToken(docId, me.userId, access)).token;
+      const t = firstToken ?? (await mint());
       firstToken = undefined;
       return t;
     },
@@ -143,6 +152,7 @@ export async function openEditor(parent: HTMLElement, docId: string, me: Identit
     view,
     provider,
     client,
+    token: async () => (latest.expiresAt - Date.now() > 60_000 ? latest.token : mint()),
     destroy() {
       if (destroyed) return;
       destroyed = true;

@@ -1,8 +1,9 @@
 /** The demo: `/` lists the demo project's documents, `/d/{id}` opens one (creating it in development). */
 import "./styles.css";
-import { createDoc, DevModeOff, listDocs, type Access, type DocSummary } from "./api";
+import { createDoc, DevModeOff, DocApi, listDocs, type Access, type DocSummary } from "./api";
 import { h, relativeTime } from "./dom";
-import { openEditor, setAwarenessName, type ConnectionState, type EditorSession, type Peer, type SaveState } from "./editor";
+import { openEditor, setAwarenessName, TEXT_NAME, type ConnectionState, type EditorSession, type Peer, type SaveState } from "./editor";
+import { historyPanel } from "./history";
 import { identity, initials, rename } from "./identity";
 
 const root = document.getElementById("app") as HTMLElement;
@@ -165,6 +166,8 @@ async function documentPage(docId: string, access: Access): Promise<void> {
   const shareUrl = `${location.origin}/d/${encodeURIComponent(docId)}`;
   const readUrl = `${shareUrl}?access=read`;
   const nameInput = h("input", { type: "text", value: me.name, maxlength: "40", "aria-label": "Your name", "data-testid": "name" });
+  const history = historyPanel();
+  history.el.hidden = true; // shown once the document is open
 
   root.replaceChildren(
     h(
@@ -192,6 +195,7 @@ async function documentPage(docId: string, access: Access): Promise<void> {
         "aside",
         { class: "side" },
         h("section", {}, h("h2", {}, "Here now"), peers),
+        history.el,
         h(
           "section",
           {},
@@ -260,7 +264,22 @@ async function documentPage(docId: string, access: Access): Promise<void> {
     rename(name);
     setAwarenessName(session, me);
   });
-  window.addEventListener("pagehide", () => session.destroy());
+  const text = session.client.doc.getText(TEXT_NAME);
+  history.attach({
+    api: new DocApi(docId, session.token),
+    access,
+    liveText: () => text.toString(),
+    onLiveChange: (fn) => {
+      text.observe(fn);
+      return () => text.unobserve(fn);
+    },
+    whenSaved: () => session.client.whenSaved(),
+  });
+  history.el.hidden = false;
+  window.addEventListener("pagehide", () => {
+    history.destroy();
+    session.destroy();
+  });
   if (access === "write") session.view.focus();
 }
 
