@@ -4,7 +4,7 @@
  * page's own client token; a restore reaches every open page, this one included, as an ordinary edit over
  * the WebSocket, so the panel never touches the editor.
  */
-import { ApiError, type Access, type DocApi, type Version } from "./api";
+import { ApiError, type Access, type DocApi, type Version, type VersionPage } from "./api";
 import { h, relativeTime } from "./dom";
 import { TEXT_NAME } from "./editor";
 
@@ -96,7 +96,8 @@ export function historyPanel(): HistoryPanel {
   let currentId: string | null | undefined;
   let unavailable = false;
   let busy = false;
-  let refreshing: Promise<void> | undefined;
+  /** What the list shows, so a refresh that changes nothing leaves the buttons (and focus, and a click) alone. */
+  let shown = "";
   let timer: ReturnType<typeof setInterval> | undefined;
   let unsubscribe: (() => void) | undefined;
   let liveTimer: ReturnType<typeof setTimeout> | undefined;
@@ -159,6 +160,7 @@ export function historyPanel(): HistoryPanel {
 
   function renderList(): void {
     if (unavailable) {
+      shown = "";
       list.replaceChildren(h("li", { class: "muted", "data-testid": "history-unavailable" }, "History is unavailable on this server."));
       current.textContent = "";
       more.hidden = true;
@@ -167,6 +169,10 @@ export function historyPanel(): HistoryPanel {
     }
     form.hidden = host?.access !== "write";
     more.hidden = !nextCursor;
+    const key = JSON.stringify(versions.map((v) => [v.id, v.name, relativeTime(v.createdAt)]));
+    if (key === shown) return renderCurrent();
+    shown = key;
+    const focused = (document.activeElement as HTMLElement | null)?.dataset?.versionId;
     if (versions.length === 0) {
       list.replaceChildren(h("li", { class: "muted" }, "None yet."));
     } else {
@@ -190,6 +196,7 @@ export function historyPanel(): HistoryPanel {
           return h("li", {}, button);
         }),
       );
+      if (focused) list.querySelector<HTMLElement>(`[data-version-id="${CSS.escape(focused)}"]`)?.focus();
     }
     renderCurrent();
   }
@@ -219,31 +226,32 @@ export function historyPanel(): HistoryPanel {
     renderCurrent();
   }
 
+  /** Reloads the first page. Every call asks the server (a save must see its own version); a late answer is dropped. */
+  let listRun = 0;
   async function refresh(): Promise<void> {
     if (!host) return;
-    refreshing ??= (async () => {
-      try {
-        const page = await host!.api.listVersions({ limit: PAGE });
-        unavailable = false;
-        versions = page.data;
-        nextCursor = page.nextCursor;
-        if (error.dataset.from === "list") clearError();
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 404) {
-          unavailable = true;
-          renderList();
-          hidePreview();
-          return;
-        }
-        showError(err, "Could not load the history", "list");
+    const run = ++listRun;
+    let page: VersionPage;
+    try {
+      page = await host.api.listVersions({ limit: PAGE });
+    } catch (err) {
+      if (run !== listRun) return;
+      if (err instanceof ApiError && err.status === 404) {
+        unavailable = true;
+        hidePreview();
+        renderList();
         return;
-      } finally {
-        refreshing = undefined;
       }
-      renderList();
-      await compare();
-    })();
-    return refreshing;
+      showError(err, "Could not load the history", "list");
+      return;
+    }
+    if (run !== listRun) return;
+    unavailable = false;
+    versions = page.data;
+    nextCursor = page.nextCursor;
+    if (error.dataset.from === "list") clearError();
+    renderList();
+    await compare();
   }
 
   async function loadMore(): Promise<void> {
