@@ -58,7 +58,8 @@ export async function dispatchUpdated(input: DispatchInput): Promise<{ next: num
   return { next, subscribers: hooks.length };
 }
 
-async function digest(text: string): Promise<string> {
+/** The first 16 bytes of SHA-256 in hex: event and delivery ids derived from what they are about. */
+export async function digest(text: string): Promise<string> {
   const bytes = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
   let out = "";
   for (const b of bytes.subarray(0, 16)) out += b.toString(16).padStart(2, "0");

@@ -54,6 +54,16 @@ export class WebhookOutbox {
     }
   }
 
+  /** Events of `type` recorded one per key (never coalesced) and not yet handed to D1 and the queue, oldest first. */
+  pendingKeys(type: string): { key: string; at: number }[] {
+    return this.sql.exec<{ key: string; at: number }>(`SELECT key, at FROM webhook_outbox WHERE type = ? AND seq > handled ORDER BY at, key`, type).toArray();
+  }
+
+  /** A one-key event is out (or nobody subscribes): its row has nothing left to say. */
+  remove(type: string, key: string): void {
+    this.sql.exec(`DELETE FROM webhook_outbox WHERE type = ? AND key = ?`, type, key);
+  }
+
   /** Every endpoint has the change `seq` (or none subscribes): nothing pending up to it. */
   markHandled(type: string, seq: number, key = ""): void {
     this.sql.exec(`UPDATE webhook_outbox SET handled = max(handled, ?) WHERE type = ? AND key = ?`, seq, type, key);

@@ -407,6 +407,23 @@ const EVENT_DOCS: Record<EventType, { summary: string; data: z.ZodType }> = {
       stateVector: z.string().openapi({ description: "base64url of the Yjs state vector of the document's stored state" }),
     }).openapi("DocumentUpdatedData"),
   },
+  "version.created": {
+    summary:
+      "A version of a document was taken: named (POST /v1/docs/{id}/versions), automatic, or before-restore (just before a restore). " +
+      "Queued within seconds, one event per version (never coalesced).",
+    data: DocumentData.extend({
+      versionId: z.string(),
+      kind: z.enum(["named", "auto", "before-restore"]),
+      name: z.string().nullable().openapi({ description: "The name when it was taken" }),
+    }).openapi("VersionCreatedData"),
+  },
+  "document.restored": {
+    summary: "A document's content was restored to a version (POST /v1/docs/{id}/versions/{versionId}/restore). Queued within seconds, one event per restore.",
+    data: DocumentData.extend({
+      restoredFrom: z.string().openapi({ description: "The version restored" }),
+      before: z.string().openapi({ description: "The before-restore version: restore it to undo" }),
+    }).openapi("DocumentRestoredData"),
+  },
   "webhook.test": { summary: "Sent by POST /v1/webhooks/{id}/test", data: z.object({ projectId: z.string(), webhookId: z.string() }).openapi("WebhookTestData") },
 };
 

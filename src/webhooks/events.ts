@@ -1,10 +1,10 @@
 /**
  * The webhook event types. One list: the REST schema (which events an endpoint may subscribe to), the
- * OpenAPI `webhooks` section and the docs all read it, so a new type (versions will add
- * `version.created`, `document.restored`) is one entry here plus its payload schema in src/routes/webhooks.ts.
+ * OpenAPI `webhooks` section and the docs all read it, so a new type is one entry here plus its payload
+ * schema in src/routes/webhooks.ts.
  */
 
-export const EVENT_TYPES = ["document.created", "document.deleted", "document.updated", "webhook.test"] as const;
+export const EVENT_TYPES = ["document.created", "document.deleted", "document.updated", "version.created", "document.restored", "webhook.test"] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -24,6 +24,20 @@ export interface DocumentUpdatedData extends DocumentEventData {
   sizeBytes: number;
   /** base64url of the Yjs state vector of the document's durable state: pass it to `GET …/update?stateVector=` next time. */
   stateVector: string;
+}
+
+export interface VersionCreatedData extends DocumentEventData {
+  versionId: string;
+  kind: "named" | "auto" | "before-restore";
+  /** As given when it was taken (a later rename does not change the event). */
+  name: string | null;
+}
+
+export interface DocumentRestoredData extends DocumentEventData {
+  /** The version whose content the document now has. */
+  restoredFrom: string;
+  /** The before-restore version holding the content the restore replaced: restore it to undo. */
+  before: string;
 }
 
 /** The JSON body of every delivery: `{type, timestamp, data}` (Standard Webhooks' recommended shape). */
