@@ -16,6 +16,8 @@ export default defineConfig(async () => {
             MAX_CONNECTIONS_PER_DOC: "64",
             // The 21 MB document test (bulk text, ~2× in memory) needs more than the 8 MiB default.
             MAX_DOC_BYTES: String(64 * 1024 * 1024),
+            // Room for one version of that size but not two (test/integration/versions.test.ts reaches the 413).
+            MAX_VERSION_BYTES: String(32 * 1024 * 1024),
           },
           // A second, tight limiter for test/integration/rate-limit.test.ts (the app's own allows
           // 6,000 a minute per credential, more than the suite sends).

@@ -12,6 +12,7 @@ import { createRouter, declareRateLimits, errors, registerSecuritySchemes } from
 import { projectRoutes } from "./routes/projects";
 import { syncRoutes } from "./routes/sync";
 import { tokenRoutes } from "./routes/tokens";
+import { versionRoutes } from "./routes/versions";
 import { registerWebhookEvents, webhookRoutes } from "./routes/webhooks";
 
 const CODE_BY_STATUS = new Map<number, ErrorCode>((Object.entries(ERROR_STATUS) as [ErrorCode, ContentfulStatusCode][]).map(([code, status]) => [status, code]));
@@ -32,6 +33,7 @@ export function createApp() {
   app.route("/v1", keyRoutes);
   app.route("/v1", docRoutes);
   app.route("/v1", contentRoutes);
+  app.route("/v1", versionRoutes);
   app.route("/v1", tokenRoutes);
   app.route("/v1", webhookRoutes);
   app.route("/v1/sync", syncRoutes);

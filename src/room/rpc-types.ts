@@ -17,6 +17,18 @@ export type WriteRefusal = "invalid_update" | "too_large" | "too_many_client_ids
 
 export type ApplyUpdateResult = { ok: true; stateVector: Uint8Array } | { ok: false; reason: WriteRefusal; message: string };
 
+export type { VersionMeta, VersionPage } from "./versions";
+export type { VersionKind } from "../sync/version-policy";
+
+/**
+ * Why the object refused a version call, in its own terms. `not_found`: no such version; `too_large`: over
+ * MAX_VERSION_BYTES, or a restore that would take the document past its limits; `unrestorable`: content
+ * nested deeper than rendering and restore go (or unreadable); `bad_cursor`: not a page's nextCursor.
+ */
+export type VersionRefusal = "not_found" | "too_large" | "unrestorable" | "bad_cursor" | "storage_failed" | "gone";
+
+export type VersionResult<T> = { ok: true; value: T } | { ok: false; reason: VersionRefusal; message: string };
+
 export interface Presence {
   connections: number;
   users: { userId: string; access: Access; clientIds: number[] }[];

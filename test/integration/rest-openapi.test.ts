@@ -20,6 +20,13 @@ const CONTRACT_PATHS: Record<string, string[]> = {
   "/v1/webhooks/{id}/test": ["post"],
   "/v1/webhooks/{id}/deliveries": ["get"],
   "/v1/webhooks/{id}/deliveries/{deliveryId}/retry": ["post"],
+  // Versions (docs/API.md, issue 15)
+  "/v1/docs/{id}/versions": ["get", "post"],
+  "/v1/docs/{id}/versions/{versionId}": ["delete", "get", "patch"],
+  "/v1/docs/{id}/versions/{versionId}/update": ["get"],
+  "/v1/docs/{id}/versions/{versionId}/json": ["get"],
+  "/v1/docs/{id}/versions/{versionId}/restore": ["post"],
+  "/v1/docs/{id}/versions/{versionId}/fork": ["post"],
 };
 
 describe("GET /openapi.json", () => {

@@ -1,0 +1,332 @@
+/**
+ * A document's versions (issue 15): take, list and read them, restore one as a forward edit, fork one
+ * into a new document, rename and delete. The versions live in the document's object (src/room/versions.ts);
+ * every call goes through it and comes back as a domain outcome that this file maps to HTTP.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireDocAccess, requireSecretKey } from "../auth/middleware";
+import { getDocument } from "../db/queries";
+import type { DocumentRow } from "../db/schema";
+import { insertDocumentWithEvent } from "../db/webhooks";
+import { AppError, type ErrorCode } from "../errors";
+import { randomId } from "../ids";
+import type { VersionMeta, VersionRefusal, VersionResult, WriteRefusal } from "../room/rpc-types";
+import { roomStub } from "../room/stub";
+import { webhookOutbox } from "../room/webhook-relay";
+import { eventBody } from "../webhooks/events";
+import { readWebhookSettings } from "../webhooks/settings";
+import { parseTypes } from "./content";
+import { afterResponse, DocId, DocParams, DocumentSchema, json, loadDoc, room, toDocument } from "./docs";
+import { createRouter, errors, iso, SECURITY } from "./openapi";
+
+// ---- schemas ----
+
+const KINDS = ["named", "auto", "before-restore"] as const;
+const MAX_NAME_CHARS = 256;
+
+const VersionParams = DocParams.extend({
+  versionId: z
+    .string()
+    .regex(/^[0-9A-Za-z]{1,64}$/, "a version id is letters and digits")
+    .openapi({ param: { name: "versionId", in: "path" }, example: "mi3k2x0a1Zk3Yb8Qp2LmN0" }),
+});
+
+const Name = z.string().min(1).max(MAX_NAME_CHARS);
+
+const VersionSchema = z
+  .object({
+    id: z.string(),
+    name: z.string().nullable(),
+    kind: z
+      .enum(KINDS)
+      .openapi({ description: "named: taken on request, kept until deleted; auto: taken by the server; before-restore: taken by a restore, to undo it" }),
+    createdAt: z.string().openapi({ format: "date-time" }),
+    createdBy: z.string().nullable().openapi({ description: "The client token's userId; null for a secret key and for versions the server takes" }),
+    sizeBytes: z.number().int().openapi({ description: "Size of the version's Yjs v1 state" }),
+  })
+  .openapi("Version");
+
+const ListQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ param: { name: "limit", in: "query" }, example: 20 }),
+  cursor: z
+    .string()
+    .max(256)
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" }, description: "nextCursor of the previous page" }),
+  kind: z
+    .enum(KINDS)
+    .optional()
+    .openapi({ param: { name: "kind", in: "query" } }),
+});
+
+const JsonQuery = z.object({
+  types: z
+    .string()
+    .max(8192)
+    .optional()
+    .openapi({ param: { name: "types", in: "query" }, description: "name:kind,… with kind one of text, map, array, xml", example: "content:xml,title:text" }),
+});
+
+const CreateBody = z.object({ name: Name.nullable().optional() }).openapi("CreateVersion");
+const RenameBody = z.object({ name: Name.nullable().openapi({ description: "null removes the name" }) }).openapi("RenameVersion");
+const ForkBody = z
+  .object({ id: DocId.optional().openapi({ description: "Generated when absent" }), title: z.string().max(1000).nullable().optional() })
+  .openapi("ForkVersion");
+
+const Binary = z.string().openapi({ format: "binary" });
+
+// ---- routes ----
+
+const base = "/docs/{id}/versions";
+const one = `${base}/{versionId}`;
+
+const createVersion = createRoute({
+  method: "post",
+  path: base,
+  summary: "Take a named version of the document's current content",
+  tags: ["versions"],
+  security: SECURITY.docAccess,
+  middleware: [requireDocAccess("write")] as const,
+  request: { params: DocParams, body: { required: false, content: json(CreateBody) } },
+  responses: { 201: { description: "The version", content: json(VersionSchema) }, ...errors(400, 401, 403, 404, 413, 415) },
+});
+
+const listVersions = createRoute({
+  method: "get",
+  path: base,
+  summary: "List versions, newest first",
+  tags: ["versions"],
+  security: SECURITY.docAccess,
+  middleware: [requireDocAccess("read")] as const,
+  request: { params: DocParams, query: ListQuery },
+  responses: {
+    200: { description: "One page; nextCursor is null on the last", content: json(z.object({ data: z.array(VersionSchema), nextCursor: z.string().nullable() })) },
+    ...errors(400, 401, 403, 404),
+  },
+});
+
+const getVersion = createRoute({
+  method: "get",
+  path: one,
+  summary: "A version's metadata",
+  tags: ["versions"],
+  security: SECURITY.docAccess,
+  middleware: [requireDocAccess("read")] as const,
+  request: { params: VersionParams },
+  responses: { 200: { description: "The version", content: json(VersionSchema) }, ...errors(400, 401, 403, 404) },
+});
+
+const getVersionUpdate = createRoute({
+  method: "get",
+  path: `${one}/update`,
+  summary: "A version's content as a Yjs v1 update (its whole state)",
+  tags: ["versions"],
+  security: SECURITY.docAccess,
+  middleware: [requireDocAccess("read")] as const,
+  request: { params: VersionParams },
+  responses: { 200: { description: "A Yjs v1 update", content: { "application/octet-stream": { schema: Binary } } }, ...errors(400, 401, 403, 404) },
+});
+
+const getVersionJson = createRoute({
+  method: "get",
+  path: `${one}/json`,
+  summary: "A version's root shared types as plain JSON (the rendering of GET /v1/docs/{id}/json)",
+  tags: ["versions"],
+  security: SECURITY.docAccess,
+  middleware: [requireDocAccess("read")] as const,
+  request: { params: VersionParams, query: JsonQuery },
+  responses: { 200: { description: "Root name → JSON value", content: json(z.record(z.string(), z.unknown())) }, ...errors(400, 401, 403, 404) },
+});
+
+const restoreVersion = createRoute({
+  method: "post",
+  path: `${one}/restore`,
+  summary: "Make the document's content the version's, as a forward edit that live clients receive as an update",
+  description:
+    "A before-restore version of the current content is taken first (restore it to undo). Texts are restored by a diff, everything else by replacing what differs.",
+  tags: ["versions"],
+  security: SECURITY.docAccess,
+  middleware: [requireDocAccess("write")] as const,
+  request: { params: VersionParams },
+  responses: {
+    200: {
+      description: "Restored",
+      content: json(
+        z
+          .object({
+            restoredFrom: z.string().openapi({ description: "The version restored" }),
+            before: z.string().openapi({ description: "The before-restore version" }),
+          })
+          .openapi("Restored"),
+      ),
+    },
+    ...errors(400, 401, 403, 404, 413),
+  },
+});
+
+const forkVersion = createRoute({
+  method: "post",
+  path: `${one}/fork`,
+  summary: "Create a new document in the same project whose content is the version's",
+  tags: ["versions"],
+  security: SECURITY.secretKey,
+  middleware: [requireSecretKey] as const,
+  request: { params: VersionParams, body: { required: false, content: json(ForkBody) } },
+  responses: { 201: { description: "The new document", content: json(DocumentSchema) }, ...errors(400, 401, 403, 404, 409, 413, 415) },
+});
+
+const renameVersion = createRoute({
+  method: "patch",
+  path: one,
+  summary: "Rename a version (the kind stays: a renamed automatic version is still pruned as one)",
+  tags: ["versions"],
+  security: SECURITY.docAccess,
+  middleware: [requireDocAccess("write")] as const,
+  request: { params: VersionParams, body: { required: true, content: json(RenameBody) } },
+  responses: { 200: { description: "The version", content: json(VersionSchema) }, ...errors(400, 401, 403, 404, 415) },
+});
+
+const deleteVersion = createRoute({
+  method: "delete",
+  path: one,
+  summary: "Delete a version (of any kind)",
+  tags: ["versions"],
+  security: SECURITY.secretKey,
+  middleware: [requireSecretKey] as const,
+  request: { params: VersionParams },
+  responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404) },
+});
+
+// ---- helpers ----
+
+const REFUSAL: Record<VersionRefusal, ErrorCode> = {
+  not_found: "not_found",
+  gone: "not_found",
+  too_large: "payload_too_large",
+  unrestorable: "invalid_request",
+  bad_cursor: "invalid_request",
+  storage_failed: "internal",
+};
+
+const WRITE_REFUSAL: Record<WriteRefusal, ErrorCode> = {
+  invalid_update: "invalid_request",
+  too_many_client_ids: "invalid_request",
+  too_large: "payload_too_large",
+  storage_failed: "internal",
+  gone: "not_found",
+};
+
+/** The value of an outcome, or the error its refusal maps to. RPC results arrive wrapped: the plain type is named. */
+async function outcome<T>(call: Promise<unknown>): Promise<T> {
+  const r = (await call) as VersionResult<T>;
+  if (!r.ok) throw new AppError(REFUSAL[r.reason], r.message);
+  return r.value;
+}
+
+export const toVersion = (v: VersionMeta) => ({ id: v.id, name: v.name, kind: v.kind, createdAt: iso(v.createdAt), createdBy: v.createdBy, sizeBytes: v.sizeBytes });
+
+// ---- handlers ----
+
+export const versionRoutes = createRouter()
+  .openapi(createVersion, async (c) => {
+    const { id } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const r = room(c, await loadDoc(c, id));
+    const v = await outcome<VersionMeta>(r.stub.createVersion(r.ref, { name: body.name ?? null, createdBy: c.var.client?.userId ?? null }));
+    return c.json(toVersion(v), 201);
+  })
+  .openapi(listVersions, async (c) => {
+    const { id } = c.req.valid("param");
+    const { limit, cursor, kind } = c.req.valid("query");
+    const r = room(c, await loadDoc(c, id));
+    const page = await outcome<{ data: VersionMeta[]; nextCursor: string | null }>(r.stub.listVersions(r.ref, { limit, cursor, kind }));
+    return c.json({ data: page.data.map(toVersion), nextCursor: page.nextCursor }, 200);
+  })
+  .openapi(getVersion, async (c) => {
+    const { id, versionId } = c.req.valid("param");
+    const r = room(c, await loadDoc(c, id));
+    return c.json(toVersion(await outcome<VersionMeta>(r.stub.getVersion(r.ref, versionId))), 200);
+  })
+  .openapi(getVersionUpdate, async (c) => {
+    const { id, versionId } = c.req.valid("param");
+    const r = room(c, await loadDoc(c, id));
+    const state = await outcome<Uint8Array>(r.stub.getVersionState(r.ref, versionId));
+    return c.body(state as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
+  })
+  .openapi(getVersionJson, async (c) => {
+    const { id, versionId } = c.req.valid("param");
+    const kinds = parseTypes(c.req.valid("query").types);
+    const r = room(c, await loadDoc(c, id));
+    return c.json(await outcome<Record<string, unknown>>(r.stub.getVersionJson(r.ref, versionId, kinds)), 200);
+  })
+  .openapi(restoreVersion, async (c) => {
+    const { id, versionId } = c.req.valid("param");
+    const r = room(c, await loadDoc(c, id));
+    const done = await outcome<{ restoredFrom: string; before: string }>(r.stub.restoreVersion(r.ref, versionId, c.var.client?.userId ?? null));
+    return c.json(done, 200);
+  })
+  .openapi(forkVersion, async (c) => {
+    const { id, versionId } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const source = room(c, await loadDoc(c, id));
+    const projectId = c.var.projectId;
+    const newId = body.id ?? randomId(21);
+    if (await getDocument(c.env.DB, projectId, newId)) throw new AppError("conflict", "the project already has a document with this id");
+    // The version's content as one fresh edit (restored into an empty document): its own history, none of the source's.
+    const update = await outcome<Uint8Array>(source.stub.forkUpdate(source.ref, versionId));
+    const now = Date.now();
+    const row: DocumentRow = {
+      projectId,
+      id: newId,
+      title: body.title ?? null,
+      metadata: "{}",
+      createdAt: now,
+      updatedAt: now,
+      sizeBytes: 0,
+      incarnation: randomId(12),
+    };
+    // Content first, catalog row second: a document never shows up empty, and a refused fork leaves no row.
+    const target = roomStub(c.env, { projectId, docId: newId, incarnation: row.incarnation });
+    const seeded = (await target.seed({ projectId, docId: newId, incarnation: row.incarnation }, update)) as
+      | { ok: true; sizeBytes: number }
+      | { ok: false; reason: WriteRefusal; message: string };
+    if (!seeded.ok) {
+      await target.erase();
+      throw new AppError(WRITE_REFUSAL[seeded.reason], seeded.message);
+    }
+    row.sizeBytes = seeded.sizeBytes;
+    await webhookOutbox.before(c.env, projectId);
+    const created = {
+      id: randomId(24, "evt_"),
+      projectId,
+      type: "document.created",
+      createdAt: now,
+      body: JSON.stringify(eventBody("document.created", now, { projectId, docId: newId })),
+    };
+    const { inserted, deliveries } = await insertDocumentWithEvent(c.env.DB, row, created);
+    if (!inserted) {
+      // Created by someone else since the check above: this content goes, theirs stays.
+      await target.erase();
+      throw new AppError("conflict", "the project already has a document with this id");
+    }
+    webhookOutbox.after(c.env, afterResponse(c), deliveries, readWebhookSettings(c.env).holdEnqueue);
+    return c.json(toDocument(row), 201);
+  })
+  .openapi(renameVersion, async (c) => {
+    const { id, versionId } = c.req.valid("param");
+    const { name } = c.req.valid("json");
+    const r = room(c, await loadDoc(c, id));
+    return c.json(toVersion(await outcome<VersionMeta>(r.stub.renameVersion(r.ref, versionId, name))), 200);
+  })
+  .openapi(deleteVersion, async (c) => {
+    const { id, versionId } = c.req.valid("param");
+    const r = room(c, await loadDoc(c, id));
+    await outcome<null>(r.stub.deleteVersion(r.ref, versionId));
+    return c.body(null, 204);
+  });
