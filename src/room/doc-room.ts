@@ -12,14 +12,28 @@ import { CloseCode } from "../sync/close-codes";
 import { encodeSaved } from "../sync/frames";
 import type { Access } from "../sync/ports";
 import { RoomCore } from "../sync/room-core";
+import { restoreUpdate } from "../sync/restore";
 import { renderRoots } from "../sync/to-json";
 import { validateUpdate } from "../sync/update-check";
+import { nextAutoVersionAt, recordAutoVersion, recordChange, VERSION_IDLE_SECONDS, type AutoVersionState, type AutoVersionTiming } from "../sync/version-policy";
 import { type Attachment, type Conn, fromAttachment, toAttachment } from "./attachment";
 import { Outbox, type Sink } from "./outbox";
-import { IdentityHeader, type ApplyUpdateResult, type DocRef, type JsonResult, type Presence, type RootKind } from "./rpc-types";
+import {
+  IdentityHeader,
+  type ApplyUpdateResult,
+  type DocRef,
+  type JsonResult,
+  type Presence,
+  type RootKind,
+  type VersionKind,
+  type VersionResult,
+  type WriteRefusal,
+} from "./rpc-types";
 import { SqlUpdateStore } from "./store";
+import { SqlVersionStore, type PutResult, type PutVersion, type VersionMeta, type VersionPage } from "./versions";
 import { WebhookOutbox } from "./webhook-outbox";
 import { dispatchUpdated, UPDATED } from "./webhook-dispatch";
+import { dispatchOnce, hasPendingOnce, recordOnce, RESTORED, VERSION_CREATED, type OnceData } from "./webhook-once";
 
 const CATALOG_FLUSH_MS = 5_000;
 /**
@@ -43,12 +57,24 @@ const WEBHOOK_FIRST_DELAY_MS = 1_000;
  * is still queued within 5 s.
  */
 const WEBHOOK_RECHECK_MS = 5_000;
+/** Where the automatic-version timing (version-policy.ts) survives eviction: written once per burst and per version. */
+const AUTO_VERSION_META = "autoVersion";
+
+const gone = { ok: false, reason: "gone", message: "no such document" } as const;
+const noVersion = { ok: false, reason: "not_found", message: "no such version" } as const;
 
 export class DocRoom extends DurableObject<Env> {
   private readonly limits: Limits;
   /** The update log, the outbox that holds messages until their updates are stored, and the room. */
   private store!: SqlUpdateStore;
   private webhooks!: WebhookOutbox;
+  /** Named, automatic and before-restore versions, beside the log in the same SQLite (erased with it). */
+  private versions!: SqlVersionStore;
+  private readonly versionTiming: AutoVersionTiming;
+  /** Changes not yet in an automatic version, and when the last one was taken. */
+  private autoVersions: AutoVersionState = {};
+  /** A restore's `document.restored`, recorded by the commit that stores the restore's update. */
+  private restoredEvent: OnceData<typeof RESTORED> | undefined;
   /** When the alarm should next look at the webhook outbox (Infinity: nothing pending that it knows of). */
   private webhookDueAt = Infinity;
   /** When the catalog write-back is due (the alarm also runs earlier for other duties). */
@@ -80,13 +106,16 @@ export class DocRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.limits = readLimits(env);
+    this.versionTiming = { intervalMs: this.limits.versionIntervalSeconds * 1000, idleMs: VERSION_IDLE_SECONDS * 1000 };
     // The document itself loads lazily: an awareness-only wake-up never pays for it.
     this.open();
     const ref = this.store.getMeta("ref");
     if (ref) this.ref = JSON.parse(ref) as DocRef;
     this.erased = this.store.getMeta("erased") !== undefined;
+    const auto = this.store.getMeta(AUTO_VERSION_META);
+    if (auto && !this.erased) this.autoVersions = JSON.parse(auto) as AutoVersionState;
     // A change committed just before the object died (or was evicted) whose event is not out yet: look soon.
-    if (!this.erased && this.webhooks.pending(UPDATED)) this.dueWebhooks(Date.now());
+    if (!this.erased && (this.webhooks.pending(UPDATED) || hasPendingOnce(this.webhooks))) this.dueWebhooks(Date.now());
     // Answered by the runtime without waking the object: a cheap keep-alive for clients that want one.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -95,8 +124,15 @@ export class DocRoom extends DurableObject<Env> {
   private open(): void {
     this.store = new SqlUpdateStore(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn));
     this.webhooks = new WebhookOutbox(this.ctx.storage.sql);
+    // The store's own transaction is a no-op: every write the room makes to it runs in one of the room's
+    // (putVersion, deleteVersion), together with the webhook event it is about.
+    this.versions = new SqlVersionStore(this.ctx.storage.sql, (fn) => fn(), { maxAuto: this.limits.maxAutoVersions, maxBytes: this.limits.maxVersionBytes });
     // The event is part of the commit: same transaction (the delivery itself happens later, on the alarm).
-    this.store.withUpdates = () => this.webhooks.recordChange(UPDATED, Date.now());
+    this.store.withUpdates = () => {
+      this.webhooks.recordChange(UPDATED, Date.now());
+      if (this.restoredEvent) recordOnce(this.webhooks, RESTORED, this.restoredEvent, Date.now());
+      this.restoredEvent = undefined;
+    };
     const sockets: Sink<Conn> = {
       sendNow: (conn, message) => {
         try {
@@ -255,6 +291,14 @@ export class DocRoom extends DurableObject<Env> {
     // the alarm would come later (first, so that the catalog's later due time below writes nothing).
     if (this.webhookDueAt === Infinity) this.webhookDueAt = Math.max(this.lastChangeAt + WEBHOOK_FIRST_DELAY_MS, this.webhookQuietUntil);
     if (this.alarmAt === undefined || this.webhookDueAt < this.alarmAt) void this.scheduleAlarm(this.webhookDueAt);
+    if (this.autoVersions.firstChangeAt === undefined) {
+      // The first change of a burst: the automatic version's timing starts (and survives eviction).
+      this.autoVersions = recordChange(this.autoVersions, this.lastChangeAt);
+      this.store.setMeta(AUTO_VERSION_META, JSON.stringify(this.autoVersions));
+      void this.scheduleAlarm(nextAutoVersionAt(this.autoVersions, this.versionTiming)!);
+    } else {
+      this.autoVersions = recordChange(this.autoVersions, this.lastChangeAt);
+    }
     if (this.dirtySince === undefined) {
       this.dirtySince = this.lastChangeAt;
       this.catalogDueAt = this.lastChangeAt + CATALOG_FLUSH_MS + Math.round(Math.random() * CATALOG_FLUSH_JITTER_MS);
@@ -287,7 +331,7 @@ export class DocRoom extends DurableObject<Env> {
   }
 
   /**
-   * One alarm, four duties; each returns when it wants the alarm again (Infinity: not needed). One that
+   * One alarm, five duties; each returns when it wants the alarm again (Infinity: not needed). One that
    * throws does not keep the others from running, nor the alarm from being set again.
    */
   override async alarm(): Promise<void> {
@@ -304,7 +348,13 @@ export class DocRoom extends DurableObject<Env> {
     this.outbox.flush();
     const now = Date.now();
     let next = Infinity;
-    for (const duty of [() => this.expireTokens(now), () => this.sendWebhooks(now), () => this.writeBackCatalog(now), () => this.compactWhenIdle(now)]) {
+    for (const duty of [
+      () => this.expireTokens(now),
+      () => this.sendWebhooks(now),
+      () => this.writeBackCatalog(now),
+      () => this.compactWhenIdle(now),
+      () => this.takeAutoVersion(now),
+    ]) {
       try {
         next = Math.min(next, await duty());
       } catch (e) {
@@ -349,10 +399,13 @@ export class DocRoom extends DurableObject<Env> {
     if (!this.ref) return Infinity; // never named by a call: it cannot have written anything
     let next: number;
     try {
+      const ref = { ...this.ref, incarnation: this.ref.incarnation ?? "" };
+      // Versions and restores first: one event each, never throttled.
+      await dispatchOnce({ env: this.env, outbox: this.webhooks, ref, now });
       const done = await dispatchUpdated({
         env: this.env,
         outbox: this.webhooks,
-        ref: { ...this.ref, incarnation: this.ref.incarnation ?? "" },
+        ref,
         now,
         state: () => ({ sizeBytes: this.storedBytes(), stateVector: base64url(this.core.durableStateVector()) }),
       });
@@ -365,8 +418,47 @@ export class DocRoom extends DurableObject<Env> {
     }
     // A change that came in while this ran asked for nothing (webhookDueAt was not Infinity): look again.
     if (next === Infinity && this.webhooks.pending(UPDATED)) next = Math.max(Date.now() + WEBHOOK_FIRST_DELAY_MS, this.webhookQuietUntil);
+    if (hasPendingOnce(this.webhooks)) next = Math.min(next, Date.now() + WEBHOOK_FIRST_DELAY_MS);
     this.webhookDueAt = Math.min(this.webhookDueAt, next);
     return this.webhookDueAt;
+  }
+
+  /**
+   * Takes the automatic version when version-policy.ts says it is due (end of a burst, or the interval
+   * during continuous editing); due again then otherwise. The document is loaded for it if it is not:
+   * only an object that changed since its last automatic version pays that.
+   */
+  private takeAutoVersion(now: number): number {
+    const due = nextAutoVersionAt(this.autoVersions, this.versionTiming);
+    if (due === undefined || this.erased) return Infinity;
+    if (now < due) return due;
+    const put = this.putVersion({ state: this.core.encodeState(), kind: "auto", now }, () => {
+      this.autoVersions = recordAutoVersion(now);
+      this.store.setMeta(AUTO_VERSION_META, JSON.stringify(this.autoVersions));
+    });
+    if (!put.ok) {
+      // Named versions fill MAX_VERSION_BYTES: this burst gets no automatic version; the next one tries again.
+      console.warn("automatic version refused", { doc: this.ref?.docId, reason: put.reason });
+      this.autoVersions = recordAutoVersion(now);
+      this.store.setMeta(AUTO_VERSION_META, JSON.stringify(this.autoVersions));
+    }
+    return Infinity;
+  }
+
+  /**
+   * Stores a version, the retention it triggers, its `version.created` event and `alsoInside` in one
+   * transaction; the event goes out on the alarm soon after.
+   */
+  private putVersion(input: PutVersion, alsoInside: () => void = () => {}): PutResult {
+    const put = this.ctx.storage.transactionSync(() => {
+      const r = this.versions.put(input);
+      if (!r.ok) return r;
+      recordOnce(this.webhooks, VERSION_CREATED, { versionId: r.version.id, kind: r.version.kind, name: r.version.name }, r.version.createdAt);
+      alsoInside();
+      return r;
+    });
+    if (put.ok) this.dueWebhooks(Math.min(this.webhookDueAt, Date.now() + WEBHOOK_FIRST_DELAY_MS));
+    return put;
   }
 
   /**
@@ -455,6 +547,149 @@ export class DocRoom extends DurableObject<Env> {
     return { connections, users: [...byUser.values()] };
   }
 
+  // ---- versions (issue 15; routes in src/routes/versions.ts) ----
+
+  /** A named version of the content as stored now; too_large past MAX_VERSION_BYTES (nothing changes then). */
+  async createVersion(ref: DocRef, input: { name: string | null; createdBy: string | null }): Promise<VersionResult<VersionMeta>> {
+    if (!this.remember(ref)) return gone;
+    this.outbox.flush(); // a version holds only what is stored
+    const put = this.putVersion({ state: this.core.encodeState(), kind: "named", name: input.name, createdBy: input.createdBy });
+    if (!put.ok) return { ok: false, reason: "too_large", message: put.message };
+    return { ok: true, value: put.version };
+  }
+
+  async listVersions(ref: DocRef, opts: { limit: number; cursor?: string; kind?: VersionKind }): Promise<VersionResult<VersionPage>> {
+    if (!this.remember(ref)) return gone;
+    const page = this.versions.list(opts);
+    if (!page) return { ok: false, reason: "bad_cursor", message: "the cursor is not valid" };
+    return { ok: true, value: page };
+  }
+
+  async getVersion(ref: DocRef, versionId: string): Promise<VersionResult<VersionMeta>> {
+    if (!this.remember(ref)) return gone;
+    const meta = this.versions.get(versionId);
+    return meta ? { ok: true, value: meta } : noVersion;
+  }
+
+  /** The version's Yjs v1 state. */
+  async getVersionState(ref: DocRef, versionId: string): Promise<VersionResult<Uint8Array>> {
+    if (!this.remember(ref)) return gone;
+    const state = this.versions.getState(versionId);
+    return state ? { ok: true, value: state } : noVersion;
+  }
+
+  /** The version rendered like `GET …/json`. */
+  async getVersionJson(ref: DocRef, versionId: string, kinds: ReadonlyMap<string, RootKind>): Promise<VersionResult<Record<string, unknown>>> {
+    const doc = this.versionDoc(ref, versionId);
+    if (!doc.ok) return doc;
+    const rendered = renderRoots(doc.value, kinds);
+    return rendered.ok ? rendered : { ok: false, reason: "unrestorable", message: rendered.message };
+  }
+
+  /**
+   * Makes the content the version's as a forward edit (src/sync/restore.ts), after storing the current
+   * content as a before-restore version. The edit goes the way of every update: stored before anyone sees
+   * it, then broadcast to live clients as an ordinary update, the saved signal, the catalog write-back and
+   * `document.updated`. It is the server's own write: not held to MAX_UPDATE_BYTES (which is for clients)
+   * and its one new client id is charged to nobody's ledger, but it must fit the document's limits.
+   */
+  async restoreVersion(ref: DocRef, versionId: string, by: string | null): Promise<VersionResult<{ restoredFrom: string; before: string }>> {
+    const version = this.versionDoc(ref, versionId);
+    if (!version.ok) return version;
+    this.outbox.flush();
+    const update = this.restoreEdit(this.core.doc, version.value);
+    if (!update.ok) return update;
+    const clientIds = validateUpdate(update.value);
+    const put = this.putVersion({ state: this.core.encodeState(), kind: "before-restore", createdBy: by });
+    if (!put.ok) return { ok: false, reason: "too_large", message: `no room for the before-restore version: ${put.message}` };
+    const before = put.version.id;
+    this.restoredEvent = { restoredFrom: versionId, before };
+    // No writer: the secret-key path, whose client-id allowance (MAX_CLIENT_IDS_PER_SECRET_WRITE) takes the one new id.
+    const outcome = this.core.applyUpdate(update.value, clientIds, {});
+    if (!outcome.ok) {
+      // Nothing of the restore was applied: take back the before-restore version and its event.
+      this.restoredEvent = undefined;
+      this.ctx.storage.transactionSync(() => {
+        this.versions.delete(before);
+        this.webhooks.remove(VERSION_CREATED, JSON.stringify({ versionId: before, kind: put.version.kind, name: put.version.name }));
+      });
+      return { ok: false, reason: outcome.code === "too_large" ? "too_large" : "unrestorable", message: outcome.message };
+    }
+    if (!this.outbox.flush()) {
+      this.restoredEvent = undefined;
+      return { ok: false, reason: "storage_failed", message: "the restore could not be stored; nothing was applied" };
+    }
+    // Already the version's content (an empty edit commits nothing): the restore is still an event.
+    if (this.restoredEvent) {
+      recordOnce(this.webhooks, RESTORED, this.restoredEvent, Date.now());
+      this.restoredEvent = undefined;
+      this.dueWebhooks(Math.min(this.webhookDueAt, Date.now() + WEBHOOK_FIRST_DELAY_MS));
+    }
+    return { ok: true, value: { restoredFrom: versionId, before } };
+  }
+
+  /** The version's content as one edit into an empty document: what a fork starts from (its own history, none of this one's). */
+  async forkUpdate(ref: DocRef, versionId: string): Promise<VersionResult<Uint8Array>> {
+    const version = this.versionDoc(ref, versionId);
+    if (!version.ok) return version;
+    return this.restoreEdit(new Y.Doc(), version.value);
+  }
+
+  /** Fills a new, empty document (a fork) with `update`, under the document limits but not MAX_UPDATE_BYTES. */
+  async seed(ref: DocRef, update: Uint8Array): Promise<{ ok: true; sizeBytes: number } | { ok: false; reason: WriteRefusal; message: string }> {
+    if (!this.remember(ref)) return gone;
+    if (this.storedBytes() > 0) return { ok: false, reason: "invalid_update", message: "only an empty document can be seeded" };
+    let clientIds: Set<number>;
+    try {
+      clientIds = validateUpdate(update);
+    } catch {
+      return { ok: false, reason: "invalid_update", message: "not a valid Yjs v1 update" };
+    }
+    const outcome = this.core.applyUpdate(update, clientIds, {});
+    if (!this.outbox.flush()) return { ok: false, reason: "storage_failed", message: "the content could not be stored" };
+    if (!outcome.ok) return { ok: false, reason: outcome.code, message: outcome.message };
+    return { ok: true, sizeBytes: this.storedBytes() };
+  }
+
+  async renameVersion(ref: DocRef, versionId: string, name: string | null): Promise<VersionResult<VersionMeta>> {
+    if (!this.remember(ref)) return gone;
+    const meta = this.versions.rename(versionId, name);
+    return meta ? { ok: true, value: meta } : noVersion;
+  }
+
+  async deleteVersion(ref: DocRef, versionId: string): Promise<VersionResult<null>> {
+    if (!this.remember(ref)) return gone;
+    const deleted = this.ctx.storage.transactionSync(() => this.versions.delete(versionId));
+    return deleted ? { ok: true, value: null } : noVersion;
+  }
+
+  /** A stored version as a Y.Doc; refused when its content nests deeper than rendering (and restore) go. */
+  private versionDoc(ref: DocRef, versionId: string): VersionResult<Y.Doc> {
+    if (!this.remember(ref)) return gone;
+    const state = this.versions.getState(versionId);
+    if (!state) return noVersion;
+    const doc = new Y.Doc();
+    try {
+      Y.applyUpdate(doc, state);
+    } catch {
+      return { ok: false, reason: "unrestorable", message: "the version's state cannot be read" };
+    }
+    // restore.ts recurses as deep as the content nests; renderRoots refuses past MAX_DEPTH without recursing further.
+    const rendered = renderRoots(doc);
+    if (!rendered.ok) return { ok: false, reason: "unrestorable", message: rendered.message };
+    return { ok: true, value: doc };
+  }
+
+  /** The forward edit that makes `current` hold `version`'s content; refused (nothing changed) if the live content is too deep. */
+  private restoreEdit(current: Y.Doc, version: Y.Doc): VersionResult<Uint8Array> {
+    try {
+      return { ok: true, value: restoreUpdate(current, version) };
+    } catch (e) {
+      console.error("restore failed", { error: e instanceof Error ? e.name : typeof e });
+      return { ok: false, reason: "unrestorable", message: "the document's content cannot be restored to this version" };
+    }
+  }
+
   /**
    * The document is being deleted: close every socket with 4404, erase all storage and leave a
    * tombstone, so this object refuses every later call. Idempotent: a retried DELETE erases again.
@@ -476,10 +711,12 @@ export class DocRoom extends DurableObject<Env> {
     this.dirtySince = undefined;
     this.alarmAt = Infinity;
     this.webhookDueAt = Infinity;
+    this.autoVersions = {};
+    this.restoredEvent = undefined;
     this.outbox.clear();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
-    // deleteAll drops the tables too: recreate them for the tombstone.
+    // deleteAll drops the tables too (the versions with the rest): recreate them for the tombstone.
     this.open();
     this.store.setMeta("erased", String(Date.now()));
   }
