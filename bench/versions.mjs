@@ -81,7 +81,11 @@ async function main() {
   try {
     const base = dev.url;
     const docId = `versions-bench-${Date.now().toString(36)}`;
-    const tok = await fetch(`${base}/dev/docs/${docId}/tokens`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ userId: "typist" }) });
+    const tok = await fetch(`${base}/dev/docs/${docId}/tokens`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ userId: "typist" }),
+    });
     const { token } = await tok.json();
     const api = (path, init = {}) => fetch(`${base}/v1/docs/${docId}${path}`, { ...init, headers: { authorization: `Bearer ${SECRET}`, ...init.headers } });
 
@@ -149,7 +153,9 @@ async function main() {
         const r = await round(kind);
         results.push(r);
         const s = stats(r.latencies);
-        log(`round ${i + 1} ${kind.padEnd(8)} p50 ${r1(s.p50)} ms  p99 ${r1(s.p99)} ms  max ${r1(s.max)} ms${r.versionMs ? `  (version call ${r1(r.versionMs)} ms)` : ""}`);
+        log(
+          `round ${i + 1} ${kind.padEnd(8)} p50 ${r1(s.p50)} ms  p99 ${r1(s.p99)} ms  max ${r1(s.max)} ms${r.versionMs ? `  (version call ${r1(r.versionMs)} ms)` : ""}`,
+        );
       }
     }
     observer.close();
