@@ -264,6 +264,33 @@ describe("restore", () => {
   });
 });
 
+describe("restore refused by the document limits", () => {
+  it("413, the document unchanged, and the before-restore version it took is gone again", async () => {
+    const p = await createProject();
+    const d = await editableDoc(p);
+    await d.edit(setText("a long paragraph ".repeat(200)));
+    const v = await takeVersion(d.path, p.secretKey, "long");
+    await d.edit(setText("short"));
+    const stub = await stubOf(p, d.id);
+    // This object's limits only: the restore's update (the long text again) no longer fits.
+    const cap = await runInDurableObject(stub, async (room: DocRoom) => {
+      const r = room as unknown as { limits: { maxDocBytes: number }; storedBytes(): number };
+      await room.compact();
+      const old = r.limits.maxDocBytes;
+      r.limits.maxDocBytes = r.storedBytes() + 200;
+      return old;
+    });
+    await expectError(await api(`${d.path}/versions/${v.id}/restore`, { method: "POST", token: p.secretKey }), 413, "payload_too_large");
+    expect(await json(d.path, p.secretKey)).toEqual({ t: "short" });
+    expect((await list(d.path, p.secretKey)).data).toEqual([v]);
+    await runInDurableObject(stub, (room: DocRoom) => {
+      (room as unknown as { limits: { maxDocBytes: number } }).limits.maxDocBytes = cap;
+    });
+    await expectJson(await api(`${d.path}/versions/${v.id}/restore`, { method: "POST", token: p.secretKey }), 200);
+    expect(await json(d.path, p.secretKey)).toEqual({ t: "a long paragraph ".repeat(200) });
+  });
+});
+
 describe("fork", () => {
   it("creates an independent document in the same project with the version's content", async () => {
     const p = await createProject();
