@@ -418,7 +418,6 @@ export class DocRoom extends DurableObject<Env> {
     }
     // A change that came in while this ran asked for nothing (webhookDueAt was not Infinity): look again.
     if (next === Infinity && this.webhooks.pending(UPDATED)) next = Math.max(Date.now() + WEBHOOK_FIRST_DELAY_MS, this.webhookQuietUntil);
-    if (hasPendingOnce(this.webhooks)) next = Math.min(next, Date.now() + WEBHOOK_FIRST_DELAY_MS);
     this.webhookDueAt = Math.min(this.webhookDueAt, next);
     return this.webhookDueAt;
   }
@@ -620,11 +619,10 @@ export class DocRoom extends DurableObject<Env> {
       return { ok: false, reason: "storage_failed", message: "the restore could not be stored; nothing was applied" };
     }
     // Already the version's content (an empty edit commits nothing): the restore is still an event.
-    if (this.restoredEvent) {
-      recordOnce(this.webhooks, RESTORED, this.restoredEvent, Date.now());
-      this.restoredEvent = undefined;
-      this.dueWebhooks(Math.min(this.webhookDueAt, Date.now() + WEBHOOK_FIRST_DELAY_MS));
-    }
+    if (this.restoredEvent) recordOnce(this.webhooks, RESTORED, this.restoredEvent, Date.now());
+    this.restoredEvent = undefined;
+    // Within about a second, even while document.updated waits out a look-up that found no endpoint.
+    this.dueWebhooks(Math.min(this.webhookDueAt, Date.now() + WEBHOOK_FIRST_DELAY_MS));
     return { ok: true, value: { restoredFrom: versionId, before } };
   }
 
