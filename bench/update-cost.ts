@@ -19,6 +19,8 @@ import { craftChain, craftUpdate, type Struct } from "../test/helpers/crafted-up
 
 /** The proposed limit (RoomLimits.maxDocItemUnits): a document plus the update it receives, in item units. */
 const MAX_DOC_ITEM_UNITS = 150_000;
+/** RoomLimits.maxMergeStepsPerUpdate: steps of Yjs conflict resolution one update may cost (src/sync/merge-work.ts). */
+const MAX_MERGE_STEPS_PER_UPDATE = 100_000;
 const MAX_DOC_BYTES = 8 * 1024 * 1024;
 // Frames may be 32 MiB (MAX_FRAME_BYTES): what bounds one update's bytes is MAX_DOC_BYTES.
 const TEXT_CHARS = 600_000;
@@ -268,7 +270,7 @@ const CASES: Record<string, Case> = {
     total: true,
   },
   "scan-open": {
-    kind: "OPEN, not bounded by item units: 2,000 inserts each claiming to end the text (no right origin), origins descending",
+    kind: "conflict-resolution walk: 2,000 inserts each claiming to end the text (no right origin), origins descending (refused for its merge steps, not its units)",
     doc: textDoc,
     update: () => {
       const n = 2000;
@@ -387,7 +389,7 @@ function runCase(name: string): Result {
     if (c.keystrokeAfter) keystrokeMsBefore = keystrokeMs(doc);
     // Timed as the room runs it: stopping once past the limit.
     let t0 = performance.now();
-    updateCost(doc, u, MAX_DOC_ITEM_UNITS - docUnits);
+    updateCost(doc, u, MAX_DOC_ITEM_UNITS - docUnits, MAX_MERGE_STEPS_PER_UPDATE);
     costTimes.push(performance.now() - t0);
     if (!c.costOnly) {
       heapBefore = heapAfterGc();
@@ -408,7 +410,7 @@ function runCase(name: string): Result {
     wire: u.length,
     units,
     cost,
-    accepted: docUnits + units <= MAX_DOC_ITEM_UNITS,
+    accepted: docUnits + units <= MAX_DOC_ITEM_UNITS && cost.mergeSteps <= MAX_MERGE_STEPS_PER_UPDATE,
     costMs: median(costTimes),
     applyMs: c.costOnly ? null : median(times),
     heapBefore,
@@ -443,9 +445,11 @@ if (only) {
     const applied = r.heapDelta === null || r.applyMs === null ? "not applied" : `${mb(r.heapDelta)}, ${ms(r.applyMs)}`;
     console.error(`${name}: ${kb(r.wire)} → ${applied} (${r.units} units)`);
   }
-  console.log(`Item units bound: ${MAX_DOC_ITEM_UNITS.toLocaleString("en-US")} (document + update). Node ${process.version}.\n`);
-  console.log("| update | wire bytes | structs / ranges / splits | item units | verdict | heap after apply | apply time | `updateCost` time |");
-  console.log("| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
+  console.log(
+    `Item units bound: ${MAX_DOC_ITEM_UNITS.toLocaleString("en-US")} (document + update); merge steps: ${MAX_MERGE_STEPS_PER_UPDATE.toLocaleString("en-US")} per update. Node ${process.version}.\n`,
+  );
+  console.log("| update | wire bytes | structs / ranges / splits | item units | merge steps | verdict | heap after apply | apply time | `updateCost` time |");
+  console.log("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |");
   for (const r of rows) {
     const k = r.cost;
     let kind = r.kind;
@@ -454,7 +458,7 @@ if (only) {
     if (r.total) kind += ` (whole heap after: ${mb(r.heapBefore + (r.heapDelta ?? 0))})`;
     const verdict = r.accepted ? "accepted" : "**refused**";
     console.log(
-      `| ${kind} | ${kb(r.wire)} | ${k.structs.toLocaleString("en-US")} / ${k.deleteRanges.toLocaleString("en-US")} / ${k.splits.toLocaleString("en-US")} | ${r.units.toLocaleString("en-US")} | ${verdict} | ${r.heapDelta === null ? "—" : `${r.heapDelta >= 0 ? "+" : ""}${mb(r.heapDelta)}`} | ${r.applyMs === null ? "—" : ms(r.applyMs)} | ${ms(r.costMs)} |`,
+      `| ${kind} | ${kb(r.wire)} | ${k.structs.toLocaleString("en-US")} / ${k.deleteRanges.toLocaleString("en-US")} / ${k.splits.toLocaleString("en-US")} | ${r.units.toLocaleString("en-US")} | ${k.mergeSteps.toLocaleString("en-US")} | ${verdict} | ${r.heapDelta === null ? "—" : `${r.heapDelta >= 0 ? "+" : ""}${mb(r.heapDelta)}`} | ${r.applyMs === null ? "—" : ms(r.applyMs)} | ${ms(r.costMs)} |`,
     );
   }
 }

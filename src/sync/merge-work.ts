@@ -286,14 +286,7 @@ class Model {
     const base = this.find(client, clock);
     if (base === undefined || base === "gc") return base;
     const list = this.piecesOf(base);
-    let lo = 0;
-    let hi = list.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (list[mid]!.start <= clock) lo = mid;
-      else hi = mid - 1;
-    }
-    return list[lo];
+    return list[indexByStart(list, clock)];
   }
 
   private piecesOf(base: Y.Item | string): Piece[] {
@@ -354,7 +347,7 @@ class Model {
     p.right = q;
     p.end = at;
     const list = this.pieces.get(p.base)!;
-    list.splice(list.indexOf(p) + 1, 0, q);
+    list.splice(indexByStart(list, p.start) + 1, 0, q);
     return q;
   }
 
@@ -392,6 +385,18 @@ class Model {
     const item = typeof parent === "string" ? undefined : (parent as Y.AbstractType<never>)._map.get(sub);
     return item ? this.piecesOf(item).at(-1)! : null;
   }
+}
+
+/** The index of the last piece starting at or before `clock` (pieces sorted by start). */
+function indexByStart(list: readonly Piece[], clock: number): number {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (list[mid]!.start <= clock) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
 }
 
 /**
