@@ -264,6 +264,37 @@ describe("restore", () => {
   });
 });
 
+describe("restore with two live writers typing through it", () => {
+  it("every replica and the server converge: the version's text, with the marks typed after the restore reached the server", async () => {
+    const p = await createProject();
+    const d = await editableDoc(p);
+    await d.edit(setText("version text"));
+    const v = await takeVersion(d.path, p.secretKey);
+    await d.edit(setText("replaced entirely"));
+    const a = provider(d.id, (await mintToken(p.secretKey, d.id, "write", "a")).token);
+    const b = provider(d.id, (await mintToken(p.secretKey, d.id, "write", "b")).token);
+    await Promise.all([synced(a), synced(b)]);
+    const socketA = a.ws;
+    const typing = (who: typeof a, mark: string) =>
+      (async () => {
+        for (let i = 0; i < 30; i++) {
+          who.doc.getText("t").insert(0, mark);
+          await new Promise((r) => setTimeout(r, 3));
+        }
+      })();
+    const [restore] = await Promise.all([api(`${d.path}/versions/${v.id}/restore`, { method: "POST", token: p.secretKey }), typing(a, "A"), typing(b, "B")]);
+    expect(restore.status).toBe(200);
+    const text = (x: typeof a) => x.doc.getText("t").toString();
+    const sv = (x: typeof a) => [...Y.decodeStateVector(Y.encodeStateVector(x.doc))].sort().join();
+    // Converged: each replica has every update of the other (the server's restore included), and the same text.
+    await waitFor(() => sv(a) === sv(b) && text(a) === text(b) && a.doc.store.clients.size === 4, "the replicas to converge");
+    await expect.poll(async () => (await json(d.path, p.secretKey)).t).toBe(text(a));
+    // Marks the server held when it restored were replaced with the rest; everything else is the version's text.
+    expect(text(a).replace(/[AB]/g, "")).toBe("version text");
+    expect(a.ws).toBe(socketA);
+  });
+});
+
 describe("restore refused by the document limits", () => {
   it("413, the document unchanged, and the before-restore version it took is gone again", async () => {
     const p = await createProject();
