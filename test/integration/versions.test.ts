@@ -433,7 +433,7 @@ describe("versions are erased with the document", () => {
 });
 
 describe("webhook events", () => {
-  it("version.created for named and before-restore versions, document.restored for a restore", async () => {
+  it("version.created for named, before-restore and automatic versions, document.restored for a restore; one event each", async () => {
     const p = await createProject();
     const d = await editableDoc(p);
     const name = receiverName("versions");
@@ -442,17 +442,27 @@ describe("webhook events", () => {
     const v = await takeVersion(d.path, p.secretKey, "Named");
     await d.edit(setText("later"));
     const r = await expectJson<{ before: string }>(await api(`${d.path}/versions/${v.id}/restore`, { method: "POST", token: p.secretKey }), 200);
-    const got = await waitForRequests(name, 3, 30_000);
+    // And an automatic one, as the alarm takes it at the end of the burst (the clock moved through the object's state).
+    const auto = await runInDurableObject(await stubOf(p, d.id), (room: DocRoom) => {
+      const rr = room as unknown as { autoVersions: AutoVersionState; takeAutoVersion(now: number): number };
+      rr.autoVersions = { firstChangeAt: 0, lastChangeAt: 0 };
+      rr.takeAutoVersion(Date.now());
+      return rr.autoVersions.lastVersionAt;
+    });
+    expect(auto).toEqual(expect.any(Number));
+    const autoId = (await list(d.path, p.secretKey, "?kind=auto")).data[0]!.id;
+    const got = await waitForRequests(name, 4, 30_000);
     const bodies = got.map((g) => JSON.parse(g.body) as { type: string; data: Record<string, unknown> });
     const byType = (t: string) => bodies.filter((b) => b.type === t).map((b) => b.data);
     expect(byType("version.created")).toEqual(
       expect.arrayContaining([
         { projectId: p.id, docId: d.id, versionId: v.id, kind: "named", name: "Named" },
         { projectId: p.id, docId: d.id, versionId: r.before, kind: "before-restore", name: null },
+        { projectId: p.id, docId: d.id, versionId: autoId, kind: "auto", name: null },
       ]),
     );
     expect(byType("document.restored")).toEqual([{ projectId: p.id, docId: d.id, restoredFrom: v.id, before: r.before }]);
-    expect(bodies.map((b) => b.type).sort()).toEqual(["document.restored", "version.created", "version.created"]);
+    expect(bodies.map((b) => b.type).sort()).toEqual(["document.restored", "version.created", "version.created", "version.created"]);
   });
 });
 
