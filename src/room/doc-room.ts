@@ -63,6 +63,9 @@ const AUTO_VERSION_META = "autoVersion";
 const gone = { ok: false, reason: "gone", message: "no such document" } as const;
 const noVersion = { ok: false, reason: "not_found", message: "no such version" } as const;
 
+/** Storage key of the development-only wake-up count. */
+const WAKEUPS_META = "debugWakeups";
+
 export class DocRoom extends DurableObject<Env> {
   private readonly limits: Limits;
   /** The update log, the outbox that holds messages until their updates are stored, and the room. */
@@ -118,6 +121,13 @@ export class DocRoom extends DurableObject<Env> {
     if (!this.erased && (this.webhooks.pending(UPDATED) || hasPendingOnce(this.webhooks))) this.dueWebhooks(Date.now());
     // Answered by the runtime without waking the object: a cheap keep-alive for clients that want one.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    // A debug count of wake-ups (constructions), kept only in development: bench W6 reads it through /dev.
+    if (env.DEV_MODE === "true") this.store.setMeta(WAKEUPS_META, String(Number(this.store.getMeta(WAKEUPS_META) ?? 0) + 1));
+  }
+
+  /** How many times this object was constructed (woken) since it was created; development only (0 otherwise). */
+  wakeups(): number {
+    return Number(this.store.getMeta(WAKEUPS_META) ?? 0);
   }
 
   /** Wires storage, the outbox and the room together (again after an erase: deleteAll drops the tables). */
