@@ -122,7 +122,7 @@ export class DocRoom extends DurableObject<Env> {
     // Answered by the runtime without waking the object: a cheap keep-alive for clients that want one.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     // A debug count of wake-ups (constructions), kept only in development: bench W6 reads it through /dev.
-    if (env.DEV_MODE === "true") this.store.setMeta(WAKEUPS_META, String(Number(this.store.getMeta(WAKEUPS_META) ?? 0) + 1));
+    if ((env.DEV_MODE as string) === "true") this.store.setMeta(WAKEUPS_META, String(Number(this.store.getMeta(WAKEUPS_META) ?? 0) + 1));
   }
 
   /** How many times this object was constructed (woken) since it was created; development only (0 otherwise). */

@@ -9,9 +9,10 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../auth/middleware";
 import { hashSecretKey } from "../auth/secret-key";
-import { ensureProjectWithKey, insertOrGetDocument, recentDocuments } from "../db/queries";
+import { ensureProjectWithKey, getDocument, insertOrGetDocument, recentDocuments } from "../db/queries";
 import { AppError } from "../errors";
 import { randomId } from "../ids";
+import { roomStub } from "../room/stub";
 import { DocId, DocParams, json, toDocument } from "./docs";
 import { createRouter } from "./openapi";
 import { issueToken } from "./tokens";
@@ -86,6 +87,14 @@ const createToken = createRoute({
   responses: { 201: { description: "A client token" } },
 });
 
+const wakeups = createRoute({
+  hide: true,
+  method: "get",
+  path: "/docs/{id}/wakeups",
+  request: { params: DocParams },
+  responses: { 200: { description: "How many times the document's object was woken (constructed); bench W6" } },
+});
+
 const router = createRouter();
 router.use("*", devOnly);
 
@@ -104,4 +113,10 @@ export const devRoutes = router
     const { row } = await demoDocument(c.env.DB, id, title);
     const token = await issueToken(c, row, { userId, access, expiresIn: DEV_TOKEN_SECONDS, keyId: DEMO_KEY_ID });
     return c.json({ ...token, document: toDocument(row) }, 201);
+  })
+  .openapi(wakeups, async (c) => {
+    const { id } = c.req.valid("param");
+    const row = await getDocument(c.env.DB, DEMO_PROJECT_ID, id);
+    if (!row) throw new AppError("not_found", "no such document");
+    return c.json({ wakeups: await roomStub(c.env, { projectId: row.projectId, docId: row.id, incarnation: row.incarnation }).wakeups() }, 200);
   });

@@ -215,6 +215,17 @@ describe("conflict-resolution work", () => {
   });
 });
 
+describe("the development wake-up count (bench W6)", () => {
+  it("counts the object's constructions under npm run dev's DEV_MODE", async () => {
+    const { docId, token } = await newDoc("woken");
+    const a = provider(docId, token);
+    await synced(a.p);
+    const res = await fetch(`${server.url}/dev/docs/${docId}/wakeups`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { wakeups: number }).wakeups).toBeGreaterThanOrEqual(1);
+  });
+});
+
 describe("closes the server starts complete promptly", () => {
   it("DELETE closes a live provider with 4404 within a second, and it does not come back", async () => {
     const { docId, token } = await newDoc("deleted");

@@ -20,6 +20,7 @@ describe("/dev routes", () => {
       ["/dev/docs", undefined],
       ["/dev/docs", postJson({})],
       ["/dev/docs/x/tokens", postJson({ userId: "u" })],
+      ["/dev/docs/x/wakeups", undefined],
     ] as const) {
       const res = await SELF.fetch(`${BASE}${path}`, init);
       expect(res.status, path).toBe(404);
@@ -61,6 +62,18 @@ describe("/dev routes", () => {
     expect(ws.status).toBe(101);
     ws.webSocket?.accept();
     ws.webSocket?.close();
+  });
+
+  it("count an object's wake-ups only where the object itself runs in dev mode (off in production)", async () => {
+    const res = await dev("/dev/docs/woken/tokens", postJson({ userId: "alice" }));
+    const { token } = (await res.json()) as { token: string };
+    const ws = await SELF.fetch(`${BASE}/v1/sync/woken?token=${token}`, { headers: { Upgrade: "websocket" } });
+    expect(ws.status).toBe(101);
+    ws.webSocket?.accept();
+    ws.webSocket?.close();
+    // The object was constructed, but its own env has wrangler.toml's DEV_MODE "false": it counted nothing.
+    expect(await (await dev("/dev/docs/woken/wakeups")).json()).toEqual({ wakeups: 0 });
+    expect((await dev("/dev/docs/never-made/wakeups")).status).toBe(404);
   });
 
   it("refuse a bad body or id", async () => {
