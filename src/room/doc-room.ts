@@ -63,7 +63,7 @@ const AUTO_VERSION_META = "autoVersion";
 const gone = { ok: false, reason: "gone", message: "no such document" } as const;
 const noVersion = { ok: false, reason: "not_found", message: "no such version" } as const;
 
-/** Storage key of the development-only wake-up count. */
+/** Storage key of the debug wake-up count (DEBUG_WAKEUPS). */
 const WAKEUPS_META = "debugWakeups";
 
 export class DocRoom extends DurableObject<Env> {
@@ -121,11 +121,11 @@ export class DocRoom extends DurableObject<Env> {
     if (!this.erased && (this.webhooks.pending(UPDATED) || hasPendingOnce(this.webhooks))) this.dueWebhooks(Date.now());
     // Answered by the runtime without waking the object: a cheap keep-alive for clients that want one.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
-    // A debug count of wake-ups (constructions), kept only in development: bench W6 reads it through /dev.
-    if ((env.DEV_MODE as string) === "true") this.store.setMeta(WAKEUPS_META, String(Number(this.store.getMeta(WAKEUPS_META) ?? 0) + 1));
+    // A debug count of wake-ups (constructions), off unless DEBUG_WAKEUPS is "true" (bench W6, /dev/docs/{id}/wakeups).
+    if ((env.DEBUG_WAKEUPS as string) === "true") this.store.setMeta(WAKEUPS_META, String(Number(this.store.getMeta(WAKEUPS_META) ?? 0) + 1));
   }
 
-  /** How many times this object was constructed (woken) since it was created; development only (0 otherwise). */
+  /** How many times this object was constructed (woken) while DEBUG_WAKEUPS was on (0 otherwise). */
   wakeups(): number {
     return Number(this.store.getMeta(WAKEUPS_META) ?? 0);
   }

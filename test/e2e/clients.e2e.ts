@@ -215,14 +215,20 @@ describe("conflict-resolution work", () => {
   });
 });
 
-describe("the development wake-up count (bench W6)", () => {
-  it("counts the object's constructions under npm run dev's DEV_MODE", async () => {
-    const { docId, token } = await newDoc("woken");
-    const a = provider(docId, token);
-    await synced(a.p);
-    const res = await fetch(`${server.url}/dev/docs/${docId}/wakeups`);
-    expect(res.status).toBe(200);
-    expect(((await res.json()) as { wakeups: number }).wakeups).toBeGreaterThanOrEqual(1);
+describe("the debug wake-up count (bench W6)", () => {
+  it("with DEBUG_WAKEUPS on, an object counts its constructions (own server)", async () => {
+    const counting = await Server.start({ DEBUG_WAKEUPS: "true" });
+    try {
+      const { docId, token } = await devDoc(counting, "woken");
+      const ws = new WebSocket(`${counting.url.replace(/^http/, "ws")}/v1/sync/${docId}?token=${encodeURIComponent(token)}`);
+      await new Promise((r) => ws.once("open", r));
+      ws.close();
+      const res = await fetch(`${counting.url}/dev/docs/${docId}/wakeups`);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { wakeups: number }).wakeups).toBeGreaterThanOrEqual(1);
+    } finally {
+      await counting.dispose();
+    }
   });
 });
 

@@ -64,14 +64,14 @@ describe("/dev routes", () => {
     ws.webSocket?.close();
   });
 
-  it("count an object's wake-ups only where the object itself runs in dev mode (off in production)", async () => {
+  it("report an object's wake-up count, which is off by default (DEBUG_WAKEUPS, as in production)", async () => {
     const res = await dev("/dev/docs/woken/tokens", postJson({ userId: "alice" }));
     const { token } = (await res.json()) as { token: string };
     const ws = await SELF.fetch(`${BASE}/v1/sync/woken?token=${token}`, { headers: { Upgrade: "websocket" } });
     expect(ws.status).toBe(101);
     ws.webSocket?.accept();
     ws.webSocket?.close();
-    // The object was constructed, but its own env has wrangler.toml's DEV_MODE "false": it counted nothing.
+    // The object was constructed, but wrangler.toml's DEBUG_WAKEUPS is "false": it counted nothing.
     expect(await (await dev("/dev/docs/woken/wakeups")).json()).toEqual({ wakeups: 0 });
     expect((await dev("/dev/docs/never-made/wakeups")).status).toBe(404);
   });
