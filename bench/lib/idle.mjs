@@ -4,7 +4,7 @@
 // window's CPU time and the memory come from /proc of the server's own processes.
 import { cpuMs, processRole, rssBytes } from "./proc.mjs";
 import { client, connectAll, closeAll, mb, round } from "./workloads.mjs";
-import { canTrace, countWakeups } from "./wakeups.mjs";
+import { canTrace, countedWakeups, countWakeups } from "./wakeups.mjs";
 import { awarenessMessage, sleep } from "./yws.mjs";
 
 const AWARENESS_RENEW_MS = 15_000; // y-protocols: outdatedTimeout (30 s) / 2
@@ -50,6 +50,9 @@ export async function idleRooms(targets, cfg, log) {
   }
   await sleep(cfg.settleMs);
   const out = new Map(rooms.map((r) => [r.target.id, { windows: [] }]));
+  // Lattice counts its own wake-ups (DEBUG_WAKEUPS): over the whole idle period, CPU windows included.
+  const counted = new Map();
+  for (const r of rooms) if (r.target.peer?.startsWith("lattice")) counted.set(r.target.id, await countedWakeups(r.target.storeDir));
   const windowMs = (cfg.seconds * 1000) / cfg.windows;
   for (let w = 0; w < cfg.windows; w++) {
     const before = rooms.map((r) => r.target.serverPids().map((pid) => ({ pid, cpu: cpuMs([pid]) })));
@@ -85,6 +88,12 @@ export async function idleRooms(targets, cfg, log) {
   const counters = new Map(traced.map((r) => [r.target.id, countWakeups(r.target)]));
   await sleep(windowMs);
   for (const [id, counter] of counters) out.get(id).wakeups = { ...(await counter.stop()), seconds: round(windowMs / 1000, 1) };
+  for (const r of rooms) {
+    if (!counted.has(r.target.id)) continue;
+    const seconds = round((cfg.seconds * 1000 + windowMs) / 1000, 1);
+    const total = await countedWakeups(r.target.storeDir);
+    out.get(r.target.id).counted = { wakeups: total - counted.get(r.target.id), total, seconds };
+  }
   for (const r of rooms) {
     const o = out.get(r.target.id);
     o.clients = r.clients.length;

@@ -165,7 +165,8 @@ function workloadTables(results) {
         ],
         rowsFor("W6", (m, id) => {
           const r = results.W6[id];
-          const wakeups = r.wakeups ? `${r.wakeups.opens} (${r.wakeups.objects})` : "n/a";
+          let wakeups = r.wakeups ? `${r.wakeups.opens} (${r.wakeups.objects})` : "n/a";
+          if (r.counted) wakeups += `; own count ${r.counted.wakeups} in ${r.counted.seconds} s (${r.counted.total} since the server started)`;
           return [cell(m.cpu), cell(m.runtimeCpu), cell(m.pct), cell(m.rss), cell(m.msgs), wakeups, String(r.closedDuringIdle), String(r.pongs)];
         }),
       ),

@@ -102,7 +102,8 @@ export function latticeTarget({ port, runtime, medium, peer = "lattice", label =
     runtime,
     medium,
     cwd,
-    vars: { TOKEN_SECRET, ADMIN_TOKEN: "bench-admin-token-0123456789abcdef-0123", ...vars },
+    // DEBUG_WAKEUPS: each object counts its constructions (one meta write each), read by W6 (wakeups.mjs).
+    vars: { TOKEN_SECRET, ADMIN_TOKEN: "bench-admin-token-0123456789abcdef-0123", DEBUG_WAKEUPS: "true", ...vars },
     seed: seededTemplate,
     durable: true,
     inspectorPort,

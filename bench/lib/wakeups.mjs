@@ -44,3 +44,31 @@ export function countWakeups(target) {
     },
   };
 }
+
+/**
+ * Lattice's own debug count (DEBUG_WAKEUPS, off in production): each object adds one to `debugWakeups`
+ * in its meta table when constructed. Summed over the objects under a persist folder's do/ tree, read
+ * from their SQLite files (read-only; the runtime keeps writing them).
+ */
+export async function countedWakeups(storeDir) {
+  const { DatabaseSync } = await import("node:sqlite");
+  let total = 0;
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.name.endsWith(".sqlite") && e.name !== "metadata.sqlite") {
+        try {
+          const db = new DatabaseSync(path, { readOnly: true });
+          const row = db.prepare("SELECT value FROM meta WHERE key = 'debugWakeups'").get();
+          db.close();
+          total += Number(row?.value ?? 0);
+        } catch {
+          // Not a document object (no meta table), or being created: nothing counted.
+        }
+      }
+    }
+  };
+  if (storeDir && existsSync(storeDir)) walk(storeDir);
+  return total;
+}
