@@ -7,7 +7,7 @@ import { base64url, fromBase64url } from "../ids";
 import { readLimits } from "../room/limits";
 import type { JsonResult, Presence, RootKind, WriteRefusal } from "../room/rpc-types";
 import { DocParams, gone, json, loadDoc, room } from "./docs";
-import { createRouter, errors, SECURITY } from "./openapi";
+import { createRouter, errors, JsonQuery, SECURITY } from "./openapi";
 
 const MAX_STATE_VECTOR_CHARS = 64 * 1024;
 const MAX_TYPES = 64;
@@ -20,14 +20,6 @@ const UpdateQuery = z.object({
     .max(MAX_STATE_VECTOR_CHARS)
     .optional()
     .openapi({ param: { name: "stateVector", in: "query" }, description: "base64url Yjs state vector: answer only what it lacks" }),
-});
-
-const JsonQuery = z.object({
-  types: z
-    .string()
-    .max(8192)
-    .optional()
-    .openapi({ param: { name: "types", in: "query" }, description: "name:kind,… with kind one of text, map, array, xml", example: "content:xml,title:text" }),
 });
 
 const PresenceSchema = z

@@ -15,7 +15,7 @@ import { roomStub } from "../room/stub";
 import { webhookOutbox } from "../room/webhook-relay";
 import { eventBody, type DocumentEventData } from "../webhooks/events";
 import { readWebhookSettings } from "../webhooks/settings";
-import { createRouter, errors, iso, SECURITY } from "./openapi";
+import { createRouter, errors, iso, PageQuery, SECURITY } from "./openapi";
 
 export const DOC_ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 export const MAX_METADATA_BYTES = 8 * 1024;
@@ -55,19 +55,7 @@ const PatchDocBody = z
   .object({ title: Title.optional(), metadata: Metadata.optional().openapi({ description: "Replaces the whole metadata object" }) })
   .openapi("PatchDocument");
 
-const ListQuery = z.object({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .default(20)
-    .openapi({ param: { name: "limit", in: "query" }, example: 20 }),
-  cursor: z
-    .string()
-    .max(256)
-    .optional()
-    .openapi({ param: { name: "cursor", in: "query" }, description: "nextCursor of the previous page" }),
+const ListQuery = PageQuery.extend({
   prefix: z
     .string()
     .max(128)

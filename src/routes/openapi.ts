@@ -3,6 +3,31 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../auth/middleware";
 import { AppError, ERROR_STATUS, type ErrorCode } from "../errors";
 
+/** `?limit=&cursor=`: every paged list (cursors are opaque; `nextCursor` of the previous page). */
+export const PageQuery = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(20)
+    .openapi({ param: { name: "limit", in: "query" }, example: 20 }),
+  cursor: z
+    .string()
+    .max(256)
+    .optional()
+    .openapi({ param: { name: "cursor", in: "query" }, description: "nextCursor of the previous page" }),
+});
+
+/** `?types=`: root kinds for the JSON rendering (a document's, a version's). */
+export const JsonQuery = z.object({
+  types: z
+    .string()
+    .max(8192)
+    .optional()
+    .openapi({ param: { name: "types", in: "query" }, description: "name:kind,… with kind one of text, map, array, xml", example: "content:xml,title:text" }),
+});
+
 /** A router whose validation failures become 400 invalid_request with the zod issues in `details`. */
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({

@@ -17,7 +17,7 @@ import { eventBody } from "../webhooks/events";
 import { readWebhookSettings } from "../webhooks/settings";
 import { parseTypes } from "./content";
 import { afterResponse, DocId, DocParams, DocumentSchema, json, loadDoc, room, toDocument } from "./docs";
-import { createRouter, errors, iso, SECURITY } from "./openapi";
+import { createRouter, errors, iso, JsonQuery, PageQuery, SECURITY } from "./openapi";
 
 // ---- schemas ----
 
@@ -46,31 +46,11 @@ const VersionSchema = z
   })
   .openapi("Version");
 
-const ListQuery = z.object({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .default(20)
-    .openapi({ param: { name: "limit", in: "query" }, example: 20 }),
-  cursor: z
-    .string()
-    .max(256)
-    .optional()
-    .openapi({ param: { name: "cursor", in: "query" }, description: "nextCursor of the previous page" }),
+const ListQuery = PageQuery.extend({
   kind: z
     .enum(KINDS)
     .optional()
     .openapi({ param: { name: "kind", in: "query" } }),
-});
-
-const JsonQuery = z.object({
-  types: z
-    .string()
-    .max(8192)
-    .optional()
-    .openapi({ param: { name: "types", in: "query" }, description: "name:kind,… with kind one of text, map, array, xml", example: "content:xml,title:text" }),
 });
 
 const CreateBody = z.object({ name: Name.nullable().optional() }).openapi("CreateVersion");

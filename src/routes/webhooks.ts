@@ -28,7 +28,7 @@ import { readWebhookSettings } from "../webhooks/settings";
 import { generateWebhookSecret } from "../webhooks/sign";
 import { checkWebhookUrl } from "../webhooks/url";
 import { afterResponse, json } from "./docs";
-import { createRouter, errors, iso, SECURITY } from "./openapi";
+import { createRouter, errors, iso, PageQuery, SECURITY } from "./openapi";
 
 /** After a rotation the previous secret still signs (a second signature) this long. */
 export const PREVIOUS_SECRET_TTL_MS = 24 * 3600 * 1000;
@@ -96,21 +96,6 @@ const DeliverySchema = z
     nextAttemptAt: z.string().nullable().openapi({ format: "date-time" }),
   })
   .openapi("WebhookDelivery");
-
-const DeliveriesQuery = z.object({
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(100)
-    .default(20)
-    .openapi({ param: { name: "limit", in: "query" }, example: 20 }),
-  cursor: z
-    .string()
-    .max(256)
-    .optional()
-    .openapi({ param: { name: "cursor", in: "query" }, description: "nextCursor of the previous page" }),
-});
 
 // ---- routes ----
 
@@ -206,7 +191,7 @@ const listHookDeliveries = createRoute({
   method: "get",
   path: "/webhooks/{id}/deliveries",
   summary: "An endpoint's deliveries, newest first",
-  request: { params: Params, query: DeliveriesQuery },
+  request: { params: Params, query: PageQuery },
   responses: {
     200: {
       description: "One page; nextCursor is null on the last",
