@@ -7,7 +7,7 @@ import { base64url, fromBase64url } from "../ids";
 import { readLimits } from "../room/limits";
 import type { JsonResult, Presence, RootKind, WriteRefusal } from "../room/rpc-types";
 import { DocParams, gone, json, loadDoc, room } from "./docs";
-import { createRouter, errors, JsonQuery, SECURITY } from "./openapi";
+import { createRouter, errors, JsonQuery, SECURITY, yjsUpdate } from "./openapi";
 
 const MAX_STATE_VECTOR_CHARS = 64 * 1024;
 const MAX_TYPES = 64;
@@ -29,7 +29,6 @@ const PresenceSchema = z
   })
   .openapi("Presence");
 
-const Binary = z.string().openapi({ format: "binary" });
 // ---- routes ----
 
 const getUpdate = createRoute({
@@ -41,7 +40,7 @@ const getUpdate = createRoute({
   middleware: [requireDocAccess("read")] as const,
   request: { params: DocParams, query: UpdateQuery },
   responses: {
-    200: { description: "A Yjs v1 update", content: { "application/octet-stream": { schema: Binary } } },
+    200: { description: "A Yjs v1 update", content: yjsUpdate },
     ...errors(400, 401, 403, 404),
   },
 });
@@ -53,7 +52,7 @@ const postUpdate = createRoute({
   tags: ["content"],
   security: SECURITY.docAccess,
   middleware: [requireDocAccess("write")] as const,
-  request: { params: DocParams, body: { required: true, content: { "application/octet-stream": { schema: Binary } } } },
+  request: { params: DocParams, body: { required: true, content: yjsUpdate } },
   responses: {
     200: {
       description: "Applied; the whole document's state vector",

@@ -15,7 +15,7 @@ import { roomStub } from "../room/stub";
 import { webhookOutbox } from "../room/webhook-relay";
 import { eventBody, type DocumentEventData } from "../webhooks/events";
 import { readWebhookSettings } from "../webhooks/settings";
-import { createRouter, errors, iso, PageQuery, SECURITY } from "./openapi";
+import { createRouter, errors, iso, PageQuery, page, SECURITY } from "./openapi";
 
 export const DOC_ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 export const MAX_METADATA_BYTES = 8 * 1024;
@@ -90,7 +90,7 @@ const listDocs = createRoute({
   responses: {
     200: {
       description: "One page; nextCursor is null on the last",
-      content: json(z.object({ data: z.array(DocumentSchema), nextCursor: z.string().nullable() })),
+      content: json(page(DocumentSchema)),
     },
     ...errors(400, 401, 403),
   },

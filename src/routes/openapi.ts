@@ -19,6 +19,12 @@ export const PageQuery = z.object({
     .openapi({ param: { name: "cursor", in: "query" }, description: "nextCursor of the previous page" }),
 });
 
+/** One page of a list: `{data, nextCursor}`, `nextCursor` null on the last. */
+export const page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+
+/** A Yjs v1 update as a request or response body. */
+export const yjsUpdate = { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } };
+
 /** `?types=`: root kinds for the JSON rendering (a document's, a version's). */
 export const JsonQuery = z.object({
   types: z

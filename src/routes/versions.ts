@@ -17,7 +17,7 @@ import { eventBody } from "../webhooks/events";
 import { readWebhookSettings } from "../webhooks/settings";
 import { parseTypes } from "./content";
 import { afterResponse, DocId, DocParams, DocumentSchema, json, loadDoc, room, toDocument } from "./docs";
-import { createRouter, errors, iso, JsonQuery, PageQuery, SECURITY } from "./openapi";
+import { createRouter, errors, iso, JsonQuery, PageQuery, page, SECURITY, yjsUpdate } from "./openapi";
 
 // ---- schemas ----
 
@@ -59,8 +59,6 @@ const ForkBody = z
   .object({ id: DocId.optional().openapi({ description: "Generated when absent" }), title: z.string().max(1000).nullable().optional() })
   .openapi("ForkVersion");
 
-const Binary = z.string().openapi({ format: "binary" });
-
 // ---- routes ----
 
 const base = "/docs/{id}/versions";
@@ -86,7 +84,7 @@ const listVersions = createRoute({
   middleware: [requireDocAccess("read")] as const,
   request: { params: DocParams, query: ListQuery },
   responses: {
-    200: { description: "One page; nextCursor is null on the last", content: json(z.object({ data: z.array(VersionSchema), nextCursor: z.string().nullable() })) },
+    200: { description: "One page; nextCursor is null on the last", content: json(page(VersionSchema)) },
     ...errors(400, 401, 403, 404),
   },
 });
@@ -110,7 +108,7 @@ const getVersionUpdate = createRoute({
   security: SECURITY.docAccess,
   middleware: [requireDocAccess("read")] as const,
   request: { params: VersionParams },
-  responses: { 200: { description: "A Yjs v1 update", content: { "application/octet-stream": { schema: Binary } } }, ...errors(400, 401, 403, 404) },
+  responses: { 200: { description: "A Yjs v1 update", content: yjsUpdate }, ...errors(400, 401, 403, 404) },
 });
 
 const getVersionJson = createRoute({

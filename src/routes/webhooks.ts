@@ -28,7 +28,7 @@ import { readWebhookSettings } from "../webhooks/settings";
 import { generateWebhookSecret } from "../webhooks/sign";
 import { checkWebhookUrl } from "../webhooks/url";
 import { afterResponse, json } from "./docs";
-import { createRouter, errors, iso, PageQuery, SECURITY } from "./openapi";
+import { createRouter, errors, iso, PageQuery, page, SECURITY } from "./openapi";
 
 /** After a rotation the previous secret still signs (a second signature) this long. */
 export const PREVIOUS_SECRET_TTL_MS = 24 * 3600 * 1000;
@@ -195,7 +195,7 @@ const listHookDeliveries = createRoute({
   responses: {
     200: {
       description: "One page; nextCursor is null on the last",
-      content: json(z.object({ data: z.array(DeliverySchema), nextCursor: z.string().nullable() })),
+      content: json(page(DeliverySchema)),
     },
     ...errors(400, 401, 403, 404),
   },
