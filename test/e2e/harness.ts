@@ -6,6 +6,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { mintClientToken } from "../../src/auth/client-token";
 // @ts-expect-error: a plain .mjs helper shared with `npm run dev` and the benchmarks; typed at the use site below.
 import { freePort as freePortUntyped, ROOT, startWranglerDev as startUntyped } from "../../scripts/lib/wrangler-dev.mjs";
+export { eventually } from "../helpers/eventually";
 
 interface WranglerDev {
   url: string;
@@ -143,19 +144,6 @@ async function typeAt(page: Page, key: string, text: string, delay: number): Pro
   await page.locator(".cm-content").click();
   await page.keyboard.press(key);
   await page.keyboard.type(text, { delay });
-}
-
-/** Polls until `check` passes (vitest's expect inside) and returns what it returned, or throws its last failure. */
-export async function eventually<T>(check: () => Promise<T>, timeout = 20_000): Promise<T> {
-  const until = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  }
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {

@@ -3,6 +3,9 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { expect, inject } from "vitest";
 import { createApp } from "../../src/app";
 import { authHeaders, BASE, expectJson } from "./rest";
+import { eventually } from "./eventually";
+
+export { eventually };
 
 export interface CreatedWebhook {
   id: string;
@@ -60,19 +63,6 @@ export async function createWebhook(secretKey: string, body: { url: string; even
     createExecutionContext(),
   );
   return expectJson<CreatedWebhook>(res, 201);
-}
-
-/** Polls until `check` passes (vitest's expect inside), or throws its last failure. */
-export async function eventually<T>(check: () => Promise<T>, timeout = 20_000): Promise<T> {
-  const until = Date.now() + timeout;
-  for (;;) {
-    try {
-      return await check();
-    } catch (e) {
-      if (Date.now() > until) throw e;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 export async function waitForRequests(name: string, n: number, timeout = 20_000): Promise<ReceivedRequest[]> {
