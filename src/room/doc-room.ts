@@ -200,9 +200,10 @@ export class DocRoom extends DurableObject<Env> {
       for (const ws of this.ctx.getWebSockets()) {
         const a = ws.deserializeAttachment() as Attachment | null;
         if (!a) continue;
-        this.conns.set(ws, fromAttachment(ws, a));
+        const conn = fromAttachment(ws, a);
+        this.conns.set(ws, conn);
         // Presence survives hibernation: joiners see everyone at once, removals carry current clocks.
-        for (const [id, clock, state] of a.c) if (state !== undefined) this.core.restoreAwareness(id, clock, state);
+        for (const [id, clock, state] of a.c) this.core.restoreAwareness(conn, id, clock, state);
       }
     }
     return this.conns;

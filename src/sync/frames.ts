@@ -41,8 +41,12 @@ export interface DecodeError {
   reason: string;
 }
 
-/** Largest number of awareness entries one frame may carry; a real client sends one. */
-const MAX_AWARENESS_ENTRIES = 1024;
+/**
+ * Largest number of awareness entries one frame may carry. A stock client's own state is one entry, but
+ * it echoes everything it learns: its answer to the greeting names everyone present (up to
+ * MAX_CONNECTIONS_PER_DOC people, some with a few ids). Each entry costs its sender's byte budget too.
+ */
+export const MAX_AWARENESS_ENTRIES = 16_384;
 
 /**
  * Decodes one client frame. Updates are fully parsed (not applied) so that one Yjs would
@@ -95,8 +99,9 @@ export function decodeAwarenessUpdate(payload: Uint8Array): AwarenessEntry[] {
     const clock = readVarUintStrict(decoder);
     const stateBytes = readVarUint8ArrayStrict(decoder);
     const stateJson = utf8.decode(stateBytes);
-    const state: unknown = JSON.parse(stateJson);
-    entries.push({ clientId, clock, stateJson, removed: state === null });
+    // Whether the JSON is valid is checked only for entries the room accepts (presence.ts): most
+    // entries a stock client sends are echoes, ignored unread.
+    entries.push({ clientId, clock, stateJson, removed: stateJson === "null" });
   }
   expectEnd(decoder);
   return entries;

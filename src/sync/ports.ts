@@ -66,6 +66,21 @@ export interface Transport<C extends RoomConn> {
   awarenessChanged(conn: C): void;
 }
 
+/** Time for the room's own timers (presence pacing): the real clock in production, a fake one in unit tests. */
+export interface Clock {
+  now(): number;
+  /** Runs `fn` after `ms` milliseconds; returns a function that cancels it. */
+  setTimer(ms: number, fn: () => void): () => void;
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  setTimer: (ms, fn) => {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
+
 export interface RoomLimits {
   /** Largest stored document (snapshot + log bytes) a write may produce. */
   maxDocBytes: number;

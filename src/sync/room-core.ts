@@ -13,7 +13,9 @@ import { CloseCode, type CloseRequest } from "./close-codes";
 import { coldAnswer, coldView, type ColdView } from "./cold-start";
 import {
   CLIENT_ID_WINDOW_MS,
+  type Clock,
   DEFAULT_LIMITS,
+  realClock,
   shouldCompact,
   type ApplyOutcome,
   type Budgets,
@@ -41,6 +43,9 @@ export const MERGE_STEP_BYTES = 8;
 const MERGE_META = "mergeSteps";
 /** Log entries a document must gain before a compaction refused for its merge work is tried again. */
 const MERGE_RECOUNT_ENTRIES = 64;
+
+/** What reading one awareness entry costs its sender's byte budget, beyond the frame's own bytes. */
+export const AWARENESS_ENTRY_BYTES = 16;
 
 /** Users whose rate budgets the room remembers at once. */
 const MAX_TRACKED_USERS = 10_000;
@@ -72,8 +77,9 @@ export class RoomCore<C extends RoomConn> {
     private readonly limits: RoomLimits = DEFAULT_LIMITS,
     /** Called after every change to the document's content (to refresh the catalog). */
     private readonly onChange: () => void = () => {},
+    private readonly clock: Clock = realClock,
   ) {
-    this.presence = new Presence(transport, limits);
+    this.presence = new Presence(transport, limits, clock);
   }
 
   /** Set by every transaction that integrated structs or deleted something (what makes Yjs emit "update"). */
@@ -210,7 +216,7 @@ export class RoomCore<C extends RoomConn> {
   }
 
   /** Handles one binary frame. Returns a close request when the connection must end. */
-  handleFrame(conn: C, bytes: Uint8Array, now = Date.now()): CloseRequest | undefined {
+  handleFrame(conn: C, bytes: Uint8Array, now = this.clock.now()): CloseRequest | undefined {
     const decoded = decodeFrame(bytes);
     if (!decoded.ok) return { code: CloseCode.protocolError, reason: "malformed frame" };
     const frame = decoded.value;
@@ -251,12 +257,15 @@ export class RoomCore<C extends RoomConn> {
         return undefined;
       }
       case "awareness": {
-        const refused = this.presence.apply(conn, frame.entries);
+        // Reading each entry costs the server something even when it is an echo, ignored.
+        budgets.bytes.charge(now, frame.entries.length * AWARENESS_ENTRY_BYTES);
+        const { refused, acceptedBytes } = this.presence.apply(conn, frame.entries, now);
         if (refused) return refused;
-        // The room sends it to every connection: the sender pays for the fan-out, not only its upload.
+        if (acceptedBytes === 0) return undefined;
+        // What was accepted goes to every connection: the sender pays for that fan-out, not only its upload.
         let receivers = 0;
         for (const _ of this.transport.connections()) receivers++;
-        budgets.bytes.charge(now, bytes.length * receivers);
+        budgets.bytes.charge(now, acceptedBytes * receivers);
         return undefined;
       }
       case "query-awareness": {
@@ -408,14 +417,14 @@ export class RoomCore<C extends RoomConn> {
     return this.presence.state(clientId);
   }
 
-  /** Puts back a state a connection held before the object hibernated (see Presence.restore). */
-  restoreAwareness(clientId: number, clock: number, stateJson: string): void {
-    this.presence.restore(clientId, clock, stateJson);
+  /** Puts back an awareness id (and its state, if kept) a connection held before the object hibernated (see Presence.restore). */
+  restoreAwareness(conn: C, clientId: number, clock: number, stateJson: string | undefined): void {
+    this.presence.restore(conn, clientId, clock, stateJson);
   }
 
-  /** Removes a leaving connection's awareness states and tells everyone else. */
+  /** Removes a leaving connection's awareness states; everyone else learns it with the next presence flush. */
   disconnect(conn: C): void {
-    this.presence.disconnect(conn);
+    this.presence.disconnect(conn, this.clock.now());
   }
 
   /** Folds the log into a snapshot when the policy says so; pending (not yet integrable) updates stay in the tail. */

@@ -7,7 +7,7 @@
 import * as Y from "yjs";
 import { Outbox, type PendingWrites } from "../../src/room/outbox";
 import { decodeFrame } from "../../src/sync/frames";
-import { DEFAULT_LIMITS, type RoomConn, type RoomLimits, type UpdateStore } from "../../src/sync/ports";
+import { type Clock, DEFAULT_LIMITS, type RoomConn, type RoomLimits, type UpdateStore } from "../../src/sync/ports";
 import { RoomCore } from "../../src/sync/room-core";
 
 export class MemoryStore implements UpdateStore, PendingWrites {
@@ -129,8 +129,8 @@ export class MemoryTransport extends Outbox<TestConn> {
 }
 
 /** A RoomCore whose every call ends like an event: the scheduled flush runs, then the caller looks. */
-export function testRoom(store: MemoryStore, transport: MemoryTransport, limits: RoomLimits = DEFAULT_LIMITS): RoomCore<TestConn> {
-  const room = new RoomCore<TestConn>(store, transport, limits);
+export function testRoom(store: MemoryStore, transport: MemoryTransport, limits: RoomLimits = DEFAULT_LIMITS, clock?: Clock): RoomCore<TestConn> {
+  const room = new RoomCore<TestConn>(store, transport, limits, undefined, clock);
   return new Proxy(room, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);

@@ -150,7 +150,7 @@ describe("decodeFrame rejects malformed frames without throwing", () => {
     ["varint of 9 bytes", [0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]],
     ["unknown sync sub-type", [0, 7, 0]],
     ["update that is garbage", [0, 2, 3, 0xff, 0xff, 0xff]],
-    ["awareness with bad JSON", [1, 5, 1, 1, 1, 1, 0x7b]],
+    ["awareness with a state that is not UTF-8", [1, 5, 1, 1, 1, 1, 0xff]],
     ["awareness with truncated entry", [1, 3, 1, 5, 1]],
     ["trailing bytes after a sync message", [0, 0, 1, 0, 9]],
   ];
