@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick] [-- --targets=lattice,y-partyserver,hocuspocus,y-websocket-server,floor]
-//   [-- --media=disk,tmpfs] [-- --runtimes=wrangler,miniflare] [-- --workloads=W1,...,W7] [-- --rounds=N] [-- --out=dir]`
+//   [-- --media=disk,tmpfs] [-- --runtimes=wrangler,miniflare] [-- --workloads=W1,...,W8] [-- --rounds=N] [-- --out=dir]`
 // `npm run bench -- --render=bench/results/<date>.json` re-renders that run's markdown.
 //
 // Starts every server of the run at once (bench/lib/matrix.mjs), warms each, then runs every workload as
@@ -15,7 +15,8 @@ import { fsyncCost } from "./lib/fsync.mjs";
 import { serverMatrix } from "./lib/matrix.mjs";
 import { BENCH, mediumType } from "./lib/paths.mjs";
 import { rawColdLoad, rawIngest, rawIngestFresh, rawStorm } from "./lib/raw.mjs";
-import { renderMarkdown, summarize } from "./lib/report.mjs";
+import { bigRoomSvg } from "./lib/big-room.mjs";
+import { bigRoomSummary, renderMarkdown, summarize } from "./lib/report.mjs";
 import { runWorkloads } from "./lib/schedule.mjs";
 import { ensurePeersInstalled } from "./lib/targets.mjs";
 import { cachedTraceUpdates } from "./lib/traces.mjs";
@@ -46,6 +47,7 @@ const CFG = quick
       W5: { clients: 50, windowMs: 500, perUpdate: 10_000 },
       W6: { clients: 100, docs: 10, seconds: 6, windows: 2, pingMs: 3_000, settleMs: 1_000 },
       W7: { bytes: 2 * 2 ** 20 },
+      W8: { sizes: [50, 100], seconds: 10, rate: 2 },
     }
   : {
       rounds: 3,
@@ -56,6 +58,7 @@ const CFG = quick
       W5: { clients: 250, windowMs: 1000, perUpdate: 250 },
       W6: { clients: 1000, docs: 100, seconds: 120, windows: 3, pingMs: 30_000, settleMs: 5_000 },
       W7: { bytes: MAX_DOC_BYTES - 64 * 1024 },
+      W8: { sizes: [250, 500, 990], seconds: 40, rate: 2 },
     };
 CFG.rounds = Number(opt("rounds", CFG.rounds));
 
@@ -73,7 +76,7 @@ async function main() {
   const peers = list("targets", quick ? "lattice,y-partyserver,floor" : "lattice,y-partyserver,hocuspocus,y-websocket-server,floor");
   const media = list("media", quick ? "tmpfs" : "disk,tmpfs");
   const runtimes = list("runtimes", quick ? "miniflare" : "wrangler,miniflare");
-  const workloads = new Set(list("workloads", "W1,W2,W3,W4,W5,W6,W7").map((w) => w.toUpperCase()));
+  const workloads = new Set(list("workloads", "W1,W2,W3,W4,W5,W6,W7,W8").map((w) => w.toUpperCase()));
   log(`mode ${quick ? "quick" : "full"}; ${CFG.rounds} rounds; peers ${peers.join(", ")}; media ${media.join(", ")}; runtimes ${runtimes.join(", ")}`);
   if (peers.some((p) => !p.startsWith("lattice"))) ensurePeersInstalled(log);
 
@@ -129,6 +132,15 @@ async function main() {
   writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(join(dir, `${stamp}.md`), md);
   writeFileSync(join(dir, "latest.md"), md);
+  if (results.W8) {
+    const rows = bigRoomSummary(results);
+    const series = Object.keys(results.W8).map((id) => ({
+      label: results.servers[id]?.label ?? id,
+      points: rows.filter((r) => r.id === id && r.p99).map((r) => ({ x: r.size, y: r.p99.median, lo: r.p99.min, hi: r.p99.max })),
+    }));
+    writeFileSync(join(dir, `${stamp}-w8.svg`), bigRoomSvg(series, { title: "W8: edit fan-out p99 against audience (wrangler dev, tmpfs)" }));
+    log(`wrote ${join(dir, stamp)}-w8.svg`);
+  }
   console.log(`\n${md}`);
   log(`wrote ${join(dir, stamp)}.json and .md (${results.elapsedSeconds} s)`);
   process.exitCode = results.failures.length > 0 ? 1 : 0;

@@ -195,7 +195,74 @@ function workloadTables(results) {
         ]),
       ),
     );
+  if (results.W8) parts.push(bigRoomTable(results));
   return parts.join("\n\n");
+}
+
+/** W8 per audience and server: medians (ranges) over rounds, and the p99 as a ratio to the Node reference's. */
+export function bigRoomSummary(results) {
+  const out = [];
+  const ref = Object.keys(results.W8).find((id) => results.servers[id]?.peer === "y-websocket-server");
+  for (const [id, bySize] of Object.entries(results.W8)) {
+    for (const [size, rs] of Object.entries(bySize)) {
+      const refP99 = ref ? over(results.W8[ref][size], (r) => r.fanoutMs.p99) : null;
+      const p99 = over(rs, (r) => r.fanoutMs.p99);
+      out.push({
+        id,
+        size: Number(size),
+        p50: over(rs, (r) => r.fanoutMs.p50),
+        p99,
+        ratio: refP99 && p99 ? { median: p99.median / refP99.median, n: 1 } : null,
+        cursorP99: over(rs, (r) => r.cursorMs.p99),
+        msgs: over(rs, (r) => r.messagesPerSecond),
+        missing: over(rs, (r) => r.missingPeersAtEnd),
+        worstMissing: over(rs, (r) => r.worstMissingPeers),
+        closed: over(rs, (r) => r.closedByServer),
+        cpu: over(rs, (r) => r.serverCpuPct),
+        genCpu: over(rs, (r) => r.generator.cpuPct),
+        join: over(rs, (r) => r.joinSeconds),
+      });
+    }
+  }
+  return out;
+}
+
+function bigRoomTable(results) {
+  const c = results.config.W8;
+  return [
+    `### W8 a big room (stock-behaving clients, one user each, echo included; awareness renewed every 15 s; 1 writer at ${c.rate} updates/s; ${c.seconds} s per round)`,
+    "",
+    table(
+      [
+        "server",
+        "people",
+        "fan-out p50 (ms)",
+        "fan-out p99 (ms)",
+        "p99 ÷ Node reference",
+        "cursor move p99 (ms)",
+        "messages delivered /s",
+        "missing peers at end (worst)",
+        "closed",
+        "server CPU %",
+        "generator CPU %",
+        "all see all after (s)",
+      ],
+      bigRoomSummary(results).map((r) => [
+        label(results, r.id),
+        String(r.size),
+        cell(r.p50),
+        cell(r.p99),
+        r.ratio ? num(r.ratio.median) : "n/a",
+        cell(r.cursorP99),
+        cell(r.msgs),
+        `${cell(r.missing)} (${cell(r.worstMissing)})`,
+        cell(r.closed),
+        cell(r.cpu),
+        cell(r.genCpu),
+        cell(r.join),
+      ]),
+    ),
+  ].join("\n");
 }
 
 function generatorTable(results) {

@@ -1,6 +1,7 @@
 // The run's schedule: start every server, warm each, then each workload as interleaved rounds over the
 // servers it applies to. Servers stay up between workloads; W4 and W7 restart the persisting ones last.
 import { loadBigDoc, syncBigDoc } from "./big-doc.mjs";
+import { bigRoomRound } from "./big-room.mjs";
 import { floorIngest } from "./floor.mjs";
 import { idleRooms } from "./idle.mjs";
 import { interleave } from "./rounds.mjs";
@@ -13,7 +14,8 @@ const isLattice = (s) => s.peer.startsWith("lattice");
 /** Every document id any workload uses (Lattice's catalog must know them before they are opened). */
 export function documentIds(cfg) {
   const n = (prefix, k) => Array.from({ length: k }, (_, i) => `${prefix}-${i}`);
-  return ["warm", "warm-w2", "w1", "w4-warm", "w5", "w7", ...n("w2", cfg.rounds), ...n("w3", cfg.W3.docs), ...n("w4", cfg.rounds), ...n("w6", cfg.W6.docs)];
+  const w8 = cfg.W8.sizes.flatMap((size) => n(`w8-${size}`, cfg.rounds));
+  return ["warm", "warm-w2", "w1", "w4-warm", "w5", "w7", ...n("w2", cfg.rounds), ...n("w3", cfg.W3.docs), ...n("w4", cfg.rounds), ...n("w6", cfg.W6.docs), ...w8];
 }
 
 /** Starts the servers three at a time (each start is a few seconds of CPU); a server that fails is left out. */
@@ -138,6 +140,26 @@ export async function runWorkloads({ servers, workloads, cfg, traces, log }) {
       const w6servers = up.filter((s) => !isFloor(s) && s.peer !== "y-websocket-server" && s.medium !== "disk");
       log(`W6: ${cfg.W6.clients} idle clients over ${cfg.W6.docs} docs on each of ${w6servers.length} servers at once, ${cfg.W6.seconds} s`);
       out.W6 = Object.fromEntries(await idleRooms(w6servers, cfg.W6, phase("W6")));
+    }
+
+    if (workloads.has("W8")) {
+      // Under wrangler dev (what a user runs), on tmpfs, beside the Node reference server.
+      const w8servers = up.filter((s) => !isFloor(s) && s.peer !== "hocuspocus" && s.medium !== "disk" && s.runtime !== "miniflare");
+      out.W8 = {};
+      for (const size of cfg.W8.sizes) {
+        log(
+          `W8: ${size} stock-behaving clients in one document on each of ${w8servers.length} servers; 1 writer at ${cfg.W8.rate}/s, ${cfg.W8.seconds} s per round`,
+        );
+        const rounds = await interleave(
+          w8servers,
+          R,
+          (s, r) => bigRoomRound(s, { clients: size, seconds: cfg.W8.seconds, rate: cfg.W8.rate }, `w8-${size}-${r}`),
+          phase(`W8 ${size}`),
+          (_, r) =>
+            `fan-out p50 ${ms(r.fanoutMs.p50)} / p99 ${ms(r.fanoutMs.p99)}; cursor p99 ${ms(r.cursorMs.p99)}; ${r.messagesPerSecond} msgs/s; missing peers ${r.missingPeersAtEnd} (worst ${r.worstMissingPeers}); closed ${r.closedByServer}; server CPU ${r.serverCpuPct}%`,
+        );
+        for (const [id, rs] of rounds) (out.W8[id] ??= {})[size] = rs;
+      }
     }
 
     if (workloads.has("W4") || workloads.has("W7")) {

@@ -74,7 +74,7 @@ export async function closeAll(clients) {
 
 /** Random Yjs client ids that do not collide within a run. */
 const usedIds = new Set();
-function newWriterDoc() {
+export function newWriterDoc() {
   const doc = new Y.Doc();
   while (usedIds.has(doc.clientID)) doc.clientID = Math.floor(Math.random() * 2 ** 31);
   usedIds.add(doc.clientID);
@@ -87,7 +87,7 @@ function newWriterDoc() {
  * Per insert it also keeps the first and the last arrival: the first is one trip through the server,
  * the spread between them is the server's fan-out (every receiver of one update, in the order it sends).
  */
-class LatencyBook {
+export class LatencyBook {
   constructor() {
     this.sent = new Map(); // client -> Map(clock -> {t, first, last})
     this.samples = [];

@@ -99,7 +99,7 @@ let nextId = 0;
 export class YwsClient {
   /**
    * @param {string} url ws:// URL
-   * @param {{ onUpdate?: (update: Uint8Array, kind: "step2"|"update", now: number) => void, doc?: Y.Doc, sendStep1?: boolean,
+   * @param {{ onUpdate?: (update: Uint8Array, kind: "step2"|"update", now: number) => void, onAwareness?: (payload: Uint8Array, now: number) => void, doc?: Y.Doc, sendStep1?: boolean,
    *   hocuspocus?: { documentName: string, token?: string }, keepalive?: false }} opts
    *   doc: a writer's own Y.Doc (its state answers the server's step 1).
    *   hocuspocus: speak Hocuspocus's framing for that document instead of y-websocket's.
@@ -109,6 +109,8 @@ export class YwsClient {
     this.id = nextId++;
     this.url = url;
     this.onUpdate = opts.onUpdate;
+    /** Called with the payload of every awareness message (a type 1 message's update), if given. */
+    this.onAwareness = opts.onAwareness;
     this.doc = opts.doc;
     this.hocuspocus = opts.hocuspocus;
     this.address = opts.hocuspocus?.documentName; // undefined: y-websocket framing
@@ -186,7 +188,11 @@ export class YwsClient {
     } else {
       type = decoding.readVarUint(dec);
     }
-    if (type !== MSG_SYNC) return; // awareness and anything else: not needed by the generator
+    if (type === MSG_AWARENESS && this.onAwareness) {
+      this.onAwareness(decoding.readVarUint8Array(dec), now);
+      return;
+    }
+    if (type !== MSG_SYNC) return; // awareness (unless asked for) and anything else: not needed by the generator
     const kind = decoding.readVarUint(dec);
     if (kind === STEP1) {
       const sv = decoding.readVarUint8Array(dec);
