@@ -10,7 +10,9 @@ import { base64url } from "../ids";
 import { readLimits, type Limits } from "./limits";
 import { CloseCode } from "../sync/close-codes";
 import { encodeSaved } from "../sync/frames";
-import type { Access } from "../sync/ports";
+import type { Access, ApplyOutcome } from "../sync/ports";
+
+type ApplyOutcomeCode = Extract<ApplyOutcome, { ok: false }>["code"];
 import { RoomCore } from "../sync/room-core";
 import { restoreUpdate } from "../sync/restore";
 import { renderRoots } from "../sync/to-json";
@@ -26,6 +28,7 @@ import {
   type Presence,
   type RootKind,
   type VersionKind,
+  type VersionRefusal,
   type VersionResult,
   type WriteRefusal,
 } from "./rpc-types";
@@ -61,6 +64,13 @@ const WEBHOOK_RECHECK_MS = 5_000;
 const AUTO_VERSION_META = "autoVersion";
 
 const gone = { ok: false, reason: "gone", message: "no such document" } as const;
+/** A restore the room refused, in version terms: a user's spent allowance is theirs to wait out. */
+const RESTORE_REFUSAL: Record<ApplyOutcomeCode, VersionRefusal> = {
+  too_large: "too_large",
+  invalid_update: "unrestorable",
+  too_many_client_ids: "rate_limited",
+  rate_limited: "rate_limited",
+};
 const noVersion = { ok: false, reason: "not_found", message: "no such version" } as const;
 
 /** Storage key of the debug wake-up count (DEBUG_WAKEUPS). */
@@ -614,8 +624,9 @@ export class DocRoom extends DurableObject<Env> {
     if (!put.ok) return { ok: false, reason: "too_large", message: `no room for the before-restore version: ${put.message}` };
     const before = put.version.id;
     this.restoredEvent = { restoredFrom: versionId, before };
-    // No writer: the secret-key path, whose client-id allowance (MAX_CLIENT_IDS_PER_SECRET_WRITE) takes the one new id.
-    const outcome = this.core.applyUpdate(update.value, clientIds, {});
+    // Charged like any write to whoever restores: a client token's user pays its bytes and its new client id
+    // from their own allowance (MAX_CLIENT_IDS_PER_USER); a secret key's restore is the application's own.
+    const outcome = this.core.applyUpdate(update.value, clientIds, by === null ? {} : { userId: by });
     if (!outcome.ok) {
       // Nothing of the restore was applied: take back the before-restore version and its event.
       this.restoredEvent = undefined;
@@ -623,7 +634,7 @@ export class DocRoom extends DurableObject<Env> {
         this.versions.delete(before);
         this.webhooks.remove(VERSION_CREATED, JSON.stringify({ versionId: before, kind: put.version.kind, name: put.version.name }));
       });
-      return { ok: false, reason: outcome.code === "too_large" ? "too_large" : "unrestorable", message: outcome.message };
+      return { ok: false, reason: RESTORE_REFUSAL[outcome.code], message: outcome.message };
     }
     if (!this.outbox.flush()) {
       this.restoredEvent = undefined;

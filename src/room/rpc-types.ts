@@ -13,7 +13,7 @@ import type { Access } from "../sync/ports";
 export type { RootKind } from "../sync/to-json";
 
 /** Why the object refused a write, in its own terms (the routes map them to HTTP). */
-export type WriteRefusal = "invalid_update" | "too_large" | "too_many_client_ids" | "storage_failed" | "gone";
+export type WriteRefusal = "invalid_update" | "too_large" | "too_many_client_ids" | "rate_limited" | "storage_failed" | "gone";
 
 export type ApplyUpdateResult = { ok: true; stateVector: Uint8Array } | { ok: false; reason: WriteRefusal; message: string };
 
@@ -23,9 +23,10 @@ export type { VersionKind } from "../sync/version-policy";
 /**
  * Why the object refused a version call, in its own terms. `not_found`: no such version; `too_large`: over
  * MAX_VERSION_BYTES, or a restore that would take the document past its limits; `unrestorable`: content
- * nested deeper than rendering and restore go (or unreadable); `bad_cursor`: not a page's nextCursor.
+ * nested deeper than rendering and restore go (or unreadable); `bad_cursor`: not a page's nextCursor;
+ * `rate_limited`: the caller's allowance (bytes, new client ids) is spent for now.
  */
-export type VersionRefusal = "not_found" | "too_large" | "unrestorable" | "bad_cursor" | "storage_failed" | "gone";
+export type VersionRefusal = "not_found" | "too_large" | "unrestorable" | "bad_cursor" | "rate_limited" | "storage_failed" | "gone";
 
 export type VersionResult<T> = { ok: true; value: T } | { ok: false; reason: VersionRefusal; message: string };
 

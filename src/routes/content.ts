@@ -93,6 +93,7 @@ const getPresence = createRoute({
 const REFUSAL: Record<WriteRefusal, ErrorCode> = {
   invalid_update: "invalid_request",
   too_many_client_ids: "invalid_request",
+  rate_limited: "rate_limited",
   too_large: "payload_too_large",
   storage_failed: "internal",
   gone: "not_found",

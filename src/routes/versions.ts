@@ -189,12 +189,14 @@ const REFUSAL: Record<VersionRefusal, ErrorCode> = {
   too_large: "payload_too_large",
   unrestorable: "invalid_request",
   bad_cursor: "invalid_request",
+  rate_limited: "rate_limited",
   storage_failed: "internal",
 };
 
 const WRITE_REFUSAL: Record<WriteRefusal, ErrorCode> = {
   invalid_update: "invalid_request",
   too_many_client_ids: "invalid_request",
+  rate_limited: "rate_limited",
   too_large: "payload_too_large",
   storage_failed: "internal",
   gone: "not_found",

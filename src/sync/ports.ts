@@ -164,7 +164,9 @@ export interface Writer<C> {
 /** The window `maxClientIdsPerUser` counts over. */
 export const CLIENT_ID_WINDOW_MS = 60 * 60 * 1000;
 
-export type ApplyOutcome = { ok: true; changed: boolean } | { ok: false; code: "invalid_update" | "too_large" | "too_many_client_ids"; message: string };
+export type ApplyOutcome =
+  | { ok: true; changed: boolean }
+  | { ok: false; code: "invalid_update" | "too_large" | "too_many_client_ids" | "rate_limited"; message: string };
 
 /** Decides when the log is folded into a snapshot: amortised against the snapshot's size. */
 export function shouldCompact(store: Pick<UpdateStore, "logBytes" | "logCount" | "snapshotBytes">): boolean {

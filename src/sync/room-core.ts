@@ -172,7 +172,12 @@ export class RoomCore<C extends RoomConn> {
 
   /** The budgets of the connection's user (and access): one per user, whatever their number of sockets. */
   private budgetsOf(conn: C, now: number): Budgets {
-    const key = `${conn.access}:${conn.userId}`;
+    return this.budgetsFor(conn.access, conn.userId, now);
+  }
+
+  /** A user's budgets, shared by their sockets and their REST writes and restores (one user, one allowance). */
+  private budgetsFor(access: string, userId: string, now: number): Budgets {
+    const key = `${access}:${userId}`;
     let budgets = this.userBudgets.get(key);
     if (!budgets) {
       // Bounded: past this many users the oldest budgets are forgotten (they refill, as after a wake-up).
@@ -253,6 +258,8 @@ export class RoomCore<C extends RoomConn> {
             return { code: CloseCode.tooLarge, reason: "document size limit reached" };
           case "too_many_client_ids":
             return { code: CloseCode.tooManyClientIds, reason: "too many new client ids" };
+          case "rate_limited":
+            return { code: CloseCode.tryAgainLater, reason: "over the rate budget: try again later" };
         }
         return undefined;
       }
@@ -293,6 +300,13 @@ export class RoomCore<C extends RoomConn> {
     if (isEmptyUpdate(update)) return { ok: true, changed: false };
     const origin = by.conn;
     const userId = origin?.userId ?? by.userId;
+    // Every way content enters (a socket, REST, a restore) charges the user who caused it, from one
+    // allowance: a socket's frame bytes were taken as it arrived, any other path's are taken here. A
+    // secret-key write (no user) is the application's own, and is held to the document's limits only.
+    const budgets = origin ? origin.budgets : userId !== undefined ? this.budgetsFor("write", userId, now) : undefined;
+    if (!origin && budgets && !budgets.bytes.take(now, update.length)) {
+      return { ok: false, code: "rate_limited", message: "over the user's write budget (MAX_SYNC_BYTES_PER_SECOND): try again later" };
+    }
     const known = this.doc.store.clients;
     const newIds: number[] = [];
     for (const id of clientIds) if (!known.has(id)) newIds.push(id);
@@ -366,7 +380,7 @@ export class RoomCore<C extends RoomConn> {
     this.docUnits = { ...this.docUnits, units: this.docUnits.units + units, exact: false };
     if (steps > 0) {
       this.mergeTotal += steps;
-      origin?.budgets?.bytes.charge(now, steps * MERGE_STEP_BYTES);
+      budgets?.bytes.charge(now, steps * MERGE_STEP_BYTES);
     }
     const emitted = this.emitted;
     this.emitted = [];
@@ -381,7 +395,7 @@ export class RoomCore<C extends RoomConn> {
       return { ok: false, code: "too_large", message: "too much of the document waits for missing updates" };
     }
     // Every update applied while parts wait makes Yjs retry them all: its sender pays for that work.
-    if (pendingBytes > 0) origin?.budgets?.bytes.charge(now, pendingBytes);
+    if (pendingBytes > 0) budgets?.bytes.charge(now, pendingBytes);
     // Durable before visible: the raw update (pending parts included) is stored before any send.
     this.store.append(update);
     this.fullState = undefined;

@@ -191,6 +191,32 @@ describe("RoomCore", () => {
     expect(room.doc.getText("t").toString()).toBe("a".repeat(100));
   });
 
+  it("a REST write by a client token's user draws on that user's byte budget, like their sockets; a secret-key write on none", () => {
+    const { room } = setup({ ...DEFAULT_LIMITS, maxDocBytes: 100_000, maxSyncBytesPerSecond: 10 });
+    const doc = new Y.Doc();
+    const write = (fn: (t: Y.Text) => void, userId?: string) => {
+      const sv = Y.encodeStateVector(doc);
+      fn(doc.getText("t"));
+      const u = Y.encodeStateAsUpdate(doc, sv);
+      const outcome = room.applyUpdate(u, validateUpdate(u), { userId });
+      room.maybeCompact(true);
+      return outcome;
+    };
+    // 40 kB written and deleted again, over and over: the document stays small, the user's budget
+    // (a burst of twice the document cap, 200 kB, refilling at 10 B/s) does not.
+    const outcomes: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const o = write((t) => t.insert(0, "x".repeat(40_000)), "mallory");
+      outcomes.push(o.ok ? "ok" : o.code);
+      if (o.ok) write((t) => t.delete(0, t.length));
+    }
+    expect(outcomes.slice(0, 4)).toEqual(["ok", "ok", "ok", "ok"]);
+    expect(outcomes.at(-1)).toBe("rate_limited");
+    // Another user, and the application's own secret key, are not held back by mallory's spending.
+    expect(write((t) => t.insert(0, "alice"), "alice")).toMatchObject({ ok: true });
+    expect(write((t) => t.insert(0, "app"))).toMatchObject({ ok: true });
+  });
+
   it("awareness: fans out to everyone, the sender included; a client cannot speak for another's ids", () => {
     const { room, join } = setup();
     const a = join(conn("a"));
