@@ -86,8 +86,9 @@ describe("GET /reference", () => {
     expect(await res.text()).toContain("/openapi.json");
   });
 
-  it("hides Scalar's hosted-only tools and authenticates with the secret key scheme by default", async () => {
+  it("hides Scalar's hosted-only tools (AI chat, developer tools, Generate SDKs) and authenticates with the secret key scheme by default", async () => {
     const html = await (await api("/reference")).text();
+    expect(html).toMatch(/"agent": \{\s*"disabled": true\s*\}/);
     expect(html).toMatch(/"showDeveloperTools": "never"/);
     expect(html).toMatch(/"preferredSecurityScheme": "secretKey"/);
   });
