@@ -1,6 +1,12 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+// The plugin reads wrangler.toml once per test file, and wrangler says "Using secrets defined in .dev.vars" each
+// time once `npm run dev` has made that file (36 lines per run). The tests set their own ADMIN_TOKEN and
+// TOKEN_SECRET below, so the line says nothing about them. Only wrangler's info lines go: its warnings and errors
+// still print, and WRANGLER_LOG=log brings the rest back.
+process.env.WRANGLER_LOG ??= "warn";
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("./migrations");
   return {

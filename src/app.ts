@@ -59,7 +59,10 @@ export function createApp() {
     ),
   );
   // Everything the page needs comes from this origin (no third-party script or font, and it works offline);
-  // Scalar's hosted AI chat, which would send the document to Scalar, is off.
+  // Scalar's hosted AI chat, which would send the document to Scalar, is off. So are the parts that sell Scalar's
+  // hosted services, which this server does not offer: the developer tools bar ("Deploy on Scalar") and the
+  // "Generate SDKs & MCP" card, both shown on localhost by default. Requests made from the page use the secret
+  // key scheme unless the reader picks another.
   app.get(
     "/reference",
     Scalar({
@@ -69,6 +72,8 @@ export function createApp() {
       withDefaultFonts: false,
       telemetry: false,
       agent: { disabled: true },
+      showDeveloperTools: "never",
+      authentication: { preferredSecurityScheme: "secretKey" },
     }),
   );
 
@@ -92,6 +97,7 @@ function registerSyncDoc(app: ReturnType<typeof createRouter>): void {
     method: "get",
     path: "/v1/sync/{docId}",
     summary: "y-websocket connection for one document",
+    operationId: "connectSync",
     description:
       "Speaks the standard y-websocket protocol (sync, awareness, query-awareness). Use " +
       '`new WebsocketProvider(base + "/v1/sync", docId, ydoc, { params: { token } })`.',

@@ -31,6 +31,9 @@ const createToken = createRoute({
   method: "post",
   path: "/docs/{id}/tokens",
   summary: "Mint a client token for one user and this document",
+  operationId: "createClientToken",
+  description:
+    "A short-lived client token (JWT) for one user on this document, `read` or `write`, valid `expiresIn` seconds (60–86400, default 3600), with the WebSocket URL on the host the request came to. Your server calls this and hands the token to the browser.",
   tags: ["documents"],
   security: SECURITY.secretKey,
   middleware: [requireSecretKey] as const,

@@ -106,6 +106,9 @@ const createHook = createRoute({
   method: "post",
   path: "/webhooks",
   summary: "Create a webhook endpoint; the signing secret is returned this once",
+  operationId: "createWebhook",
+  description:
+    "Registers an HTTPS endpoint for a list of event types. The signing secret (`whsec_…`, Standard Webhooks) is in this answer and never again. At most `MAX_WEBHOOKS_PER_PROJECT` endpoints per project.",
   request: { body: { required: true, content: json(CreateBody) } },
   responses: { 201: { description: "The endpoint, with its secret", content: json(CreatedWebhookSchema) }, ...errors(400, 401, 403, 415) },
 });
@@ -117,6 +120,8 @@ const listHooks = createRoute({
   method: "get",
   path: "/webhooks",
   summary: "List the project's webhook endpoints (never a secret)",
+  operationId: "listWebhooks",
+  description: "The project's webhook endpoints, oldest first, never a secret.",
   responses: { 200: { description: "The endpoints", content: json(z.object({ data: z.array(WebhookSchema) })) }, ...errors(401, 403) },
 });
 
@@ -127,6 +132,8 @@ const getHook = createRoute({
   method: "get",
   path: "/webhooks/{id}",
   summary: "A webhook endpoint (never its secret)",
+  operationId: "getWebhook",
+  description: "One webhook endpoint, never its secret.",
   request: { params: Params },
   responses: { 200: { description: "The endpoint", content: json(WebhookSchema) }, ...errors(400, 401, 403, 404) },
 });
@@ -138,6 +145,8 @@ const patchHook = createRoute({
   method: "patch",
   path: "/webhooks/{id}",
   summary: "Change an endpoint's url, events, description, or enable / disable it",
+  operationId: "updateWebhook",
+  description: "Changes an endpoint's url, events or description, or enables / disables it; enabling clears `disabledReason`.",
   request: { params: Params, body: { required: true, content: json(PatchBody) } },
   responses: { 200: { description: "The endpoint", content: json(WebhookSchema) }, ...errors(400, 401, 403, 404, 415) },
 });
@@ -149,6 +158,8 @@ const deleteHook = createRoute({
   method: "delete",
   path: "/webhooks/{id}",
   summary: "Delete an endpoint and its deliveries",
+  operationId: "deleteWebhook",
+  description: "Removes the endpoint; its deliveries go with it.",
   request: { params: Params },
   responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404) },
 });
@@ -160,6 +171,9 @@ const rotateSecret = createRoute({
   method: "post",
   path: "/webhooks/{id}/rotate-secret",
   summary: "A new signing secret, returned this once; the previous one keeps signing (a second signature) for 24 h",
+  operationId: "rotateWebhookSecret",
+  description:
+    "A new signing secret, in this answer only. For 24 h every delivery carries a signature with each secret, so receivers can switch without missing one.",
   request: { params: Params },
   responses: {
     200: {
@@ -177,6 +191,8 @@ const testHook = createRoute({
   method: "post",
   path: "/webhooks/{id}/test",
   summary: "Send a webhook.test event to this endpoint, through the same delivery path as every event",
+  operationId: "testWebhook",
+  description: "Queues a `webhook.test` event to this endpoint through the same delivery path as every event. 409 when the endpoint is disabled.",
   request: { params: Params },
   responses: {
     202: { description: "Queued", content: json(z.object({ deliveryId: z.string() })) },
@@ -191,6 +207,8 @@ const listHookDeliveries = createRoute({
   method: "get",
   path: "/webhooks/{id}/deliveries",
   summary: "An endpoint's deliveries, newest first",
+  operationId: "listWebhookDeliveries",
+  description: "The endpoint's deliveries, newest first: status, attempts, the last response status and the next attempt.",
   request: { params: Params, query: PageQuery },
   responses: {
     200: {
@@ -208,6 +226,8 @@ const retryDelivery = createRoute({
   method: "post",
   path: "/webhooks/{id}/deliveries/{deliveryId}/retry",
   summary: "Deliver a failed delivery again now, with a fresh retry schedule",
+  operationId: "retryWebhookDelivery",
+  description: "Sends a `failed` delivery again now, with a fresh retry schedule and the same `webhook-id`. 409 if it is not failed or the endpoint is disabled.",
   request: { params: DeliveryParams },
   responses: {
     202: { description: "Queued", content: json(z.object({ deliveryId: z.string() })) },

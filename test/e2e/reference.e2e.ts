@@ -47,6 +47,11 @@ describe("the API reference", () => {
       await screenshot(page, "e2e-reference");
       // Scalar's hosted AI chat is switched off (src/app.ts).
       expect(await page.getByText("Ask AI").count()).toBe(0);
+      // So are the parts that sell Scalar's hosted services, which Scalar shows on localhost unless told not to:
+      // the developer tools bar ("Deploy on Scalar") and the "Generate SDKs & MCP" card.
+      expect(await page.locator(".api-reference-toolbar").count()).toBe(0);
+      expect(await page.locator(".explore-scalar-cta").count()).toBe(0);
+      expect(await page.getByText("Generate SDKs").count()).toBe(0);
 
       expect(scripts).toEqual([expect.objectContaining({ url: `${origin}/build/scalar/api-reference.js`, status: 200 })]);
       expect(scripts[0]!.type).toContain("javascript");

@@ -50,6 +50,20 @@ describe("GET /openapi.json", () => {
     expect(Object.keys(doc.paths).sort()).toEqual(Object.keys(CONTRACT_PATHS).sort());
   });
 
+  it("names and describes every operation, so generated clients get method names", async () => {
+    const doc = await expectJson(await api("/openapi.json"), 200);
+    const ids: string[] = [];
+    for (const [path, item] of Object.entries<Record<string, { operationId?: string; description?: string }>>(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        expect(op.operationId, `${method} ${path}`).toMatch(/^[a-z][A-Za-z]+$/);
+        expect(op.description?.trim(), `${method} ${path}`).toBeTruthy();
+        ids.push(op.operationId!);
+      }
+    }
+    expect(ids.length).toBe(Object.values(CONTRACT_PATHS).flat().length);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it("is generated from the validating schemas: the doc id pattern, limits and security are in it", async () => {
     const doc = await expectJson(await api("/openapi.json"), 200);
     const idParam = doc.paths["/v1/docs/{id}"].get.parameters.find((p: { name: string }) => p.name === "id");
@@ -70,6 +84,13 @@ describe("GET /reference", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
     expect(await res.text()).toContain("/openapi.json");
+  });
+
+  it("hides Scalar's hosted-only tools (AI chat, developer tools, Generate SDKs) and authenticates with the secret key scheme by default", async () => {
+    const html = await (await api("/reference")).text();
+    expect(html).toMatch(/"agent": \{\s*"disabled": true\s*\}/);
+    expect(html).toMatch(/"showDeveloperTools": "never"/);
+    expect(html).toMatch(/"preferredSecurityScheme": "secretKey"/);
   });
 });
 
