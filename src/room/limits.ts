@@ -10,6 +10,10 @@ export interface Limits extends RoomLimits {
   maxUpdateBytes: number;
   /** Open connections per document; the next one is closed with 1013 (try again later). */
   maxConnectionsPerDoc: number;
+  /** Open connections one user (a token's subject) may hold on one document; the next is closed with 1013. */
+  maxConnectionsPerUser: number;
+  /** Sockets one user may open on one document per minute, sustained (a burst of UPGRADE_BURST); past it, 1013. */
+  maxUpgradesPerUserPerMinute: number;
   /** At most one automatic version per this many seconds of editing (src/sync/version-policy.ts). */
   versionIntervalSeconds: number;
   /** Automatic versions kept per document (auto and before-restore); older ones are pruned first. */
@@ -24,6 +28,10 @@ const DEFAULTS: Limits = {
   maxFrameBytes: 32 * 1024 * 1024,
   maxUpdateBytes: 1024 * 1024,
   maxConnectionsPerDoc: 1000,
+  // A person rarely has a document open in more than a few tabs; an app that gives every visitor the same
+  // user id must mint one per visitor instead (docs/LIMITS.md).
+  maxConnectionsPerUser: 10,
+  maxUpgradesPerUserPerMinute: 60,
   versionIntervalSeconds: VERSION_INTERVAL_SECONDS,
   maxAutoVersions: MAX_AUTO_VERSIONS,
   maxVersionBytes: MAX_VERSION_BYTES,
@@ -33,6 +41,8 @@ const VARS: Record<keyof Limits, string> = {
   maxFrameBytes: "MAX_FRAME_BYTES",
   maxUpdateBytes: "MAX_UPDATE_BYTES",
   maxConnectionsPerDoc: "MAX_CONNECTIONS_PER_DOC",
+  maxConnectionsPerUser: "MAX_CONNECTIONS_PER_USER",
+  maxUpgradesPerUserPerMinute: "MAX_UPGRADES_PER_USER_PER_MINUTE",
   versionIntervalSeconds: "VERSION_INTERVAL_SECONDS",
   maxAutoVersions: "MAX_AUTO_VERSIONS",
   maxVersionBytes: "MAX_VERSION_BYTES",

@@ -54,13 +54,14 @@ describe("hostile frames against a live object", () => {
     a.doc.getText("t").insert(0, "base");
     await waitFor(() => b.doc.getText("t").toString() === "base", "b to see the base text");
     const stub = roomStub(env, d);
-    const token = await d.token("write", { userId: "attacker" });
+    // A user of its own per socket: one user opening 2,000 sockets meets the upgrade budget first (1013).
+    const token = (i: number) => d.token("write", { userId: `attacker-${i}` });
     const frames = badFrames(LIVE_FRAMES, 0xbad);
     const wrong: string[] = [];
     for (let i = 0; i < frames.length; i += PARALLEL) {
       await Promise.all(
         frames.slice(i, i + PARALLEL).map(async ({ frame, code }, j) => {
-          const raw = await openRaw(d.docId, token);
+          const raw = await openRaw(d.docId, await token(i + j));
           raw.ws.send(frame);
           const closed = await raw.closed;
           if (closed.code !== code) wrong.push(`frame ${i + j}: expected ${code}, got ${closed.code}`);

@@ -14,10 +14,11 @@ describe("connections per document", () => {
     const max = readLimits(env).maxConnectionsPerDoc;
     expect(max).toBeLessThanOrEqual(64);
     const d = await createTestDoc();
-    const token = await d.token();
+    // One user each: a single user is held to MAX_CONNECTIONS_PER_USER long before the room fills.
+    const token = () => d.token("write", { userId: `user-${Math.random().toString(36).slice(2)}` });
     const sockets = [];
-    for (let i = 0; i < max; i++) sockets.push(await openRaw(d.docId, token));
-    const extra = await openRaw(d.docId, token);
+    for (let i = 0; i < max; i++) sockets.push(await openRaw(d.docId, await token()));
+    const extra = await openRaw(d.docId, await token());
     expect((await extra.closed).code).toBe(1013);
     expect(sockets.some((s) => s.isClosed())).toBe(false);
     // The room still works for those inside: an update from the first reaches the last.
@@ -30,10 +31,10 @@ describe("connections per document", () => {
     // One leaves: a newcomer gets in.
     sockets[0]!.ws.close(1000);
     await sockets[0]!.closed;
-    let newcomer = await openRaw(d.docId, token);
+    let newcomer = await openRaw(d.docId, await token());
     for (let tries = 0; tries < 20 && newcomer.isClosed(); tries++) {
       await new Promise((r) => setTimeout(r, 50));
-      newcomer = await openRaw(d.docId, token);
+      newcomer = await openRaw(d.docId, await token());
     }
     newcomer.ws.send(encodeSyncStep1(new Uint8Array([0])));
     await waitFor(() => newcomer.received.length >= 2 || newcomer.isClosed(), "the newcomer's reply");
