@@ -154,10 +154,10 @@ export async function bigRoomRound(target, { clients: n, seconds, rate }, docId)
 
 /** An SVG line chart of fan-out p99 against audience, one line per server (log scale for the latency). */
 export function bigRoomSvg(series, { title }) {
-  const W = 640;
+  const W = 720;
   const H = 400;
   const L = 70;
-  const R = 190;
+  const R = 210;
   const T = 40;
   const B = 50;
   const all = series.flatMap((s) => s.points);
@@ -193,7 +193,10 @@ export function bigRoomSvg(series, { title }) {
       if (p.lo !== undefined && p.hi !== undefined)
         out.push(`<line x1="${px(p.x)}" x2="${px(p.x)}" y1="${py(p.lo)}" y2="${py(p.hi)}" stroke="${c}" stroke-width="1"/>`);
     }
-    out.push(`<rect x="${W - R + 14}" y="${T + i * 22 - 9}" width="14" height="4" fill="${c}"/>`, `<text x="${W - R + 34}" y="${T + i * 22 - 3}">${s.label}</text>`);
+    out.push(
+      `<rect x="${W - R + 14}" y="${T + i * 22 - 9}" width="14" height="4" fill="${c}"/>`,
+      `<text x="${W - R + 34}" y="${T + i * 22 - 3}">${s.label.split(",")[0]}</text>`,
+    );
   });
   out.push("</svg>");
   return `${out.join("\n")}\n`;

@@ -8,9 +8,11 @@ import { writeBackDocument } from "../db/queries";
 import type { Env } from "../env";
 import { base64url } from "../ids";
 import { readLimits, type Limits } from "./limits";
+import { Admission } from "../sync/admission";
 import { CloseCode } from "../sync/close-codes";
 import { encodeSaved } from "../sync/frames";
-import type { Access, ApplyOutcome } from "../sync/ports";
+import { type Access, type ApplyOutcome, realClock } from "../sync/ports";
+import { pacing } from "../sync/presence-pacing";
 
 type ApplyOutcomeCode = Extract<ApplyOutcome, { ok: false }>["code"];
 import { RoomCore } from "../sync/room-core";
@@ -25,6 +27,8 @@ import {
   type ApplyUpdateResult,
   type DocRef,
   type JsonResult,
+  type Reader,
+  type ReadResult,
   type Presence,
   type RootKind,
   type VersionKind,
@@ -72,12 +76,20 @@ const RESTORE_REFUSAL: Record<ApplyOutcomeCode, VersionRefusal> = {
   rate_limited: "rate_limited",
 };
 const noVersion = { ok: false, reason: "not_found", message: "no such version" } as const;
+const overReadBudget = { ok: false, reason: "rate_limited", message: "over the reader's byte allowance (MAX_SYNC_BYTES_PER_SECOND): try again later" } as const;
+/**
+ * What rendering a stored byte as JSON (decode into a Y.Doc, then walk it) costs a reader's allowance,
+ * in bytes: rendering is several times dearer than copying the same bytes out.
+ */
+const RENDER_COST_PER_BYTE = 4;
 
 /** Storage key of the debug wake-up count (DEBUG_WAKEUPS). */
 const WAKEUPS_META = "debugWakeups";
 
 export class DocRoom extends DurableObject<Env> {
   private readonly limits: Limits;
+  /** Who may open one more socket: per document, per user, and how fast (in memory: a wake-up refills it). */
+  private readonly admission: Admission;
   /** The update log, the outbox that holds messages until their updates are stored, and the room. */
   private store!: SqlUpdateStore;
   private webhooks!: WebhookOutbox;
@@ -96,6 +108,9 @@ export class DocRoom extends DurableObject<Env> {
   private webhookQuietUntil = 0;
   private outbox!: Outbox<Conn>;
   private core!: RoomCore<Conn>;
+  /** The saved signal waiting for its send in a large room, and the timer that sends it. */
+  private savedPending: Uint8Array | undefined;
+  private cancelSaved: (() => void) | undefined;
   /** Per-socket state, kept in memory; filled from attachments once after waking. */
   private conns: Map<WebSocket, Conn> | undefined;
   private ref: DocRef | undefined;
@@ -119,6 +134,7 @@ export class DocRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.limits = readLimits(env);
+    this.admission = new Admission(this.limits);
     this.versionTiming = { intervalMs: this.limits.versionIntervalSeconds * 1000, idleMs: VERSION_IDLE_SECONDS * 1000 };
     // The document itself loads lazily: an awareness-only wake-up never pays for it.
     this.open();
@@ -169,12 +185,32 @@ export class DocRoom extends DurableObject<Env> {
     this.core = new RoomCore<Conn>(this.store, this.outbox, this.limits, () => this.changed());
   }
 
-  /** After a commit with updates: every connection that asked (`saved=1`) learns what is now durable. */
+  /**
+   * After a commit with updates: every connection that asked (`saved=1`) learns what is now durable. A
+   * large room coalesces these like presence changes (presence-pacing.ts): one send per connection per
+   * gap, not one per commit.
+   */
   private announceSaved(): void {
-    let message: Uint8Array | undefined;
+    const conns = this.connMap();
+    let asked = false;
+    for (const conn of conns.values()) if (conn.saved) asked = true;
+    if (!asked) return;
+    // Captured now: when it goes out, later updates may be pending and must not be called saved.
+    this.savedPending = encodeSaved(this.core.durableStateVector());
+    const gap = pacing(conns.size).changeGapMs;
+    if (gap === 0) return this.sendSaved();
+    this.cancelSaved ??= realClock.setTimer(gap, () => {
+      this.cancelSaved = undefined;
+      this.sendSaved();
+    });
+  }
+
+  private sendSaved(): void {
+    const message = this.savedPending;
+    this.savedPending = undefined;
+    if (!message) return;
     for (const conn of this.connMap().values()) {
       if (!conn.saved) continue;
-      message ??= encodeSaved(this.core.durableStateVector());
       try {
         conn.ws.send(message);
       } catch {
@@ -240,11 +276,14 @@ export class DocRoom extends DurableObject<Env> {
     const conns = this.connMap();
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    if (conns.size >= this.limits.maxConnectionsPerDoc) {
+    let byUser = 0;
+    for (const c of conns.values()) if (c.userId === userId) byUser++;
+    const refused = this.admission.admit(userId, { total: conns.size, byUser }, Date.now());
+    if (refused) {
       // Accepted without hibernation: a hibernatable socket closed before the client has sent anything
       // completes its close handshake only ~10 s later, and the stock client waits for that to retry.
       server.accept();
-      server.close(CloseCode.tryAgainLater, "document is full: try again later");
+      server.close(CloseCode.tryAgainLater, refused);
       return new Response(null, { status: 101, webSocket: client });
     }
     this.ctx.acceptWebSocket(server);
@@ -515,11 +554,29 @@ export class DocRoom extends DurableObject<Env> {
 
   // ---- typed RPC for the REST routes ----
 
-  /** The state, or what `stateVector` lacks; null when the document was deleted. */
+  /** The state, or what `stateVector` lacks; null when the document was deleted. Unbudgeted: see readUpdate. */
   async getUpdate(ref: DocRef, stateVector?: Uint8Array): Promise<Uint8Array | null> {
-    if (!this.remember(ref)) return null;
+    const read = await this.readUpdate(ref, stateVector);
+    return read.ok ? read.value : null;
+  }
+
+  /** The state, or what `stateVector` lacks. A client token's user pays for it from their byte allowance. */
+  async readUpdate(ref: DocRef, stateVector?: Uint8Array, reader?: Reader): Promise<ReadResult> {
+    if (!this.remember(ref)) return gone;
+    // The whole state costs its stored size up front; a diff, what it turns out to be.
+    if (!stateVector && !this.chargeRead(reader, this.storedBytes())) return overReadBudget;
     this.outbox.flush(); // never reveal an update before it is written
-    return this.core.encodeState(stateVector);
+    const update = this.core.encodeState(stateVector);
+    if (stateVector && reader) this.core.chargeRead(reader.access, reader.userId, update.length);
+    return { ok: true, value: update };
+  }
+
+  /**
+   * Reads are budgeted like sockets' whole-document answers (MAX_SYNC_BYTES_PER_SECOND per user, a burst
+   * of 2 × MAX_DOC_BYTES), so a read token within its allowance keeps the object's thread for others.
+   */
+  private chargeRead(reader: Reader | undefined, bytes: number): boolean {
+    return reader === undefined || this.core.chargeRead(reader.access, reader.userId, bytes);
   }
 
   /** `author`: the client token's user, whose new Yjs client ids count against their budget; none for a secret key. */
@@ -541,8 +598,9 @@ export class DocRoom extends DurableObject<Env> {
     return { ok: true, stateVector: this.core.stateVector() };
   }
 
-  async getJson(ref: DocRef, kinds: ReadonlyMap<string, RootKind>): Promise<JsonResult> {
+  async getJson(ref: DocRef, kinds: ReadonlyMap<string, RootKind>, reader?: Reader): Promise<JsonResult> {
     if (!this.remember(ref)) return { ok: false, gone: true, message: "no such document" };
+    if (!this.chargeRead(reader, RENDER_COST_PER_BYTE * this.storedBytes())) return { ok: false, rateLimited: true, message: overReadBudget.message };
     this.outbox.flush();
     // renderRoots reads items and never types a root (doc.getText etc. would be permanent), so the
     // live document can be read as it is: no copy to encode and decode.
@@ -592,14 +650,17 @@ export class DocRoom extends DurableObject<Env> {
   }
 
   /** The version's Yjs v1 state. */
-  async getVersionState(ref: DocRef, versionId: string): Promise<VersionResult<Uint8Array>> {
+  async getVersionState(ref: DocRef, versionId: string, reader?: Reader): Promise<VersionResult<Uint8Array>> {
     if (!this.remember(ref)) return gone;
     const state = this.versions.getState(versionId);
-    return state ? { ok: true, value: state } : noVersion;
+    if (!state) return noVersion;
+    return this.chargeRead(reader, state.length) ? { ok: true, value: state } : overReadBudget;
   }
 
-  /** The version rendered like `GET …/json`. */
-  async getVersionJson(ref: DocRef, versionId: string, kinds: ReadonlyMap<string, RootKind>): Promise<VersionResult<Record<string, unknown>>> {
+  /** The version rendered like `GET …/json`: decoding and rendering it is paid by a client token's user. */
+  async getVersionJson(ref: DocRef, versionId: string, kinds: ReadonlyMap<string, RootKind>, reader?: Reader): Promise<VersionResult<Record<string, unknown>>> {
+    const size = this.remember(ref) ? this.versions.get(versionId)?.sizeBytes : undefined;
+    if (size !== undefined && !this.chargeRead(reader, RENDER_COST_PER_BYTE * size)) return overReadBudget;
     const doc = this.versionDoc(ref, versionId);
     if (!doc.ok) return doc;
     const rendered = renderRoots(doc.value, kinds);
@@ -733,6 +794,9 @@ export class DocRoom extends DurableObject<Env> {
     this.webhookDueAt = Infinity;
     this.autoVersions = {};
     this.restoredEvent = undefined;
+    this.cancelSaved?.();
+    this.cancelSaved = undefined;
+    this.savedPending = undefined;
     this.outbox.clear();
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();

@@ -35,7 +35,16 @@ export interface Presence {
   users: { userId: string; access: Access; clientIds: number[] }[];
 }
 
-export type JsonResult = { ok: true; value: Record<string, unknown> } | { ok: false; message: string; gone?: boolean };
+export type JsonResult = { ok: true; value: Record<string, unknown> } | { ok: false; message: string; gone?: boolean; rateLimited?: boolean };
+
+/** Who reads, for read budgets: a client token's user and access (a secret key reads as the application, unbudgeted). */
+export interface Reader {
+  userId: string;
+  access: Access;
+}
+
+/** A whole-document or diff read: the bytes, or why not. */
+export type ReadResult = { ok: true; value: Uint8Array } | { ok: false; reason: "gone" | "rate_limited"; message: string };
 
 /** Headers the Worker sets on the upgrade request it forwards, after checking the token. */
 export const IdentityHeader = {

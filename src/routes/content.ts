@@ -5,8 +5,8 @@ import { requireDocAccess } from "../auth/middleware";
 import { AppError, type ErrorCode } from "../errors";
 import { base64url, fromBase64url } from "../ids";
 import { readLimits } from "../room/limits";
-import type { JsonResult, Presence, RootKind, WriteRefusal } from "../room/rpc-types";
-import { DocParams, gone, json, loadDoc, room } from "./docs";
+import type { JsonResult, Presence, ReadResult, RootKind, WriteRefusal } from "../room/rpc-types";
+import { DocParams, gone, json, loadDoc, reader, room } from "./docs";
 import { createRouter, errors, JsonQuery, SECURITY, yjsUpdate } from "./openapi";
 
 const MAX_STATE_VECTOR_CHARS = 64 * 1024;
@@ -173,9 +173,9 @@ export const contentRoutes = createRouter()
     const { stateVector } = c.req.valid("query");
     const sv = stateVector === undefined ? undefined : decodeStateVector(stateVector);
     const r = room(c, await loadDoc(c, id));
-    const update = await r.stub.getUpdate(r.ref, sv);
-    if (!update) throw gone();
-    return c.body(update as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
+    const read = (await r.stub.readUpdate(r.ref, sv, reader(c))) as ReadResult;
+    if (!read.ok) throw read.reason === "gone" ? gone() : new AppError("rate_limited", read.message);
+    return c.body(read.value as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
   })
   .openapi(postUpdate, async (c) => {
     const { id } = c.req.valid("param");
@@ -195,8 +195,8 @@ export const contentRoutes = createRouter()
     const kinds = parseTypes(c.req.valid("query").types);
     const r = room(c, await loadDoc(c, id));
     // RPC return types arrive wrapped (Disposable), which defeats narrowing: name the plain type.
-    const result = (await r.stub.getJson(r.ref, kinds)) as JsonResult;
-    if (!result.ok) throw result.gone ? gone() : new AppError("invalid_request", result.message);
+    const result = (await r.stub.getJson(r.ref, kinds, reader(c))) as JsonResult;
+    if (!result.ok) throw result.gone ? gone() : new AppError(result.rateLimited ? "rate_limited" : "invalid_request", result.message);
     return c.json(result.value, 200);
   })
   .openapi(getPresence, async (c) => {

@@ -10,7 +10,7 @@ import { deleteDocumentWithEvent, insertDocumentWithEvent, type NewEvent } from 
 import type { DocumentRow } from "../db/schema";
 import { AppError } from "../errors";
 import { base64url, fromBase64url, randomId } from "../ids";
-import type { DocRef } from "../room/rpc-types";
+import type { DocRef, Reader } from "../room/rpc-types";
 import { roomStub } from "../room/stub";
 import { webhookOutbox } from "../room/webhook-relay";
 import { eventBody, type DocumentEventData } from "../webhooks/events";
@@ -168,6 +168,9 @@ const ref = (row: DocumentRow): DocRef => ({ projectId: row.projectId, docId: ro
 
 /** The object for `row`, and the ref every call passes it. */
 export const room = (c: Context<AppEnv>, row: DocumentRow) => ({ stub: roomStub(c.env, ref(row)), ref: ref(row) });
+
+/** Who reads, for the object's read budgets: a client token's user; a secret key reads unbudgeted. */
+export const reader = (c: Context<AppEnv>): Reader | undefined => (c.var.client ? { userId: c.var.client.userId, access: c.var.client.access } : undefined);
 
 export const gone = () => new AppError("not_found", "no such document");
 

@@ -16,7 +16,7 @@ import { webhookOutbox } from "../room/webhook-relay";
 import { eventBody } from "../webhooks/events";
 import { readWebhookSettings } from "../webhooks/settings";
 import { parseTypes } from "./content";
-import { afterResponse, DocId, DocParams, DocumentSchema, json, loadDoc, room, toDocument } from "./docs";
+import { afterResponse, DocId, DocParams, DocumentSchema, json, loadDoc, reader, room, toDocument } from "./docs";
 import { createRouter, errors, iso, JsonQuery, PageQuery, page, SECURITY, yjsUpdate } from "./openapi";
 
 // ---- schemas ----
@@ -254,14 +254,14 @@ export const versionRoutes = createRouter()
   .openapi(getVersionUpdate, async (c) => {
     const { id, versionId } = c.req.valid("param");
     const r = room(c, await loadDoc(c, id));
-    const state = await outcome<Uint8Array>(r.stub.getVersionState(r.ref, versionId));
+    const state = await outcome<Uint8Array>(r.stub.getVersionState(r.ref, versionId, reader(c)));
     return c.body(state as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
   })
   .openapi(getVersionJson, async (c) => {
     const { id, versionId } = c.req.valid("param");
     const kinds = parseTypes(c.req.valid("query").types);
     const r = room(c, await loadDoc(c, id));
-    return c.json(await outcome<Record<string, unknown>>(r.stub.getVersionJson(r.ref, versionId, kinds)), 200);
+    return c.json(await outcome<Record<string, unknown>>(r.stub.getVersionJson(r.ref, versionId, kinds, reader(c))), 200);
   })
   .openapi(restoreVersion, async (c) => {
     const { id, versionId } = c.req.valid("param");

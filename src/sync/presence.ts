@@ -196,7 +196,11 @@ export class Presence<C extends RoomConn> {
     this.set(clientId, { clock, stateJson, seq: 0 });
   }
 
-  /** Removes a leaving connection's awareness states; everyone else learns it with the next flush. */
+  /**
+   * Removes a leaving connection's awareness states; everyone else learns it with the next flush, never
+   * within this call: when the room closes many sockets at once (a storage failure, a delete), those
+   * closing learn nothing about each other.
+   */
   disconnect(conn: C, now: number): void {
     if (conn.clientIds.size === 0) return;
     for (const [clientId, attachedClock] of conn.clientIds) {
@@ -205,7 +209,8 @@ export class Presence<C extends RoomConn> {
       this.remove(clientId, clock, ++this.seq, now);
     }
     conn.clientIds.clear();
-    this.due(now, true);
+    this.changePending = true;
+    this.arm(now);
   }
 
   /** Every state the room holds, as one message (for a joiner or a query-awareness). */

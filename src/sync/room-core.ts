@@ -175,6 +175,15 @@ export class RoomCore<C extends RoomConn> {
     return this.budgetsFor(conn.access, conn.userId, now);
   }
 
+  /**
+   * A read by `userId` that costs the object about `bytes` of work (a rendering, an encoding): paid from
+   * the same byte allowance as their sockets' whole-document answers. False, with nothing taken, when it
+   * does not fit (the caller refuses with 429).
+   */
+  chargeRead(access: string, userId: string, bytes: number, now = this.clock.now()): boolean {
+    return this.budgetsFor(access, userId, now).bytes.take(now, Math.min(bytes, 2 * this.limits.maxDocBytes));
+  }
+
   /** A user's budgets, shared by their sockets and their REST writes and restores (one user, one allowance). */
   private budgetsFor(access: string, userId: string, now: number): Budgets {
     const key = `${access}:${userId}`;

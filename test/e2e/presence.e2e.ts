@@ -83,13 +83,19 @@ describe("hundreds of stock providers in one document", () => {
     const mover = crowd[123]!;
     mover.p.awareness.setLocalStateField("cursor", { anchor: 42 });
     const moverId = mover.p.awareness.clientID;
-    await eventually(async () => expect(crowd.filter((j) => (j.p.awareness.getStates().get(moverId) as { cursor?: { anchor: number } })?.cursor?.anchor !== 42)).toHaveLength(0), 10_000);
+    await eventually(
+      async () => expect(crowd.filter((j) => (j.p.awareness.getStates().get(moverId) as { cursor?: { anchor: number } })?.cursor?.anchor !== 42)).toHaveLength(0),
+      10_000,
+    );
 
     // 30 leave: within 10 s (y-protocols' own timeout is 30 s) every remaining peer has dropped them.
     const leaving = crowd.splice(0, 30);
     for (const j of leaving) j.p.destroy();
     const gone = new Set(leaving.map((j) => j.p.awareness.clientID));
-    await eventually(async () => expect(crowd.filter((j) => sees(j) !== 270 || [...j.p.awareness.getStates().keys()].some((id) => gone.has(id)))).toHaveLength(0), 10_000);
+    await eventually(
+      async () => expect(crowd.filter((j) => sees(j) !== 270 || [...j.p.awareness.getStates().keys()].some((id) => gone.has(id)))).toHaveLength(0),
+      10_000,
+    );
     expect(crowd.flatMap((j) => j.closes)).toEqual([]);
   }, 240_000);
 });

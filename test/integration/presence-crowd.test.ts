@@ -55,7 +55,11 @@ describe("a room of stock providers", () => {
     for (const p of leaving) p.destroy();
     const left = new Set(staying.map((p) => p.awareness.clientID));
     // Well inside y-protocols' 30 s timeout: the removal is the server's, not the clients' own expiry.
-    await waitFor(() => staying.every((p) => [...p.awareness.getStates().keys()].every((id) => left.has(id)) && p.awareness.getStates().size === 40), "the leavers to disappear", 10_000);
+    await waitFor(
+      () => staying.every((p) => [...p.awareness.getStates().keys()].every((id) => left.has(id)) && p.awareness.getStates().size === 40),
+      "the leavers to disappear",
+      10_000,
+    );
     expect(closes.slice(20).flat()).toEqual([]);
   }, 120_000);
 });

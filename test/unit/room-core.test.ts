@@ -6,19 +6,21 @@ import { MERGE_MAX_BYTES } from "../../src/sync/coalesce";
 import { CloseCode } from "../../src/sync/close-codes";
 import { storedStateVector } from "../../src/sync/cold-start";
 import { DEFAULT_LIMITS, shouldCompact } from "../../src/sync/ports";
+import { FakeClock } from "../helpers/fake-clock";
 import { conn, MemoryStore, MemoryTransport, testRoom, replicaOf, type TestConn } from "../helpers/memory-room";
 
 function setup(limits = DEFAULT_LIMITS) {
   const events: string[] = [];
   const store = new MemoryStore(events);
   const transport = new MemoryTransport(store, events);
-  const room = testRoom(store, transport, limits);
+  const clock = new FakeClock();
+  const room = testRoom(store, transport, limits, clock);
   const join = (c: TestConn) => {
     transport.conns.add(c);
     room.greet(c);
     return c;
   };
-  return { events, store, transport, room, join };
+  return { events, store, transport, room, join, clock };
 }
 
 function textUpdate(text: string, clientID?: number): Uint8Array {
@@ -232,13 +234,14 @@ describe("RoomCore", () => {
   });
 
   it("a leaving connection's states are removed and the removal goes to the others", () => {
-    const { room, join, transport } = setup();
+    const { room, join, transport, clock } = setup();
     const a = join(conn("a"));
     const b = join(conn("b"));
     room.handleFrame(a, encodeAwareness([{ clientId: 1, clock: 4, stateJson: "{}" }]));
     room.handleFrame(b, encodeAwareness([{ clientId: 2, clock: 1, stateJson: "{}" }]));
     transport.conns.delete(a);
     room.disconnect(a);
+    clock.advance(0);
     const last = decodeFrame(b.sent.at(-1)!);
     expect(last).toEqual({ ok: true, value: { kind: "awareness", entries: [{ clientId: 1, clock: 5, stateJson: "null", removed: true }] } });
     // A newcomer sees only b's state.
