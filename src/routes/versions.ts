@@ -8,7 +8,7 @@ import { requireDocAccess, requireSecretKey } from "../auth/middleware";
 import { getDocument } from "../db/queries";
 import type { DocumentRow } from "../db/schema";
 import { insertDocumentWithEvent } from "../db/webhooks";
-import { AppError, type ErrorCode } from "../errors";
+import { AppError, type ErrorBody, type ErrorCode } from "../errors";
 import { randomId } from "../ids";
 import type { VersionMeta, VersionRefusal, VersionResult, WriteRefusal } from "../room/rpc-types";
 import { roomStub } from "../room/stub";
@@ -72,7 +72,7 @@ const createVersion = createRoute({
   security: SECURITY.docAccess,
   middleware: [requireDocAccess("write")] as const,
   request: { params: DocParams, body: { required: false, content: json(CreateBody) } },
-  responses: { 201: { description: "The version", content: json(VersionSchema) }, ...errors(400, 401, 403, 404, 413, 415) },
+  responses: { 201: { description: "The version", content: json(VersionSchema) }, ...errors(400, 401, 403, 404, 413, 415, 429) },
 });
 
 const listVersions = createRoute({
@@ -144,7 +144,7 @@ const restoreVersion = createRoute({
           .openapi("Restored"),
       ),
     },
-    ...errors(400, 401, 403, 404, 413),
+    ...errors(400, 401, 403, 404, 413, 429),
   },
 });
 
@@ -190,6 +190,7 @@ const REFUSAL: Record<VersionRefusal, ErrorCode> = {
   unrestorable: "invalid_request",
   bad_cursor: "invalid_request",
   storage_failed: "internal",
+  rate_limited: "rate_limited",
 };
 
 const WRITE_REFUSAL: Record<WriteRefusal, ErrorCode> = {
@@ -207,6 +208,18 @@ async function outcome<T>(call: Promise<unknown>): Promise<T> {
   return r.value;
 }
 
+/**
+ * Like outcome, but a spent rate (a user's named versions and restores per minute) is the answer itself:
+ * 429 `rate_limited` with Retry-After, which the one error handler would not carry.
+ */
+async function rated<T>(call: Promise<unknown>): Promise<{ ok: true; value: T } | { ok: false; body: ErrorBody; retryAfter: string }> {
+  const r = (await call) as VersionResult<T>;
+  if (!r.ok && r.reason === "rate_limited") {
+    return { ok: false, body: new AppError("rate_limited", r.message).toBody(), retryAfter: String(r.retryAfterSeconds ?? 60) };
+  }
+  return { ok: true, value: await outcome<T>(Promise.resolve(r)) };
+}
+
 export const toVersion = (v: VersionMeta) => ({ id: v.id, name: v.name, kind: v.kind, createdAt: iso(v.createdAt), createdBy: v.createdBy, sizeBytes: v.sizeBytes });
 
 // ---- handlers ----
@@ -216,8 +229,9 @@ export const versionRoutes = createRouter()
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const r = room(c, await loadDoc(c, id));
-    const v = await outcome<VersionMeta>(r.stub.createVersion(r.ref, { name: body.name ?? null, createdBy: c.var.client?.userId ?? null }));
-    return c.json(toVersion(v), 201);
+    const v = await rated<VersionMeta>(r.stub.createVersion(r.ref, { name: body.name ?? null, createdBy: c.var.client?.userId ?? null }));
+    if (!v.ok) return c.json(v.body, 429, { "retry-after": v.retryAfter });
+    return c.json(toVersion(v.value), 201);
   })
   .openapi(listVersions, async (c) => {
     const { id } = c.req.valid("param");
@@ -246,8 +260,9 @@ export const versionRoutes = createRouter()
   .openapi(restoreVersion, async (c) => {
     const { id, versionId } = c.req.valid("param");
     const r = room(c, await loadDoc(c, id));
-    const done = await outcome<{ restoredFrom: string; before: string }>(r.stub.restoreVersion(r.ref, versionId, c.var.client?.userId ?? null));
-    return c.json(done, 200);
+    const done = await rated<{ restoredFrom: string; before: string }>(r.stub.restoreVersion(r.ref, versionId, c.var.client?.userId ?? null));
+    if (!done.ok) return c.json(done.body, 429, { "retry-after": done.retryAfter });
+    return c.json(done.value, 200);
   })
   .openapi(forkVersion, async (c) => {
     const { id, versionId } = c.req.valid("param");
