@@ -222,7 +222,8 @@ export function planPut(usage: VersionUsage, incoming: IncomingVersion, limits: 
     case "auto": {
       if (limits.maxAuto < 1) return { ok: false, reason: "quota", message: "automatic versions are disabled (MAX_AUTO_VERSIONS is 0)" };
       const share = limits.maxBytes * AUTO_SHARE;
-      // The incoming version is the newest: any older automatic version may give way to it.
+      // The incoming version is the newest: any older automatic version may give way to it (also past a
+      // lowered MAX_AUTO_VERSIONS: only automatic versions enforce their count).
       while (autos.length > 0 && (autos.length + 1 > limits.maxAuto || sum(autos) + cost > share || total + cost > limits.maxBytes))
         dropOne(autos, nextAutoToThin(autos, false)!);
       if (total + cost > limits.maxBytes) return tooLarge();
@@ -262,10 +263,6 @@ export function planPut(usage: VersionUsage, incoming: IncomingVersion, limits: 
       break;
     }
   }
-  // Past the count (a lowered MAX_AUTO_VERSIONS, or a short VERSION_INTERVAL_SECONDS): the densest go.
-  const autoCap = limits.maxAuto - (incoming.kind === "auto" ? 1 : 0);
-  for (let i = nextAutoToThin(autos, incoming.kind !== "auto"); i !== undefined && autos.length > autoCap; i = nextAutoToThin(autos, incoming.kind !== "auto"))
-    dropOne(autos, i);
   return { ok: true, delete: drop };
 }
 
