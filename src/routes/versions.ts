@@ -68,6 +68,8 @@ const createVersion = createRoute({
   method: "post",
   path: base,
   summary: "Take a named version of the document's current content",
+  description:
+    "413 when a quota is full (MAX_NAMED_VERSIONS per document; for a client token also MAX_NAMED_VERSIONS_PER_USER and a quarter of MAX_VERSION_BYTES for all client tokens) or the versions' byte cap cannot hold it; nothing is evicted for it. A client token's named versions and restores share VERSION_WRITES_PER_MINUTE per user and document: past it 429 with Retry-After.",
   tags: ["versions"],
   security: SECURITY.docAccess,
   middleware: [requireDocAccess("write")] as const,
@@ -127,7 +129,7 @@ const restoreVersion = createRoute({
   path: `${one}/restore`,
   summary: "Make the document's content the version's, as a forward edit that live clients receive as an update",
   description:
-    "A before-restore version of the current content is taken first (restore it to undo). Texts are restored by a diff, everything else by replacing what differs.",
+    "A before-restore version of the current content is taken first (restore it to undo); it pushes out the oldest before-restore versions, never a named one. Texts are restored by a diff, everything else by replacing what differs. A client token's restores and named versions share VERSION_WRITES_PER_MINUTE per user and document: past it 429 with Retry-After.",
   tags: ["versions"],
   security: SECURITY.docAccess,
   middleware: [requireDocAccess("write")] as const,
@@ -162,7 +164,7 @@ const forkVersion = createRoute({
 const renameVersion = createRoute({
   method: "patch",
   path: one,
-  summary: "Rename a version (the kind stays: a renamed automatic version is still pruned as one)",
+  summary: "Rename a version (the kind stays: a renamed automatic version is still retained as one)",
   tags: ["versions"],
   security: SECURITY.docAccess,
   middleware: [requireDocAccess("write")] as const,
