@@ -109,7 +109,7 @@ export class SqlVersionStore {
       bucket = spent.bucket;
     }
     const costBytes = versionCost(input.state.length, name, createdBy);
-    const plan = planPut(this.usage(input.kind === "named" ? createdBy : null), { kind: input.kind, costBytes, byClient: createdBy !== null }, this.limits, now);
+    const plan = planPut(this.usage(input.kind === "named" ? createdBy : null), { kind: input.kind, costBytes, createdBy }, this.limits, now);
     if (!plan.ok) return { ok: false, reason: plan.reason, message: plan.message };
     const idTime = Math.max(now, this.lastIdTime + 1);
     const version: VersionMeta = {
@@ -163,9 +163,12 @@ export class SqlVersionStore {
       user === null ? 0 : this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM versions WHERE kind = 'named' AND created_by = ?`, user).one().n;
     const pool = (kind: VersionKind): PooledVersion[] =>
       this.sql
-        .exec<{ id: string; created_at: number; cost_bytes: number }>(`SELECT id, created_at, cost_bytes FROM versions WHERE kind = ?`, kind)
+        .exec<{ id: string; created_at: number; cost_bytes: number; created_by: string | null }>(
+          `SELECT id, created_at, cost_bytes, created_by FROM versions WHERE kind = ?`,
+          kind,
+        )
         .toArray()
-        .map((r) => ({ id: r.id, createdAt: r.created_at, costBytes: r.cost_bytes }));
+        .map((r) => ({ id: r.id, createdAt: r.created_at, costBytes: r.cost_bytes, createdBy: r.created_by }));
     return { totalBytes, namedCount, clientNamedBytes, userNamedCount, autos: pool("auto"), beforeRestores: pool("before-restore") };
   }
 

@@ -70,7 +70,8 @@ export function shouldTakeAutoVersion(state: AutoVersionState, now: number, timi
 //
 // - automatic versions: thinned by age (THINNING), at most maxAuto, and AUTO_SHARE of maxBytes; only a
 //   newer automatic version or a restore (below) ever thins them further, never a named version of a client;
-// - before-restore versions: at most maxBeforeRestore and BEFORE_RESTORE_SHARE of maxBytes, oldest out first;
+// - before-restore versions: at most maxBeforeRestore and BEFORE_RESTORE_SHARE of maxBytes; the restoring
+//   user's own oldest goes first, else the oldest;
 // - named versions: at most maxNamed per document; a client token's also at most maxNamedPerUser per user
 //   and CLIENT_NAMED_SHARE of maxBytes for all client tokens together. A full quota refuses the new
 //   named version: nothing is evicted for it. A secret key's named version has no share of its own: it
@@ -133,7 +134,7 @@ export const DEFAULT_RETENTION: RetentionLimits = {
 };
 
 /** A stored automatic or before-restore version, as retention sees it. */
-export type PooledVersion = { id: string; createdAt: number; costBytes: number };
+export type PooledVersion = { id: string; createdAt: number; costBytes: number; createdBy?: string | null };
 
 /**
  * What the store knows before a put. `autos` and `beforeRestores` are every version of those kinds (their
@@ -150,8 +151,8 @@ export type VersionUsage = {
   userNamedCount: number;
 };
 
-/** The version about to be stored. `byClient`: taken with a client token (createdBy set). */
-export type IncomingVersion = { kind: VersionKind; costBytes: number; byClient: boolean };
+/** The version about to be stored. `createdBy`: the client token's user; null for the secret key and the server. */
+export type IncomingVersion = { kind: VersionKind; costBytes: number; createdBy: string | null };
 
 export type PlanResult =
   | { ok: true; delete: string[] }
@@ -231,8 +232,16 @@ export function planPut(usage: VersionUsage, incoming: IncomingVersion, limits: 
     }
     case "before-restore": {
       const share = limits.maxBytes * BEFORE_RESTORE_SHARE;
-      while (beforeRestores.length > 0 && (beforeRestores.length + 1 > limits.maxBeforeRestore || sum(beforeRestores) + cost > share)) dropOne(beforeRestores, 0);
-      while (beforeRestores.length > 0 && total + cost > limits.maxBytes) dropOne(beforeRestores, 0);
+      // Whoever restores pushes out their own oldest first (the secret key counts as one user): a
+      // collaborator's restores cannot flush out everyone else's before-restore versions.
+      const next = () =>
+        Math.max(
+          0,
+          beforeRestores.findIndex((b) => (b.createdBy ?? null) === incoming.createdBy),
+        );
+      while (beforeRestores.length > 0 && (beforeRestores.length + 1 > limits.maxBeforeRestore || sum(beforeRestores) + cost > share))
+        dropOne(beforeRestores, next());
+      while (beforeRestores.length > 0 && total + cost > limits.maxBytes) dropOne(beforeRestores, next());
       for (let i = nextAutoToThin(autos, true); i !== undefined && total + cost > limits.maxBytes; i = nextAutoToThin(autos, true)) dropOne(autos, i);
       if (total + cost > limits.maxBytes) return tooLarge();
       break;
@@ -240,7 +249,7 @@ export function planPut(usage: VersionUsage, incoming: IncomingVersion, limits: 
     case "named": {
       if (usage.namedCount + 1 > limits.maxNamed)
         return { ok: false, reason: "quota", message: `a document holds at most ${limits.maxNamed} named versions (MAX_NAMED_VERSIONS); delete one first` };
-      if (incoming.byClient) {
+      if (incoming.createdBy !== null) {
         if (usage.userNamedCount + 1 > limits.maxNamedPerUser)
           return {
             ok: false,

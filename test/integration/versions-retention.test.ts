@@ -94,8 +94,11 @@ describe("a write token cannot erase history (issue 22, item 2)", () => {
     expect(await json(d.path, p.secretKey)).toEqual({ t: "GOOD" });
   });
 
-  it("with the rate lifted, 101 restores keep the automatic version holding GOOD: before-restore versions push out only their own", async () => {
+  it("with the rate lifted, 101 restores keep the automatic version holding GOOD and the owner's before-restore version: a user's restores push out only their own", async () => {
     const { p, d, good, mallory, named } = await overwrittenByMallory();
+    // The owner edits and restores once: their before-restore version holds the edit.
+    await d.edit(setText("OWNER EDIT"));
+    const owners = await expectJson<{ before: string }>(await restore(d.path, good.id, p.secretKey), 200);
     await withStoreLimit(p, d.id, 1000);
     for (let i = 0; i < 101; i++) {
       const res = await restore(d.path, named.id, mallory);
@@ -105,6 +108,8 @@ describe("a write token cannot erase history (issue 22, item 2)", () => {
     const limits = readLimits(env);
     expect(await all(d.path, p.secretKey, "before-restore")).toHaveLength(limits.maxBeforeRestoreVersions);
     expect((await all(d.path, p.secretKey, "auto")).map((v) => v.id)).toEqual([good.id]);
+    // Mallory's restores pushed out only mallory's own before-restore versions.
+    expect(await expectJson(await api(`${d.path}/versions/${owners.before}/json`, { token: mallory }), 200)).toEqual({ t: "OWNER EDIT" });
     expect(await expectJson(await api(`${d.path}/versions/${good.id}/json`, { token: mallory }), 200)).toEqual({ t: "GOOD" });
   });
 });

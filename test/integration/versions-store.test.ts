@@ -210,16 +210,19 @@ describe("SqlVersionStore", () => {
       expect(reopen().put({ state: bytes(2), kind: "named", createdBy: "ana", now: T0 + 6000 })).toMatchObject({ ok: false, reason: "rate_limited" });
     }));
 
-  it("101 restores (a fake clock, one every 6 s) keep the automatic version from before them; the before-restore versions stop at their count", () =>
+  it("101 restores (a fake clock, one every 6 s) keep the automatic version from before them and the owner's before-restore version; the before-restore versions stop at their count", () =>
     withStore((store) => {
       const good = store.put({ state: bytes(50, 7), kind: "auto", now: T0 });
-      if (!good.ok) throw new Error(good.message);
+      const owners = store.put({ state: bytes(50, 8), kind: "before-restore", createdBy: null, now: T0 + 1 });
+      if (!good.ok || !owners.ok) throw new Error("refused");
       for (let i = 1; i <= 101; i++) {
         const put = store.put({ state: bytes(50, i), kind: "before-restore", createdBy: "mallory", now: T0 + 60_000 + i * 6000 });
         if (!put.ok) throw new Error(put.message);
         expect(put.pruned).not.toContain(good.version.id);
+        expect(put.pruned).not.toContain(owners.version.id);
       }
       expect(store.getState(good.version.id)).toEqual(bytes(50, 7));
+      expect(store.getState(owners.version.id)).toEqual(bytes(50, 8));
       expect(store.list({ kind: "before-restore", limit: 1000 })!.data).toHaveLength(DEFAULT_RETENTION.maxBeforeRestore);
     }));
 

@@ -164,7 +164,7 @@ describe("retention: quotas by kind (planPut)", () => {
   it("a client's named version is refused past MAX_NAMED_VERSIONS, its user's count, or the client share; nothing is evicted for it", () => {
     const autos = [v("a1", now - 2 * MIN, 300), v("a2", now - MIN, 300)];
     const l = limits({ maxBytes: 1000, maxNamed: 3, maxNamedPerUser: 2 });
-    const named = { kind: "named", costBytes: 100, byClient: true } as const;
+    const named = { kind: "named", costBytes: 100, createdBy: "mallory" } as const;
     expect(planPut(usage({ autos }), named, l, now)).toEqual({ ok: true, delete: [] });
     expect(planPut(usage({ autos, namedCount: 3 }), named, l, now)).toMatchObject({ ok: false, reason: "quota", message: expect.stringMatching(/at most 3 named/) });
     expect(planPut(usage({ autos, namedCount: 2, userNamedCount: 2 }), named, l, now)).toMatchObject({ ok: false, reason: "quota" });
@@ -178,8 +178,8 @@ describe("retention: quotas by kind (planPut)", () => {
     const autos = [v("a1", now - 3 * MIN, 300), v("a2", now - 2 * MIN, 300), v("a3", now - MIN, 300)];
     const beforeRestores = [v("b1", now - 30 * S, 50)];
     const l = limits({ maxBytes: 1000 });
-    expect(planPut(usage({ autos, beforeRestores }), { kind: "named", costBytes: 200, byClient: false }, l, now)).toEqual({ ok: true, delete: ["a2"] });
-    expect(planPut(usage({ autos, beforeRestores }), { kind: "named", costBytes: 960, byClient: false }, l, now)).toMatchObject({
+    expect(planPut(usage({ autos, beforeRestores }), { kind: "named", costBytes: 200, createdBy: null }, l, now)).toEqual({ ok: true, delete: ["a2"] });
+    expect(planPut(usage({ autos, beforeRestores }), { kind: "named", costBytes: 960, createdBy: null }, l, now)).toMatchObject({
       ok: false,
       reason: "too_large",
     });
@@ -188,11 +188,21 @@ describe("retention: quotas by kind (planPut)", () => {
   it("before-restore versions: their count and share push out the oldest before-restore version, never an automatic one", () => {
     const autos = [v("good", now - 30 * MIN, 100)];
     const beforeRestores = [v("b1", now - 3 * MIN, 100), v("b2", now - 2 * MIN, 100), v("b3", now - MIN, 100)];
-    const br = { kind: "before-restore", costBytes: 100, byClient: true } as const;
+    const br = { kind: "before-restore", costBytes: 100, createdBy: "mallory" } as const;
     expect(planPut(usage({ autos, beforeRestores }), br, limits({ maxBeforeRestore: 3 }), now)).toEqual({ ok: true, delete: ["b1"] });
     // Share: a quarter of 1600 is 400, 300 used.
     expect(planPut(usage({ autos, beforeRestores }), br, limits({ maxBytes: 1600 }), now)).toEqual({ ok: true, delete: [] });
     expect(planPut(usage({ autos, beforeRestores }), { ...br, costBytes: 250 }, limits({ maxBytes: 1600 }), now)).toEqual({ ok: true, delete: ["b1", "b2"] });
+  });
+
+  it("a full before-restore pool gives up the restoring user's own oldest first, so one user's restores cannot flush out the others'", () => {
+    const mine = (id: string, t: number, by: string | null) => ({ ...v(id, now - t * MIN, 100), createdBy: by });
+    const beforeRestores = [mine("owner", 5, null), mine("bo", 4, "bo"), mine("m1", 3, "mallory"), mine("m2", 2, "mallory")];
+    const l = limits({ maxBeforeRestore: 4 });
+    expect(planPut(usage({ beforeRestores }), { kind: "before-restore", costBytes: 100, createdBy: "mallory" }, l, now)).toEqual({ ok: true, delete: ["m1"] });
+    expect(planPut(usage({ beforeRestores }), { kind: "before-restore", costBytes: 100, createdBy: null }, l, now)).toEqual({ ok: true, delete: ["owner"] });
+    // A user with none in the pool pushes out the oldest.
+    expect(planPut(usage({ beforeRestores }), { kind: "before-restore", costBytes: 100, createdBy: "cy" }, l, now)).toEqual({ ok: true, delete: ["owner"] });
   });
 
   it("101 restores in a row keep the automatic version that held the content before them", () => {
@@ -200,7 +210,7 @@ describe("retention: quotas by kind (planPut)", () => {
     const autos = [v("good", now - 2 * HOUR, 500)];
     const l = limits();
     for (let i = 0; i < 101; i++) {
-      const plan = planPut(usage({ autos, beforeRestores }), { kind: "before-restore", costBytes: 500, byClient: true }, l, now + i);
+      const plan = planPut(usage({ autos, beforeRestores }), { kind: "before-restore", costBytes: 500, createdBy: "mallory" }, l, now + i);
       if (!plan.ok) throw new Error(plan.message);
       expect(plan.delete).not.toContain("good");
       beforeRestores = [...beforeRestores.filter((x) => !plan.delete.includes(x.id)), v(`b${i}`, now + i, 500)];
@@ -214,11 +224,11 @@ describe("retention: quotas by kind (planPut)", () => {
     // The owner's named versions hold 500 of 1000.
     const u = usage({ autos, beforeRestores, namedCount: 2, totalBytes: 1200 });
     const l = limits({ maxBytes: 1200 });
-    expect(planPut(u, { kind: "before-restore", costBytes: 150, byClient: false }, l, now)).toEqual({ ok: true, delete: ["b1", "a2"] });
+    expect(planPut(u, { kind: "before-restore", costBytes: 150, createdBy: null }, l, now)).toEqual({ ok: true, delete: ["b1", "a2"] });
     // Needs everything but the newest automatic version: still stored.
-    expect(planPut(u, { kind: "before-restore", costBytes: 500, byClient: false }, l, now)).toEqual({ ok: true, delete: ["b1", "a2", "a1"] });
+    expect(planPut(u, { kind: "before-restore", costBytes: 500, createdBy: null }, l, now)).toEqual({ ok: true, delete: ["b1", "a2", "a1"] });
     // Would need the newest automatic one too: refused, nothing deleted.
-    expect(planPut(u, { kind: "before-restore", costBytes: 900, byClient: false }, l, now)).toMatchObject({ ok: false, reason: "too_large" });
+    expect(planPut(u, { kind: "before-restore", costBytes: 900, createdBy: null }, l, now)).toMatchObject({ ok: false, reason: "too_large" });
   });
 
   it("an automatic version: thinning by age, then its share and MAX_AUTO_VERSIONS, densest first; refused only if named versions fill the cap", () => {
@@ -228,7 +238,7 @@ describe("retention: quotas by kind (planPut)", () => {
       v("a", now - 20 * MIN, 100),
       v("b", now - 19 * MIN, 100),
     ];
-    const auto = { kind: "auto", costBytes: 100, byClient: false } as const;
+    const auto = { kind: "auto", costBytes: 100, createdBy: null } as const;
     expect(planPut(usage({ autos }), auto, limits(), now)).toEqual({ ok: true, delete: ["old"] });
     expect(planPut(usage({ autos }), auto, limits({ maxAuto: 3 }), now)).toEqual({ ok: true, delete: ["old", "b"] });
     // Share: half of 600 is 300; after thinning 300 are held, 100 more needs one to go.
@@ -238,7 +248,7 @@ describe("retention: quotas by kind (planPut)", () => {
 
   it("a named version or a restore also applies the age rule", () => {
     const autos = [v("x", now - 3 * HOUR + 5 * MIN), v("y", now - 3 * HOUR + 6 * MIN)];
-    expect(planPut(usage({ autos }), { kind: "named", costBytes: 1, byClient: true }, limits(), now)).toEqual({ ok: true, delete: ["x"] });
+    expect(planPut(usage({ autos }), { kind: "named", costBytes: 1, createdBy: "mallory" }, limits(), now)).toEqual({ ok: true, delete: ["x"] });
   });
 });
 
