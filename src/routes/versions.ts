@@ -17,7 +17,7 @@ import { eventBody } from "../webhooks/events";
 import { readWebhookSettings } from "../webhooks/settings";
 import { parseTypes } from "./content";
 import { afterResponse, DocId, DocParams, DocumentSchema, json, loadDoc, room, toDocument } from "./docs";
-import { createRouter, errors, iso, JsonQuery, PageQuery, page, SECURITY, yjsUpdate } from "./openapi";
+import { createRouter, ErrorSchema, errors, iso, JsonQuery, PageQuery, page, SECURITY, yjsUpdate } from "./openapi";
 
 // ---- schemas ----
 
@@ -59,6 +59,14 @@ const ForkBody = z
   .object({ id: DocId.optional().openapi({ description: "Generated when absent" }), title: z.string().max(1000).nullable().optional() })
   .openapi("ForkVersion");
 
+/** 429 on taking a named version or restoring: the credential's REST budget, or the user's VERSION_WRITES_PER_MINUTE. */
+const rateLimited = {
+  description:
+    "Too many requests: the credential's RATE_LIMITER budget, or (client tokens) the user's named versions and restores per minute on this document (VERSION_WRITES_PER_MINUTE); Retry-After gives the seconds to wait for the latter",
+  headers: { "retry-after": { description: "Seconds until the next named version or restore is allowed", schema: { type: "integer" as const } } },
+  content: json(ErrorSchema),
+};
+
 // ---- routes ----
 
 const base = "/docs/{id}/versions";
@@ -74,7 +82,7 @@ const createVersion = createRoute({
   security: SECURITY.docAccess,
   middleware: [requireDocAccess("write")] as const,
   request: { params: DocParams, body: { required: false, content: json(CreateBody) } },
-  responses: { 201: { description: "The version", content: json(VersionSchema) }, ...errors(400, 401, 403, 404, 413, 415, 429) },
+  responses: { 201: { description: "The version", content: json(VersionSchema) }, ...errors(400, 401, 403, 404, 413, 415), 429: rateLimited },
 });
 
 const listVersions = createRoute({
@@ -146,7 +154,8 @@ const restoreVersion = createRoute({
           .openapi("Restored"),
       ),
     },
-    ...errors(400, 401, 403, 404, 413, 429),
+    ...errors(400, 401, 403, 404, 413),
+    429: rateLimited,
   },
 });
 

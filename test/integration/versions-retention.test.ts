@@ -216,8 +216,10 @@ describe("named versions and restores are rate-limited per user", () => {
     const bo = (await mintToken(p.secretKey, d.id, "write", "bo")).token;
     const first = await takeVersion(d.path, ana);
     for (let i = 1; i < VERSION_WRITES_PER_MINUTE; i++) await takeVersion(d.path, i % 2 ? ana2 : ana);
-    const named = await api(`${d.path}/versions`, { token: ana2, json: {} });
+    const named = await api(`${d.path}/versions`, { token: ana2, json: {}, headers: { origin: "https://app.example" } });
     expect(named.headers.get("retry-after")).toMatch(/^[1-9][0-9]*$/);
+    // A browser page may read it.
+    expect(named.headers.get("access-control-expose-headers")).toMatch(/retry-after/i);
     await expectError(named, 429, "rate_limited");
     const restored = await restore(d.path, first.id, ana);
     expect(Number(restored.headers.get("retry-after"))).toBeLessThanOrEqual(60 / VERSION_WRITES_PER_MINUTE);
@@ -231,7 +233,9 @@ describe("named versions and restores are rate-limited per user", () => {
 
   it("the OpenAPI document declares 429 on taking a version and on restoring", async () => {
     const doc = await expectJson(await api("/openapi.json"), 200);
-    expect(doc.paths["/v1/docs/{id}/versions"].post.responses["429"]).toBeDefined();
-    expect(doc.paths["/v1/docs/{id}/versions/{versionId}/restore"].post.responses["429"]).toBeDefined();
+    for (const op of [doc.paths["/v1/docs/{id}/versions"].post, doc.paths["/v1/docs/{id}/versions/{versionId}/restore"].post]) {
+      expect(op.responses["429"].description).toMatch(/VERSION_WRITES_PER_MINUTE/);
+      expect(op.responses["429"].headers["retry-after"]).toBeDefined();
+    }
   });
 });
