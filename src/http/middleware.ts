@@ -71,6 +71,8 @@ const corsHeaders = cors({
   origin: (origin, c) => allowedOrigin(origin, c.env as Env),
   allowMethods: ["GET", "HEAD", "POST", "PATCH", "DELETE"],
   allowHeaders: ["authorization", "content-type"],
+  // A browser may read when to retry a 429 (not a CORS-safelisted header).
+  exposeHeaders: ["retry-after"],
   maxAge: 86_400,
 });
 

@@ -7,7 +7,7 @@ import * as Y from "yjs";
 import { writeBackDocument } from "../db/queries";
 import type { Env } from "../env";
 import { base64url } from "../ids";
-import { readLimits, type Limits } from "./limits";
+import { readLimits, retentionLimits, type Limits } from "./limits";
 import { Admission } from "../sync/admission";
 import { CloseCode } from "../sync/close-codes";
 import { encodeSaved } from "../sync/frames";
@@ -37,7 +37,7 @@ import {
   type WriteRefusal,
 } from "./rpc-types";
 import { SqlUpdateStore } from "./store";
-import { SqlVersionStore, type PutResult, type PutVersion, type VersionMeta, type VersionPage } from "./versions";
+import { putRefusal, SqlVersionStore, type PutResult, type PutVersion, type VersionMeta, type VersionPage } from "./versions";
 import { WebhookOutbox } from "./webhook-outbox";
 import { dispatchUpdated, UPDATED } from "./webhook-dispatch";
 import { dispatchOnce, hasPendingOnce, recordOnce, RESTORED, VERSION_CREATED, type OnceData } from "./webhook-once";
@@ -162,7 +162,7 @@ export class DocRoom extends DurableObject<Env> {
     this.webhooks = new WebhookOutbox(this.ctx.storage.sql);
     // The store's own transaction is a no-op: every write the room makes to it runs in one of the room's
     // (putVersion, deleteVersion), together with the webhook event it is about.
-    this.versions = new SqlVersionStore(this.ctx.storage.sql, (fn) => fn(), { maxAuto: this.limits.maxAutoVersions, maxBytes: this.limits.maxVersionBytes });
+    this.versions = new SqlVersionStore(this.ctx.storage.sql, (fn) => fn(), retentionLimits(this.limits));
     // The event is part of the commit: same transaction (the delivery itself happens later, on the alarm).
     this.store.withUpdates = () => {
       this.webhooks.recordChange(UPDATED, Date.now());
@@ -632,7 +632,7 @@ export class DocRoom extends DurableObject<Env> {
     if (!this.remember(ref)) return gone;
     this.outbox.flush(); // a version holds only what is stored
     const put = this.putVersion({ state: this.core.encodeState(), kind: "named", name: input.name, createdBy: input.createdBy });
-    if (!put.ok) return { ok: false, reason: "too_large", message: put.message };
+    if (!put.ok) return putRefusal(put);
     return { ok: true, value: put.version };
   }
 
@@ -671,8 +671,8 @@ export class DocRoom extends DurableObject<Env> {
    * Makes the content the version's as a forward edit (src/sync/restore.ts), after storing the current
    * content as a before-restore version. The edit goes the way of every update: stored before anyone sees
    * it, then broadcast to live clients as an ordinary update, the saved signal, the catalog write-back and
-   * `document.updated`. It is the server's own write: not held to MAX_UPDATE_BYTES (which is for clients)
-   * and its one new client id is charged to nobody's ledger, but it must fit the document's limits.
+   * `document.updated`. Not held to MAX_UPDATE_BYTES (a restore is as large as the difference), but it
+   * must fit the document's limits, and a client token's user pays for it like for their own writes.
    */
   async restoreVersion(ref: DocRef, versionId: string, by: string | null): Promise<VersionResult<{ restoredFrom: string; before: string }>> {
     const version = this.versionDoc(ref, versionId);
@@ -682,7 +682,7 @@ export class DocRoom extends DurableObject<Env> {
     if (!update.ok) return update;
     const clientIds = validateUpdate(update.value);
     const put = this.putVersion({ state: this.core.encodeState(), kind: "before-restore", createdBy: by });
-    if (!put.ok) return { ok: false, reason: "too_large", message: `no room for the before-restore version: ${put.message}` };
+    if (!put.ok) return putRefusal(put, "no room for the before-restore version: ");
     const before = put.version.id;
     this.restoredEvent = { restoredFrom: versionId, before };
     // Charged like any write to whoever restores: a client token's user pays its bytes and its new client id

@@ -1,6 +1,15 @@
 import type { Env } from "../env";
 import { DEFAULT_LIMITS, type RoomLimits } from "../sync/ports";
-import { MAX_AUTO_VERSIONS, MAX_VERSION_BYTES, VERSION_INTERVAL_SECONDS } from "../sync/version-policy";
+import {
+  MAX_AUTO_VERSIONS,
+  MAX_BEFORE_RESTORE_VERSIONS,
+  MAX_NAMED_VERSIONS,
+  MAX_NAMED_VERSIONS_PER_USER,
+  MAX_VERSION_BYTES,
+  type RetentionLimits,
+  VERSION_INTERVAL_SECONDS,
+  VERSION_WRITES_PER_MINUTE,
+} from "../sync/version-policy";
 
 /** Every limit the server enforces, configurable through `wrangler.toml` [vars]. */
 export interface Limits extends RoomLimits {
@@ -16,10 +25,18 @@ export interface Limits extends RoomLimits {
   maxUpgradesPerUserPerMinute: number;
   /** At most one automatic version per this many seconds of editing (src/sync/version-policy.ts). */
   versionIntervalSeconds: number;
-  /** Automatic versions kept per document (auto and before-restore); older ones are pruned first. */
+  /** Automatic versions kept per document, after thinning by age (src/sync/version-policy.ts). */
   maxAutoVersions: number;
-  /** All of a document's versions together, in bytes of Yjs state; a named version past it gets 413. */
+  /** All of a document's versions together, in bytes of what they cost (state, name, row); split in shares by kind. */
   maxVersionBytes: number;
+  /** Named versions per document; the next one gets 413. */
+  maxNamedVersions: number;
+  /** Named versions one client-token user holds per document; the next one gets 413. */
+  maxNamedVersionsPerUser: number;
+  /** Before-restore versions kept per document; the oldest goes first. */
+  maxBeforeRestoreVersions: number;
+  /** Named versions plus restores per client-token user per document per minute; past it 429. */
+  versionWritesPerMinute: number;
 }
 
 const DEFAULTS: Limits = {
@@ -35,6 +52,10 @@ const DEFAULTS: Limits = {
   versionIntervalSeconds: VERSION_INTERVAL_SECONDS,
   maxAutoVersions: MAX_AUTO_VERSIONS,
   maxVersionBytes: MAX_VERSION_BYTES,
+  maxNamedVersions: MAX_NAMED_VERSIONS,
+  maxNamedVersionsPerUser: MAX_NAMED_VERSIONS_PER_USER,
+  maxBeforeRestoreVersions: MAX_BEFORE_RESTORE_VERSIONS,
+  versionWritesPerMinute: VERSION_WRITES_PER_MINUTE,
 };
 
 const VARS: Record<keyof Limits, string> = {
@@ -46,6 +67,10 @@ const VARS: Record<keyof Limits, string> = {
   versionIntervalSeconds: "VERSION_INTERVAL_SECONDS",
   maxAutoVersions: "MAX_AUTO_VERSIONS",
   maxVersionBytes: "MAX_VERSION_BYTES",
+  maxNamedVersions: "MAX_NAMED_VERSIONS",
+  maxNamedVersionsPerUser: "MAX_NAMED_VERSIONS_PER_USER",
+  maxBeforeRestoreVersions: "MAX_BEFORE_RESTORE_VERSIONS",
+  versionWritesPerMinute: "VERSION_WRITES_PER_MINUTE",
   maxDocBytes: "MAX_DOC_BYTES",
   maxDocItemUnits: "MAX_DOC_ITEM_UNITS",
   maxRootTypes: "MAX_ROOT_TYPES",
@@ -72,4 +97,16 @@ export function readLimits(env: Env): Limits {
     if (Number.isFinite(n) && n > 0) out[key] = Math.floor(n);
   }
   return out;
+}
+
+/** What the version store needs of the limits (src/room/versions.ts). */
+export function retentionLimits(l: Limits): RetentionLimits {
+  return {
+    maxAuto: l.maxAutoVersions,
+    maxBytes: l.maxVersionBytes,
+    maxNamed: l.maxNamedVersions,
+    maxNamedPerUser: l.maxNamedVersionsPerUser,
+    maxBeforeRestore: l.maxBeforeRestoreVersions,
+    writesPerMinute: l.versionWritesPerMinute,
+  };
 }

@@ -8,7 +8,7 @@ import { requireDocAccess, requireSecretKey } from "../auth/middleware";
 import { getDocument } from "../db/queries";
 import type { DocumentRow } from "../db/schema";
 import { insertDocumentWithEvent } from "../db/webhooks";
-import { AppError, type ErrorCode } from "../errors";
+import { AppError, type ErrorBody, type ErrorCode } from "../errors";
 import { randomId } from "../ids";
 import type { VersionMeta, VersionRefusal, VersionResult, WriteRefusal } from "../room/rpc-types";
 import { roomStub } from "../room/stub";
@@ -17,7 +17,7 @@ import { eventBody } from "../webhooks/events";
 import { readWebhookSettings } from "../webhooks/settings";
 import { parseTypes } from "./content";
 import { afterResponse, DocId, DocParams, DocumentSchema, json, loadDoc, reader, room, toDocument } from "./docs";
-import { createRouter, errors, iso, JsonQuery, PageQuery, page, SECURITY, yjsUpdate } from "./openapi";
+import { createRouter, ErrorSchema, errors, iso, JsonQuery, PageQuery, page, SECURITY, yjsUpdate } from "./openapi";
 
 // ---- schemas ----
 
@@ -59,6 +59,14 @@ const ForkBody = z
   .object({ id: DocId.optional().openapi({ description: "Generated when absent" }), title: z.string().max(1000).nullable().optional() })
   .openapi("ForkVersion");
 
+/** 429 on taking a named version or restoring: the credential's REST budget, or the user's VERSION_WRITES_PER_MINUTE. */
+const rateLimited = {
+  description:
+    "Too many requests: the credential's RATE_LIMITER budget, or (client tokens) the user's named versions and restores per minute on this document (VERSION_WRITES_PER_MINUTE); Retry-After gives the seconds to wait for the latter",
+  headers: { "retry-after": { description: "Seconds until the next named version or restore is allowed", schema: { type: "integer" as const } } },
+  content: json(ErrorSchema),
+};
+
 // ---- routes ----
 
 const base = "/docs/{id}/versions";
@@ -70,12 +78,12 @@ const createVersion = createRoute({
   summary: "Take a named version of the document's current content",
   operationId: "createVersion",
   description:
-    "Stores the document's current content as a named version (the name is optional), kept until deleted. 413 when the document's versions would pass `MAX_VERSION_BYTES` even after pruning automatic ones.",
+    "Stores the document's current content as a named version (the name is optional), kept until deleted. 413 when a quota is full (MAX_NAMED_VERSIONS per document; for a client token also MAX_NAMED_VERSIONS_PER_USER and a quarter of MAX_VERSION_BYTES for all client tokens) or the versions' byte cap cannot hold it; nothing is evicted for it. A client token's named versions and restores share VERSION_WRITES_PER_MINUTE per user and document: past it 429 with Retry-After.",
   tags: ["versions"],
   security: SECURITY.docAccess,
   middleware: [requireDocAccess("write")] as const,
   request: { params: DocParams, body: { required: false, content: json(CreateBody) } },
-  responses: { 201: { description: "The version", content: json(VersionSchema) }, ...errors(400, 401, 403, 404, 413, 415) },
+  responses: { 201: { description: "The version", content: json(VersionSchema) }, ...errors(400, 401, 403, 404, 413, 415), 429: rateLimited },
 });
 
 const listVersions = createRoute({
@@ -139,7 +147,7 @@ const restoreVersion = createRoute({
   summary: "Make the document's content the version's, as a forward edit that live clients receive as an update",
   operationId: "restoreVersion",
   description:
-    "A before-restore version of the current content is taken first (restore it to undo). Texts are restored by a diff, everything else by replacing what differs.",
+    "A before-restore version of the current content is taken first (restore it to undo); it pushes out the oldest before-restore versions, never a named one. Texts are restored by a diff, everything else by replacing what differs. A client token's restores and named versions share VERSION_WRITES_PER_MINUTE per user and document: past it 429 with Retry-After.",
   tags: ["versions"],
   security: SECURITY.docAccess,
   middleware: [requireDocAccess("write")] as const,
@@ -157,6 +165,7 @@ const restoreVersion = createRoute({
       ),
     },
     ...errors(400, 401, 403, 404, 413),
+    429: rateLimited,
   },
 });
 
@@ -176,9 +185,9 @@ const forkVersion = createRoute({
 const renameVersion = createRoute({
   method: "patch",
   path: one,
-  summary: "Rename a version (the kind stays: a renamed automatic version is still pruned as one)",
+  summary: "Rename a version (the kind stays: a renamed automatic version is still retained as one)",
   operationId: "renameVersion",
-  description: "Sets or removes (`null`) a version's name. Its kind stays: a renamed automatic version is still pruned as one.",
+  description: "Sets or removes (`null`) a version's name. Its kind stays: a renamed automatic version is still retained as one.",
   tags: ["versions"],
   security: SECURITY.docAccess,
   middleware: [requireDocAccess("write")] as const,
@@ -207,8 +216,8 @@ const REFUSAL: Record<VersionRefusal, ErrorCode> = {
   too_large: "payload_too_large",
   unrestorable: "invalid_request",
   bad_cursor: "invalid_request",
-  rate_limited: "rate_limited",
   storage_failed: "internal",
+  rate_limited: "rate_limited",
 };
 
 const WRITE_REFUSAL: Record<WriteRefusal, ErrorCode> = {
@@ -227,6 +236,18 @@ async function outcome<T>(call: Promise<unknown>): Promise<T> {
   return r.value;
 }
 
+/**
+ * Like outcome, but a spent rate (a user's named versions and restores per minute) is the answer itself:
+ * 429 `rate_limited` with Retry-After, which the one error handler would not carry.
+ */
+async function rated<T>(call: Promise<unknown>): Promise<{ ok: true; value: T } | { ok: false; body: ErrorBody; retryAfter: string }> {
+  const r = (await call) as VersionResult<T>;
+  if (!r.ok && r.reason === "rate_limited") {
+    return { ok: false, body: new AppError("rate_limited", r.message).toBody(), retryAfter: String(r.retryAfterSeconds ?? 60) };
+  }
+  return { ok: true, value: await outcome<T>(Promise.resolve(r)) };
+}
+
 export const toVersion = (v: VersionMeta) => ({ id: v.id, name: v.name, kind: v.kind, createdAt: iso(v.createdAt), createdBy: v.createdBy, sizeBytes: v.sizeBytes });
 
 // ---- handlers ----
@@ -236,8 +257,9 @@ export const versionRoutes = createRouter()
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const r = room(c, await loadDoc(c, id));
-    const v = await outcome<VersionMeta>(r.stub.createVersion(r.ref, { name: body.name ?? null, createdBy: c.var.client?.userId ?? null }));
-    return c.json(toVersion(v), 201);
+    const v = await rated<VersionMeta>(r.stub.createVersion(r.ref, { name: body.name ?? null, createdBy: c.var.client?.userId ?? null }));
+    if (!v.ok) return c.json(v.body, 429, { "retry-after": v.retryAfter });
+    return c.json(toVersion(v.value), 201);
   })
   .openapi(listVersions, async (c) => {
     const { id } = c.req.valid("param");
@@ -266,8 +288,9 @@ export const versionRoutes = createRouter()
   .openapi(restoreVersion, async (c) => {
     const { id, versionId } = c.req.valid("param");
     const r = room(c, await loadDoc(c, id));
-    const done = await outcome<{ restoredFrom: string; before: string }>(r.stub.restoreVersion(r.ref, versionId, c.var.client?.userId ?? null));
-    return c.json(done, 200);
+    const done = await rated<{ restoredFrom: string; before: string }>(r.stub.restoreVersion(r.ref, versionId, c.var.client?.userId ?? null));
+    if (!done.ok) return c.json(done.body, 429, { "retry-after": done.retryAfter });
+    return c.json(done.value, 200);
   })
   .openapi(forkVersion, async (c) => {
     const { id, versionId } = c.req.valid("param");

@@ -8,59 +8,13 @@ import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import type { DocRoom } from "../../src/room/doc-room";
 import { readLimits } from "../../src/room/limits";
-import { roomStub } from "../../src/room/stub";
 import type { AutoVersionState } from "../../src/sync/version-policy";
-import { api, createDoc, createProject, expectError, expectJson, incarnationOf, mintToken, postUpdate, type TestProject } from "../helpers/rest";
+import { api, createProject, expectError, expectJson, mintToken } from "../helpers/rest";
 import { synced, waitFor, providersPerTest } from "../helpers/sync";
+import { editableDoc, json, list, setText, stubOf, takeAutoVersionNow, takeVersion, type Version } from "../helpers/versions";
 import { createWebhook, hookUrl, receiverName, waitForRequests } from "../helpers/webhooks";
 
 const provider = providersPerTest();
-
-interface Version {
-  id: string;
-  name: string | null;
-  kind: "named" | "auto" | "before-restore";
-  createdAt: string;
-  createdBy: string | null;
-  sizeBytes: number;
-}
-
-/** A document edited through REST from a local replica: `edit` sends exactly what the callback changed. */
-async function editableDoc(p: TestProject, id?: string) {
-  const d = await createDoc(p.secretKey, id ? { id } : {});
-  const local = new Y.Doc();
-  return {
-    id: d.id,
-    local,
-    path: `/v1/docs/${d.id}`,
-    async edit(fn: (doc: Y.Doc) => void, token = p.secretKey): Promise<void> {
-      const sv = Y.encodeStateVector(local);
-      fn(local);
-      const res = await postUpdate(d.id, token, Y.encodeStateAsUpdate(local, sv));
-      expect(res.status, await res.clone().text()).toBe(200);
-    },
-  };
-}
-
-const setText = (text: string) => (doc: Y.Doc) => {
-  const t = doc.getText("t");
-  t.delete(0, t.length);
-  t.insert(0, text);
-};
-
-async function takeVersion(path: string, token: string, name?: string): Promise<Version> {
-  return expectJson<Version>(await api(`${path}/versions`, { token, json: name === undefined ? {} : { name } }), 201);
-}
-
-async function list(path: string, token: string, query = ""): Promise<{ data: Version[]; nextCursor: string | null }> {
-  return expectJson(await api(`${path}/versions${query}`, { token }), 200);
-}
-
-const json = async (path: string, token: string) => expectJson<Record<string, unknown>>(await api(`${path}/json`, { token }), 200);
-
-async function stubOf(p: TestProject, docId: string) {
-  return roomStub(env, { projectId: p.id, docId, incarnation: await incarnationOf(p.id, docId) });
-}
 
 describe("versions: the REST contract", () => {
   it("takes named versions, lists them newest first with kind filter and cursor, reads metadata, state and JSON", async () => {
@@ -443,12 +397,7 @@ describe("webhook events", () => {
     await d.edit(setText("later"));
     const r = await expectJson<{ before: string }>(await api(`${d.path}/versions/${v.id}/restore`, { method: "POST", token: p.secretKey }), 200);
     // And an automatic one, as the alarm takes it at the end of the burst (the clock moved through the object's state).
-    const auto = await runInDurableObject(await stubOf(p, d.id), (room: DocRoom) => {
-      const rr = room as unknown as { autoVersions: AutoVersionState; takeAutoVersion(now: number): number };
-      rr.autoVersions = { firstChangeAt: 0, lastChangeAt: 0 };
-      rr.takeAutoVersion(Date.now());
-      return rr.autoVersions.lastVersionAt;
-    });
+    const auto = await takeAutoVersionNow(p, d.id);
     expect(auto).toEqual(expect.any(Number));
     const autoId = (await list(d.path, p.secretKey, "?kind=auto")).data[0]!.id;
     const got = await waitForRequests(name, 4, 30_000);
