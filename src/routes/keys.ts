@@ -1,12 +1,16 @@
-/** Secret keys of the caller's project: create (the secret shown once), list, revoke. */
+/**
+ * Secret keys of the caller's project: create (the secret shown once, at most MAX_KEYS_PER_PROJECT live),
+ * list (paged), revoke.
+ */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireSecretKey } from "../auth/middleware";
 import { generateSecretKey, hashSecretKey } from "../auth/secret-key";
 import { randomId } from "../ids";
-import { insertKey, listKeys, revokeKey } from "../db/queries";
+import { insertKeyUnderCap, listKeys, revokeKey } from "../db/queries";
 import type { ApiKey } from "../db/schema";
 import { AppError } from "../errors";
-import { createRouter, errors, iso, SECURITY } from "./openapi";
+import { createRouter, decodeTimeCursor, encodeTimeCursor, errors, iso, page, PageQuery, SECURITY } from "./openapi";
+import { maxKeysPerProject } from "./project-limits";
 
 const KeySchema = z
   .object({
@@ -39,7 +43,7 @@ const KeyParams = z.object({
 const createKey = createRoute({
   method: "post",
   path: "/keys",
-  summary: "Create a secret key",
+  summary: "Create a secret key (at most MAX_KEYS_PER_PROJECT live keys, default 100; then 400)",
   tags: ["keys"],
   security: SECURITY.secretKey,
   middleware: [requireSecretKey] as const,
@@ -53,13 +57,14 @@ const createKey = createRoute({
 const listKeysRoute = createRoute({
   method: "get",
   path: "/keys",
-  summary: "List the project's keys, revoked ones included, never a secret",
+  summary: "List the project's keys, oldest first, revoked ones included, never a secret",
   tags: ["keys"],
   security: SECURITY.secretKey,
   middleware: [requireSecretKey] as const,
+  request: { query: PageQuery },
   responses: {
-    200: { description: "The keys", content: { "application/json": { schema: z.object({ data: z.array(KeySchema) }) } } },
-    ...errors(401, 403),
+    200: { description: "One page; nextCursor is null on the last", content: { "application/json": { schema: page(KeySchema) } } },
+    ...errors(400, 401, 403),
   },
 });
 
@@ -87,12 +92,17 @@ export const keyRoutes = createRouter()
     const body = c.req.valid("json");
     const key = { id: randomId(21, "key_"), projectId: c.var.projectId, name: body.name ?? "unnamed", createdAt: Date.now() };
     const secretKey = generateSecretKey();
-    await insertKey(c.env.DB, { ...key, hash: await hashSecretKey(secretKey) });
+    const max = maxKeysPerProject(c.env);
+    if (!(await insertKeyUnderCap(c.env.DB, { ...key, hash: await hashSecretKey(secretKey) }, max))) {
+      throw new AppError("invalid_request", `a project may have at most ${max} live keys: revoke one first`);
+    }
     return c.json({ id: key.id, name: key.name, createdAt: iso(key.createdAt), secretKey }, 201);
   })
   .openapi(listKeysRoute, async (c) => {
-    const keys = await listKeys(c.env.DB, c.var.projectId);
-    return c.json({ data: keys.map(toKey) }, 200);
+    const { limit, cursor } = c.req.valid("query");
+    const rows = await listKeys(c.env.DB, c.var.projectId, { limit, after: cursor === undefined ? undefined : decodeTimeCursor(cursor) });
+    const keys = rows.slice(0, limit);
+    return c.json({ data: keys.map(toKey), nextCursor: rows.length > limit ? encodeTimeCursor(keys[keys.length - 1]!) : null }, 200);
   })
   .openapi(revokeKeyRoute, async (c) => {
     const { keyId } = c.req.valid("param");
