@@ -1,6 +1,6 @@
 /**
  * Secret keys of the caller's project: create (the secret shown once, at most MAX_KEYS_PER_PROJECT live),
- * list (paged), revoke.
+ * list (paged), revoke (at once: its tokens' open sockets are closed before the 204).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireSecretKey } from "../auth/middleware";
@@ -9,6 +9,7 @@ import { randomId } from "../ids";
 import { insertKeyUnderCap, listKeys, revokeKey } from "../db/queries";
 import type { ApiKey } from "../db/schema";
 import { AppError } from "../errors";
+import { closeSocketsOfKey } from "../room/key-revocation";
 import { createRouter, decodeTimeCursor, encodeTimeCursor, errors, iso, page, PageQuery, SECURITY } from "./openapi";
 import { maxKeysPerProject } from "./project-limits";
 
@@ -71,7 +72,8 @@ const listKeysRoute = createRoute({
 const revokeKeyRoute = createRoute({
   method: "delete",
   path: "/keys/{keyId}",
-  summary: "Revoke a key (the caller's own included); it stops working at once",
+  summary:
+    'Revoke a key (the caller\'s own included); it stops working at once: answered once every open socket of a token it minted is closed (4401 "key revoked")',
   tags: ["keys"],
   security: SECURITY.secretKey,
   middleware: [requireSecretKey] as const,
@@ -107,5 +109,17 @@ export const keyRoutes = createRouter()
   .openapi(revokeKeyRoute, async (c) => {
     const { keyId } = c.req.valid("param");
     if (!(await revokeKey(c.env.DB, c.var.projectId, keyId, Date.now()))) throw new AppError("not_found", "no such key");
+    // Revoked in D1 first (new requests and upgrades are refused from here), then the open sockets. Done
+    // again on every DELETE, so a retry finishes what a failed one left.
+    const fanOut = await closeSocketsOfKey(c.env, c.var.projectId, keyId);
+    if (fanOut.failed > 0 || fanOut.truncated) {
+      console.error("key revocation did not reach every document", { failed: fanOut.failed, truncated: fanOut.truncated });
+      throw new AppError(
+        "internal",
+        fanOut.truncated
+          ? "the key is revoked, but the project has more documents than one request can reach: open sockets of its tokens may stay open until they expire"
+          : "the key is revoked, but some documents could not be reached: retry the DELETE to close their sockets",
+      );
+    }
     return c.body(null, 204);
   });
