@@ -302,6 +302,8 @@ export const webhookRoutes = createRouter()
     const body = c.req.valid("json");
     const patch: Parameters<typeof updateWebhook>[3] = {};
     if (body.url !== undefined) patch.url = checkUrl(c, body.url);
+    // Enabling an endpoint stored before the URL rule (Lattice disabled it for that): its URL must pass now.
+    else if (body.enabled === true) checkUrl(c, (await loadHook(c, id)).url);
     if (body.events !== undefined) patch.events = JSON.stringify(body.events);
     if (body.description !== undefined) patch.description = body.description;
     if (body.enabled !== undefined) {

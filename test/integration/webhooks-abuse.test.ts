@@ -155,6 +155,9 @@ describe("endpoints inside the network", () => {
     const after = await expectJson(await api(`/v1/webhooks/${hook.id}`, { token: p.secretKey }), 200);
     expect(after).toMatchObject({ enabled: false, disabledReason: expect.stringContaining("169.254.169.254 is a link-local") });
     expect(await received(name)).toEqual([]);
+    // Enabled again as it is: 400, it stays disabled. With a public URL it is enabled.
+    await expectError(await api(`/v1/webhooks/${hook.id}`, { method: "PATCH", token: p.secretKey, json: { enabled: true } }), 400, "invalid_request");
+    expect(await expectJson(await api(`/v1/webhooks/${hook.id}`, { token: p.secretKey }), 200)).toMatchObject({ enabled: false });
     // The same path with a public host delivers: the receiver was reachable all along.
     const control = receiverName("stored-public");
     await env.DB.prepare("UPDATE webhooks SET url = ?, enabled = 1, disabled_reason = NULL WHERE id = ?").bind(hookUrl(control), hook.id).run();
