@@ -71,22 +71,24 @@ export async function listKeys(d1: D1Database, projectId: string, opts: { limit:
     .limit(opts.limit + 1);
 }
 
-/** Revokes a key of the project; false when the project has no such key. Revoking twice keeps the first time. */
-export async function revokeKey(d1: D1Database, projectId: string, keyId: string, at: number): Promise<boolean> {
+/**
+ * Revokes a key of the project; undefined when the project has no such key, else when it was revoked.
+ * Revoking twice keeps the first time.
+ */
+export async function revokeKey(d1: D1Database, projectId: string, keyId: string, at: number): Promise<number | undefined> {
   const d = db(d1);
   const [row] = await d
     .select({ revokedAt: apiKeys.revokedAt })
     .from(apiKeys)
     .where(and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId)))
     .limit(1);
-  if (!row) return false;
-  if (row.revokedAt === null) {
-    await d
-      .update(apiKeys)
-      .set({ revokedAt: at })
-      .where(and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId), isNull(apiKeys.revokedAt)));
-  }
-  return true;
+  if (!row) return undefined;
+  if (row.revokedAt !== null) return row.revokedAt;
+  await d
+    .update(apiKeys)
+    .set({ revokedAt: at })
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId), isNull(apiKeys.revokedAt)));
+  return at;
 }
 
 // ---- documents ----

@@ -10,6 +10,7 @@ import { insertKeyUnderCap, listKeys, revokeKey } from "../db/queries";
 import type { ApiKey } from "../db/schema";
 import { AppError } from "../errors";
 import { closeSocketsOfKey } from "../room/key-revocation";
+import { REVOKED_KEY_MEMORY_MS } from "../room/revoked-keys";
 import { createRouter, decodeTimeCursor, encodeTimeCursor, errors, iso, page, PageQuery, SECURITY } from "./openapi";
 import { maxKeysPerProject } from "./project-limits";
 
@@ -108,9 +109,13 @@ export const keyRoutes = createRouter()
   })
   .openapi(revokeKeyRoute, async (c) => {
     const { keyId } = c.req.valid("param");
-    if (!(await revokeKey(c.env.DB, c.var.projectId, keyId, Date.now()))) throw new AppError("not_found", "no such key");
+    const now = Date.now();
+    const revokedAt = await revokeKey(c.env.DB, c.var.projectId, keyId, now);
+    if (revokedAt === undefined) throw new AppError("not_found", "no such key");
+    // Every token the key minted has expired: no socket of one can be open, and no object needs waking.
+    if (now - revokedAt > REVOKED_KEY_MEMORY_MS) return c.body(null, 204);
     // Revoked in D1 first (new requests and upgrades are refused from here), then the open sockets. Done
-    // again on every DELETE, so a retry finishes what a failed one left.
+    // again on a repeated DELETE, so a retry finishes what a failed one left.
     const fanOut = await closeSocketsOfKey(c.env, c.var.projectId, keyId);
     if (fanOut.failed > 0 || fanOut.truncated) {
       console.error("key revocation did not reach every document", { failed: fanOut.failed, truncated: fanOut.truncated });
