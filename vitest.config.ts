@@ -25,6 +25,17 @@ export default defineConfig(async () => {
             // Room for one version of that size but not two (test/integration/versions.test.ts reaches the 413).
             MAX_VERSION_BYTES: String(32 * 1024 * 1024),
           },
+          // Every outbound fetch of the tests and the Worker goes through here. A webhook URL must be https on
+          // a public host (src/webhooks/url.ts), so endpoints name https://webhook-receiver.example.com:<port>/hook/…
+          // (test/helpers/webhooks.ts) and a request for /hook/… on any host with a port is handed to the receiver
+          // on the host at that port: a URL that should have been refused would show up there. Redirects are
+          // returned, never followed, as the real network does for `redirect: "manual"`.
+          outboundService: async (request: Request) => {
+            const url = new URL(request.url);
+            const target = url.pathname.startsWith("/hook/") && url.port ? `http://127.0.0.1:${url.port}${url.pathname}${url.search}` : request.url;
+            const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+            return fetch(target, { method: request.method, headers: request.headers, body, redirect: "manual" });
+          },
           // A second, tight limiter for test/integration/rate-limit.test.ts (the app's own allows
           // 6,000 a minute per credential, more than the suite sends).
           ratelimits: { RATE_LIMITER_TIGHT: { namespace_id: "9001", simple: { limit: 3, period: 60 } } },

@@ -1,5 +1,5 @@
 /** Every D1 statement of the product: functions taking the D1 binding and plain values, returning rows. No Hono context. */
-import { and, asc, desc, eq, gt, gte, isNull, lt } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, isNull, lt, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { apiKeys, documents, projects, type ApiKey, type DocumentRow, type Project } from "./schema";
 
@@ -41,30 +41,54 @@ export async function touchKey(d1: D1Database, keyId: string, at: number): Promi
   await db(d1).update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, keyId));
 }
 
-export async function insertKey(d1: D1Database, key: Omit<ApiKey, "lastUsedAt" | "revokedAt">): Promise<void> {
-  await db(d1).insert(apiKeys).values(key);
+/**
+ * Inserts the key unless the project already has `max` live (not revoked) keys: the count and the insert
+ * are one statement, so concurrent creates cannot pass the cap together. False when full.
+ */
+export async function insertKeyUnderCap(d1: D1Database, key: Omit<ApiKey, "lastUsedAt" | "revokedAt">, max: number): Promise<boolean> {
+  const res = await d1
+    .prepare(
+      `INSERT INTO api_keys (id, project_id, name, hash, created_at) SELECT ?1, ?2, ?3, ?4, ?5
+       WHERE (SELECT count(*) FROM api_keys WHERE project_id = ?2 AND revoked_at IS NULL) < ?6`,
+    )
+    .bind(key.id, key.projectId, key.name, key.hash, key.createdAt, max)
+    .run();
+  return res.meta.changes === 1;
 }
 
-export async function listKeys(d1: D1Database, projectId: string): Promise<ApiKey[]> {
-  return db(d1).select().from(apiKeys).where(eq(apiKeys.projectId, projectId)).orderBy(asc(apiKeys.createdAt), asc(apiKeys.id));
+/** One page of the project's keys, oldest first, after the (createdAt, id) cursor; up to `limit + 1` rows. */
+export async function listKeys(d1: D1Database, projectId: string, opts: { limit: number; after?: { createdAt: number; id: string } }): Promise<ApiKey[]> {
+  const conds = [eq(apiKeys.projectId, projectId)];
+  if (opts.after) {
+    const a = opts.after;
+    conds.push(or(gt(apiKeys.createdAt, a.createdAt), and(eq(apiKeys.createdAt, a.createdAt), gt(apiKeys.id, a.id)))!);
+  }
+  return db(d1)
+    .select()
+    .from(apiKeys)
+    .where(and(...conds))
+    .orderBy(asc(apiKeys.createdAt), asc(apiKeys.id))
+    .limit(opts.limit + 1);
 }
 
-/** Revokes a key of the project; false when the project has no such key. Revoking twice keeps the first time. */
-export async function revokeKey(d1: D1Database, projectId: string, keyId: string, at: number): Promise<boolean> {
+/**
+ * Revokes a key of the project; undefined when the project has no such key, else when it was revoked.
+ * Revoking twice keeps the first time.
+ */
+export async function revokeKey(d1: D1Database, projectId: string, keyId: string, at: number): Promise<number | undefined> {
   const d = db(d1);
   const [row] = await d
     .select({ revokedAt: apiKeys.revokedAt })
     .from(apiKeys)
     .where(and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId)))
     .limit(1);
-  if (!row) return false;
-  if (row.revokedAt === null) {
-    await d
-      .update(apiKeys)
-      .set({ revokedAt: at })
-      .where(and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId), isNull(apiKeys.revokedAt)));
-  }
-  return true;
+  if (!row) return undefined;
+  if (row.revokedAt !== null) return row.revokedAt;
+  await d
+    .update(apiKeys)
+    .set({ revokedAt: at })
+    .where(and(eq(apiKeys.id, keyId), eq(apiKeys.projectId, projectId), isNull(apiKeys.revokedAt)));
+  return at;
 }
 
 // ---- documents ----

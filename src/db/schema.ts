@@ -116,6 +116,12 @@ export const webhookDeliveries = sqliteTable(
     nextAttemptAt: integer("next_attempt_at"),
     /** When it was handed to the queue; null: still in the outbox (the relay picks it up). */
     enqueuedAt: integer("enqueued_at"),
+    /**
+     * The delivery's retry chain: bumped each time it is handed to the queue, and carried by that message.
+     * The consumer drops a message whose chain is not the current one, so a re-enqueue (the relay, a
+     * manual retry, an at-least-once duplicate) replaces the chain in flight instead of running beside it.
+     */
+    chain: integer("chain").notNull().default(0),
   },
   (t) => [index("webhook_deliveries_webhook_idx").on(t.webhookId, t.createdAt, t.id), index("webhook_deliveries_outbox_idx").on(t.status, t.enqueuedAt)],
 );

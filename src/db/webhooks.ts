@@ -10,13 +10,35 @@ const db = (d1: D1Database) => drizzle(d1);
 
 // ---- endpoints ----
 
-export async function insertWebhook(d1: D1Database, row: WebhookRow): Promise<void> {
-  await db(d1).insert(webhooks).values(row);
-}
-
-export async function countWebhooks(d1: D1Database, projectId: string): Promise<number> {
-  const row = await d1.prepare("SELECT COUNT(*) AS n FROM webhooks WHERE project_id = ?").bind(projectId).first<{ n: number }>();
-  return row?.n ?? 0;
+/**
+ * Inserts the endpoint unless the project already has `max`: the count and the insert are one statement,
+ * so concurrent creates cannot pass the cap together (D1 runs statements one at a time). False when full.
+ */
+export async function insertWebhookUnderCap(d1: D1Database, row: WebhookRow, max: number): Promise<boolean> {
+  const res = await d1
+    .prepare(
+      `INSERT INTO webhooks (id, project_id, url, events, description, enabled, disabled_reason, secret, previous_secret, previous_secret_expires_at,
+         failing_since, created_at, updated_at)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 WHERE (SELECT count(*) FROM webhooks WHERE project_id = ?2) < ?14`,
+    )
+    .bind(
+      row.id,
+      row.projectId,
+      row.url,
+      row.events,
+      row.description,
+      row.enabled ? 1 : 0,
+      row.disabledReason,
+      row.secret,
+      row.previousSecret,
+      row.previousSecretExpiresAt,
+      row.failingSince,
+      row.createdAt,
+      row.updatedAt,
+      max,
+    )
+    .run();
+  return res.meta.changes === 1;
 }
 
 export function listWebhooks(d1: D1Database, projectId: string): Promise<WebhookRow[]> {
@@ -160,6 +182,19 @@ export async function recordEvent(d1: D1Database, event: NewEvent, deliveries: {
   ]);
 }
 
+/**
+ * A new retry chain for each of the deliveries still pending: one statement (the ids travel as one JSON
+ * value, not one bound parameter each). Returns the pending ones with their new chain.
+ */
+export async function startChains(d1: D1Database, ids: readonly string[]): Promise<{ id: string; chain: number }[]> {
+  if (ids.length === 0) return [];
+  const { results } = await d1
+    .prepare("UPDATE webhook_deliveries SET chain = chain + 1 WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'pending' RETURNING id, chain")
+    .bind(JSON.stringify(ids))
+    .all<{ id: string; chain: number }>();
+  return results;
+}
+
 export async function markEnqueued(d1: D1Database, ids: readonly string[], at: number): Promise<void> {
   if (ids.length === 0) return;
   await d1.batch(ids.map((id) => d1.prepare("UPDATE webhook_deliveries SET enqueued_at = ? WHERE id = ?").bind(at, id)));
@@ -218,12 +253,17 @@ export interface AttemptOutcome {
 /**
  * Writes one attempt's outcome, and the endpoint's failure run: cleared by a success, started by the
  * first failure; `disable` (3 days of failures) turns the endpoint off with its reason, in the same batch.
+ * A failure changes the delivery's row only while `delivery.chain` is its current chain; false when it is
+ * not (a newer chain took over during the attempt: the caller lets this one end). A success always counts.
  */
-export async function recordAttempt(d1: D1Database, delivery: DeliveryRow, outcome: AttemptOutcome, disable?: string): Promise<void> {
+export async function recordAttempt(d1: D1Database, delivery: DeliveryRow, outcome: AttemptOutcome, disable?: string): Promise<boolean> {
   const statements = [
     d1
-      .prepare(`UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = ?, last_response_status = ?, status = ?, next_attempt_at = ? WHERE id = ?`)
-      .bind(outcome.at, outcome.responseStatus, outcome.status, outcome.nextAttemptAt, delivery.id),
+      .prepare(
+        `UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = ?1, last_response_status = ?2, status = ?3, next_attempt_at = ?4
+         WHERE id = ?5 AND (chain = ?6 OR ?3 = 'succeeded')`,
+      )
+      .bind(outcome.at, outcome.responseStatus, outcome.status, outcome.nextAttemptAt, delivery.id, delivery.chain),
     outcome.status === "succeeded"
       ? d1.prepare("UPDATE webhooks SET failing_since = NULL WHERE id = ?").bind(delivery.webhookId)
       : d1.prepare("UPDATE webhooks SET failing_since = coalesce(failing_since, ?) WHERE id = ?").bind(outcome.at, delivery.webhookId),
@@ -231,17 +271,22 @@ export async function recordAttempt(d1: D1Database, delivery: DeliveryRow, outco
   if (disable) {
     statements.push(d1.prepare("UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ?").bind(disable, outcome.at, delivery.webhookId));
   }
-  await d1.batch(statements);
+  const [delivered] = await d1.batch(statements);
+  return (delivered?.meta.changes ?? 0) === 1;
 }
 
-/** A delivery the queue gave up on (dead-lettered): failed, unless it already finished. */
-export async function failDelivery(d1: D1Database, deliveryId: string): Promise<void> {
-  await d1.prepare("UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL WHERE id = ? AND status = 'pending'").bind(deliveryId).run();
+/** A delivery the queue gave up on (dead-lettered) or must not send: failed, unless it already finished or `chain` is not its current chain. */
+export async function failDelivery(d1: D1Database, deliveryId: string, chain: number): Promise<void> {
+  await d1
+    .prepare("UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL WHERE id = ? AND status = 'pending' AND chain = ?")
+    .bind(deliveryId, chain)
+    .run();
 }
 
 /**
- * One page of an endpoint's deliveries, newest first, after the (createdAt, id) cursor. Returns up to
- * `limit + 1` rows, with each one's event type.
+ * One page of an endpoint's deliveries, newest first, after the (createdAt, id) cursor, each with its event
+ * type. Returns up to `limit + 1` rows. One statement with a join, binding at most six values whatever
+ * `limit` is: D1 refuses a statement with more than 100 bound parameters.
  */
 export async function listDeliveries(
   d1: D1Database,
@@ -255,20 +300,13 @@ export async function listDeliveries(
     conds.push(or(lt(webhookDeliveries.createdAt, b.createdAt), and(eq(webhookDeliveries.createdAt, b.createdAt), lt(webhookDeliveries.id, b.id)))!);
   }
   const rows = await d
-    .select()
+    .select({ delivery: webhookDeliveries, type: webhookEvents.type })
     .from(webhookDeliveries)
+    .innerJoin(webhookEvents, eq(webhookEvents.id, webhookDeliveries.eventId))
     .where(and(...conds))
     .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
     .limit(opts.limit + 1);
-  if (rows.length === 0) return [];
-  const eventIds = [...new Set(rows.map((r) => r.eventId))];
-  const types = new Map<string, string>();
-  const { results } = await d1
-    .prepare(`SELECT id, type FROM webhook_events WHERE id IN (${eventIds.map(() => "?").join(",")})`)
-    .bind(...eventIds)
-    .all<{ id: string; type: string }>();
-  for (const r of results) types.set(r.id, r.type);
-  return rows.map((r) => ({ ...r, type: types.get(r.eventId) ?? "" }));
+  return rows.map((r) => ({ ...r.delivery, type: r.type }));
 }
 
 export async function getDelivery(d1: D1Database, webhookId: string, deliveryId: string): Promise<DeliveryRow | undefined> {

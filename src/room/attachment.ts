@@ -15,12 +15,16 @@ export interface Attachment {
   c: [number, number, string?][];
   /** asked for the saved signal (message 100) */
   s?: 1;
+  /** id of the key that minted the token (absent on sockets opened before it was recorded) */
+  k?: string;
 }
 
 /** One socket as the object sees it. */
 export interface Conn extends RoomConn {
   readonly ws: WebSocket;
   readonly exp: number;
+  /** The key that minted the socket's token: revoking it closes the socket (DocRoom.revokeKey). */
+  readonly keyId?: string;
 }
 
 /** Awareness ids remembered per connection across hibernation (the attachment holds at most 16 KiB). */
@@ -42,9 +46,9 @@ export function toAttachment(conn: Conn, stateOf: (clientId: number) => string |
       c.push([id, clock]); // a joiner sees this one at its next renewal (y-websocket renews every 15 s)
     }
   }
-  return { u: conn.userId, a: conn.access, e: conn.exp, c, ...(conn.saved ? { s: 1 as const } : {}) };
+  return { u: conn.userId, a: conn.access, e: conn.exp, c, ...(conn.saved ? { s: 1 as const } : {}), ...(conn.keyId ? { k: conn.keyId } : {}) };
 }
 
 export function fromAttachment(ws: WebSocket, a: Attachment): Conn {
-  return { ws, userId: a.u, access: a.a, exp: a.e, saved: a.s === 1, clientIds: new Map(a.c.map(([id, clock]) => [id, clock])) };
+  return { ws, userId: a.u, access: a.a, exp: a.e, saved: a.s === 1, keyId: a.k, clientIds: new Map(a.c.map(([id, clock]) => [id, clock])) };
 }

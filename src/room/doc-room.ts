@@ -36,6 +36,7 @@ import {
   type VersionResult,
   type WriteRefusal,
 } from "./rpc-types";
+import { RevokedKeys } from "./revoked-keys";
 import { SqlUpdateStore } from "./store";
 import { putRefusal, SqlVersionStore, type PutResult, type PutVersion, type VersionMeta, type VersionPage } from "./versions";
 import { WebhookOutbox } from "./webhook-outbox";
@@ -130,6 +131,8 @@ export class DocRoom extends DurableObject<Env> {
    * delete cannot write into it.
    */
   private erased: boolean;
+  /** Keys revoked while tokens they minted may live: their sockets and upgrades are refused. */
+  private readonly revokedKeys = new RevokedKeys({ getMeta: (k) => this.store.getMeta(k), setMeta: (k, v) => this.store.setMeta(k, v) });
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -272,6 +275,14 @@ export class DocRoom extends DurableObject<Env> {
       pair[1].close(CloseCode.documentDeleted, "document deleted");
       return new Response(null, { status: 101, webSocket: pair[0] });
     }
+    const keyId = h.get(IdentityHeader.key) ?? undefined;
+    if (keyId !== undefined && this.revokedKeys.has(keyId)) {
+      // Revoked between the Worker's key check and now: the same permanent close as a live socket gets.
+      const pair = new WebSocketPair();
+      pair[1].accept();
+      pair[1].close(CloseCode.keyRevoked, "key revoked");
+      return new Response(null, { status: 101, webSocket: pair[0] });
+    }
 
     const conns = this.connMap();
     const pair = new WebSocketPair();
@@ -288,7 +299,7 @@ export class DocRoom extends DurableObject<Env> {
     }
     this.ctx.acceptWebSocket(server);
     const saved = h.get(IdentityHeader.saved) === "1";
-    const conn: Conn = { ws: server, userId, access, exp, saved, clientIds: new Map() };
+    const conn: Conn = { ws: server, userId, access, exp, saved, keyId, clientIds: new Map() };
     server.serializeAttachment(toAttachment(conn, () => undefined));
     conns.set(server, conn);
     this.core.greet(conn);
@@ -303,6 +314,7 @@ export class DocRoom extends DurableObject<Env> {
     if (typeof message === "string") return this.drop(conn, CloseCode.unsupportedData, "text frames are not part of the protocol");
     if (message.byteLength > this.limits.maxFrameBytes) return this.drop(conn, CloseCode.tooBig, "frame too large");
     if (conn.exp * 1000 <= Date.now()) return this.drop(conn, CloseCode.tokenExpired, "token expired");
+    if (conn.keyId !== undefined && this.revokedKeys.has(conn.keyId)) return this.drop(conn, CloseCode.keyRevoked, "key revoked");
     const close = this.core.handleFrame(conn, new Uint8Array(message));
     if (close) this.drop(conn, close.code, close.reason);
   }
@@ -623,6 +635,23 @@ export class DocRoom extends DurableObject<Env> {
       entry.clientIds.push(...conn.clientIds.keys());
     }
     return { connections, users: [...byUser.values()] };
+  }
+
+  /**
+   * The key was revoked (DELETE /v1/keys/{id}): closes every socket of a token it minted with 4401 "key
+   * revoked" and remembers the key, so nothing such a socket sends from now on is applied and no upgrade
+   * with such a token is accepted. Returns how many sockets it closed. Wakes the object if it slept.
+   */
+  async revokeKey(ref: DocRef, keyId: string): Promise<number> {
+    if (!this.remember(ref)) return 0;
+    this.revokedKeys.add(keyId, Date.now());
+    let closed = 0;
+    for (const conn of [...this.connMap().values()]) {
+      if (conn.keyId !== keyId) continue;
+      this.drop(conn, CloseCode.keyRevoked, "key revoked");
+      closed++;
+    }
+    return closed;
   }
 
   // ---- versions (issue 15; routes in src/routes/versions.ts) ----

@@ -57,4 +57,6 @@ export const IdentityHeader = {
   incarnation: "x-lattice-incarnation",
   /** "1" when the client asked for the saved signal (`saved=1` on the sync URL). */
   saved: "x-lattice-saved",
+  /** The id of the key that minted the token: revoking the key closes the socket. */
+  key: "x-lattice-key",
 } as const;

@@ -2,6 +2,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../auth/middleware";
 import { AppError, ERROR_STATUS, type ErrorCode } from "../errors";
+import { base64url, fromBase64url } from "../ids";
 
 /** `?limit=&cursor=`: every paged list (cursors are opaque; `nextCursor` of the previous page). */
 export const PageQuery = z.object({
@@ -21,6 +22,26 @@ export const PageQuery = z.object({
 
 /** One page of a list: `{data, nextCursor}`, `nextCursor` null on the last. */
 export const page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+
+/** The position in a list ordered by (createdAt, id): the cursor of the deliveries and keys lists. */
+export interface TimeCursor {
+  createdAt: number;
+  id: string;
+}
+
+export const encodeTimeCursor = (row: TimeCursor) => base64url(new TextEncoder().encode(JSON.stringify([row.createdAt, row.id])));
+
+/** The cursor `encodeTimeCursor` made; anything else is 400 invalid_request. */
+export function decodeTimeCursor(cursor: string): TimeCursor {
+  try {
+    const bytes = fromBase64url(cursor);
+    const v = bytes && (JSON.parse(new TextDecoder().decode(bytes)) as unknown);
+    if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && typeof v[1] === "string") return { createdAt: v[0], id: v[1] };
+  } catch {
+    // below
+  }
+  throw new AppError("invalid_request", "the cursor is not valid");
+}
 
 /** A Yjs v1 update as a request or response body. */
 export const yjsUpdate = { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } };

@@ -34,6 +34,7 @@ export const syncRoutes = new Hono<AppEnv>().get("/:docId", async (c) => {
   headers.set(IdentityHeader.project, claims.projectId);
   headers.set(IdentityHeader.doc, docId);
   headers.set(IdentityHeader.incarnation, check.incarnation);
+  headers.set(IdentityHeader.key, claims.keyId);
   // Always set: a header the client sent itself must never pass through.
   headers.set(IdentityHeader.saved, c.req.query("saved") === "1" ? "1" : "0");
   return roomStub(c.env, { projectId: claims.projectId, docId, incarnation: check.incarnation }).fetch(new Request(c.req.raw.url, { headers }));

@@ -8,11 +8,10 @@ import type { Context } from "hono";
 import { requireSecretKey, type AppEnv } from "../auth/middleware";
 import type { DeliveryRow, WebhookRow } from "../db/schema";
 import {
-  countWebhooks,
   deleteWebhook,
   getDelivery,
   getWebhook,
-  insertWebhook,
+  insertWebhookUnderCap,
   listDeliveries,
   listWebhooks,
   recordEvent,
@@ -21,14 +20,15 @@ import {
   updateWebhook,
 } from "../db/webhooks";
 import { AppError } from "../errors";
-import { base64url, fromBase64url, randomId } from "../ids";
+import { randomId } from "../ids";
 import { webhookOutbox } from "../room/webhook-relay";
 import { eventBody, EVENT_TYPES, SUBSCRIBABLE_EVENTS, type EventType } from "../webhooks/events";
 import { readWebhookSettings } from "../webhooks/settings";
 import { generateWebhookSecret } from "../webhooks/sign";
 import { checkWebhookUrl } from "../webhooks/url";
 import { afterResponse, json } from "./docs";
-import { createRouter, errors, iso, PageQuery, page, SECURITY } from "./openapi";
+import { createRouter, decodeTimeCursor, encodeTimeCursor, errors, iso, PageQuery, page, SECURITY } from "./openapi";
+import { maxWebhooksPerProject } from "./project-limits";
 
 /** After a rotation the previous secret still signs (a second signature) this long. */
 export const PREVIOUS_SECRET_TTL_MS = 24 * 3600 * 1000;
@@ -41,10 +41,11 @@ const Events = z
   .min(1)
   .max(SUBSCRIBABLE_EVENTS.length)
   .refine((e) => new Set(e).size === e.length, { message: "each event at most once" });
-const Url = z
-  .string()
-  .min(1)
-  .openapi({ description: "https:// (with DEV_MODE, also http://localhost and http://127.0.0.1)", example: "https://example.com/hooks/lattice" });
+const Url = z.string().min(1).openapi({
+  description:
+    "https:// on a public host: no loopback, private, link-local, CGNAT, unique-local or metadata address, in any notation, and no internal name (with DEV_MODE, loopback too)",
+  example: "https://example.com/hooks/lattice",
+});
 const Description = z.string().max(500).nullable();
 
 const WebhookSchema = z
@@ -277,24 +278,6 @@ async function loadHook(c: Context<AppEnv>, id: string): Promise<WebhookRow> {
   return row;
 }
 
-function maxWebhooks(c: Context<AppEnv>): number {
-  const n = Number((c.env as unknown as Record<string, unknown>).MAX_WEBHOOKS_PER_PROJECT);
-  return Number.isFinite(n) && n > 0 ? n : 20;
-}
-
-const encodeCursor = (row: DeliveryRow) => base64url(new TextEncoder().encode(JSON.stringify([row.createdAt, row.id])));
-
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  try {
-    const bytes = fromBase64url(cursor);
-    const v = bytes && (JSON.parse(new TextDecoder().decode(bytes)) as unknown);
-    if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && typeof v[1] === "string") return { createdAt: v[0], id: v[1] };
-  } catch {
-    // below
-  }
-  throw new AppError("invalid_request", "the cursor is not valid");
-}
-
 /** Records one event for one endpoint and enqueues it (the relay armed first, as for every outbox write). */
 async function sendOne(c: Context<AppEnv>, hook: WebhookRow, type: EventType, data: unknown): Promise<string> {
   const now = Date.now();
@@ -312,9 +295,6 @@ export const webhookRoutes = createRouter()
   .openapi(createHook, async (c) => {
     const body = c.req.valid("json");
     const url = checkUrl(c, body.url);
-    if ((await countWebhooks(c.env.DB, c.var.projectId)) >= maxWebhooks(c)) {
-      throw new AppError("invalid_request", `a project may have at most ${maxWebhooks(c)} webhooks`);
-    }
     const now = Date.now();
     const row: WebhookRow = {
       id: randomId(21, "wh_"),
@@ -331,7 +311,8 @@ export const webhookRoutes = createRouter()
       createdAt: now,
       updatedAt: now,
     };
-    await insertWebhook(c.env.DB, row);
+    const max = maxWebhooksPerProject(c.env);
+    if (!(await insertWebhookUnderCap(c.env.DB, row, max))) throw new AppError("invalid_request", `a project may have at most ${max} webhooks`);
     return c.json({ ...toWebhook(row), secret: row.secret }, 201);
   })
   .openapi(listHooks, async (c) => c.json({ data: (await listWebhooks(c.env.DB, c.var.projectId)).map(toWebhook) }, 200))
@@ -341,6 +322,8 @@ export const webhookRoutes = createRouter()
     const body = c.req.valid("json");
     const patch: Parameters<typeof updateWebhook>[3] = {};
     if (body.url !== undefined) patch.url = checkUrl(c, body.url);
+    // Enabling an endpoint stored before the URL rule (Lattice disabled it for that): its URL must pass now.
+    else if (body.enabled === true) checkUrl(c, (await loadHook(c, id)).url);
     if (body.events !== undefined) patch.events = JSON.stringify(body.events);
     if (body.description !== undefined) patch.description = body.description;
     if (body.enabled !== undefined) {
@@ -375,9 +358,9 @@ export const webhookRoutes = createRouter()
   .openapi(listHookDeliveries, async (c) => {
     const hook = await loadHook(c, c.req.valid("param").id);
     const { limit, cursor } = c.req.valid("query");
-    const rows = await listDeliveries(c.env.DB, hook.id, { limit, before: cursor === undefined ? undefined : decodeCursor(cursor) });
+    const rows = await listDeliveries(c.env.DB, hook.id, { limit, before: cursor === undefined ? undefined : decodeTimeCursor(cursor) });
     const page = rows.slice(0, limit);
-    const nextCursor = rows.length > limit ? encodeCursor(page[page.length - 1]!) : null;
+    const nextCursor = rows.length > limit ? encodeTimeCursor(page[page.length - 1]!) : null;
     return c.json({ data: page.map(toDelivery), nextCursor }, 200);
   })
   .openapi(retryDelivery, async (c) => {

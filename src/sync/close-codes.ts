@@ -24,6 +24,12 @@ export const CloseCode = {
   // Permanent: the stock client stops and emits `closed` with the code and reason.
   /** The token expired: the app mints a new one and calls `provider.connect()`. */
   tokenExpired: 4401,
+  /**
+   * The key that minted the token was revoked (reason "key revoked"). The same code as an expired token on
+   * purpose: the remedy is the same (a new token, minted with a live key), and clients that refresh on 4401
+   * (`@lattice-sync/client`) need nothing new.
+   */
+  keyRevoked: 4401,
   /** The document was deleted. */
   documentDeleted: 4404,
   /**

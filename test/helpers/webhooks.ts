@@ -1,8 +1,6 @@
 /** Webhook helpers for tests in workerd: endpoints pointing at the host's receiver (test/webhook-receiver.ts). */
-import { createExecutionContext, env } from "cloudflare:test";
 import { expect, inject } from "vitest";
-import { createApp } from "../../src/app";
-import { authHeaders, BASE, expectJson } from "./rest";
+import { api, expectJson } from "./rest";
 import { eventually } from "./eventually";
 
 export { eventually };
@@ -40,7 +38,11 @@ export interface ReceivedRequest {
 let counter = 0;
 /** A fresh name on the receiver: `/hook/{name}` gets the deliveries, `/control/{name}` tells what came. */
 export const receiverName = (prefix: string) => `${prefix}-${Date.now().toString(36)}-${counter++}`;
-export const hookUrl = (name: string) => `${inject("webhookReceiver")}/hook/${name}`;
+/**
+ * An endpoint URL the public-host rule accepts; vitest.config.ts's outboundService hands `/hook/…` on the
+ * receiver's port to the receiver (test/webhook-receiver.ts). `host` puts another host in front of it.
+ */
+export const hookUrl = (name: string, host = "webhook-receiver.example.com") => `https://${host}:${new URL(inject("webhookReceiver")).port}/hook/${name}`;
 
 /** The receiver answers these statuses first, then 200. */
 export async function planAnswers(name: string, statuses: number[]): Promise<void> {
@@ -51,18 +53,8 @@ export async function received(name: string): Promise<ReceivedRequest[]> {
   return (await fetch(`${inject("webhookReceiver")}/control/${name}`)).json();
 }
 
-/**
- * The app as `npm run dev` runs it (DEV_MODE "true"), so an endpoint may be http://127.0.0.1: the only
- * receiver a test can run. Everything after creation goes through the Worker as usual.
- */
-const devApp = createApp();
 export async function createWebhook(secretKey: string, body: { url: string; events: string[]; description?: string }): Promise<CreatedWebhook> {
-  const res = await devApp.fetch(
-    new Request(`${BASE}/v1/webhooks`, { method: "POST", headers: { ...authHeaders(secretKey), "content-type": "application/json" }, body: JSON.stringify(body) }),
-    { ...env, DEV_MODE: "true" } as unknown as typeof env,
-    createExecutionContext(),
-  );
-  return expectJson<CreatedWebhook>(res, 201);
+  return expectJson<CreatedWebhook>(await api("/v1/webhooks", { token: secretKey, json: body }), 201);
 }
 
 export async function waitForRequests(name: string, n: number, timeout = 20_000): Promise<ReceivedRequest[]> {

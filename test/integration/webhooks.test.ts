@@ -51,16 +51,16 @@ describe("webhook endpoints: REST", () => {
 
   it("patch changes url, events, description and enabled; delete removes it", async () => {
     const p = await createProject();
-    const { id } = await expectJson(await api("/v1/webhooks", { token: p.secretKey, json: { url: "https://a.example/x", events: ["document.created"] } }), 201);
+    const { id } = await expectJson(await api("/v1/webhooks", { token: p.secretKey, json: { url: "https://a.example.com/x", events: ["document.created"] } }), 201);
     const patched = await expectJson(
       await api(`/v1/webhooks/${id}`, {
         method: "PATCH",
         token: p.secretKey,
-        json: { url: "https://b.example/y", events: ["document.updated", "document.deleted"], description: "d", enabled: false },
+        json: { url: "https://b.example.com/y", events: ["document.updated", "document.deleted"], description: "d", enabled: false },
       }),
       200,
     );
-    expect(patched).toMatchObject({ url: "https://b.example/y", events: ["document.updated", "document.deleted"], description: "d", enabled: false });
+    expect(patched).toMatchObject({ url: "https://b.example.com/y", events: ["document.updated", "document.deleted"], description: "d", enabled: false });
     expect(patched).not.toHaveProperty("secret");
     expect((await api(`/v1/webhooks/${id}`, { method: "DELETE", token: p.secretKey })).status).toBe(204);
     await expectError(await api(`/v1/webhooks/${id}`, { token: p.secretKey }), 404, "not_found");
@@ -269,12 +269,14 @@ describe("webhook events and deliveries (the real queue)", () => {
     const hook = await createWebhook(p.secretKey, { url: hookUrl(name), events: ["document.created"] });
     await createDoc(p.secretKey, { id: "c" });
     const [d] = (await deliveries(p.secretKey, hook.id)).data;
+    // The delivery's current chain: a message of another one is dropped (tested below).
+    const { chain: c } = (await env.DB.prepare("SELECT chain FROM webhook_deliveries WHERE id = ?").bind(d!.id).first<{ chain: number }>())!;
     for (const [attempts, delay] of [
       [3, 120],
       [6, 3600],
       [9, 6 * 3600],
     ] as const) {
-      const batch = createMessageBatch("lattice-webhooks", [{ id: `m${attempts}`, timestamp: new Date(), attempts, body: { d: d!.id } }]);
+      const batch = createMessageBatch("lattice-webhooks", [{ id: `m${attempts}`, timestamp: new Date(), attempts, body: { d: d!.id, c } }]);
       const ctx = createExecutionContext();
       await worker.queue(batch, env);
       const result = await getQueueResult(batch, ctx);
@@ -285,7 +287,7 @@ describe("webhook events and deliveries (the real queue)", () => {
         .first<{ last: number; next: number; status: string }>();
       expect({ status: row!.status, delay: (row!.next - row!.last) / 1000 }, `after attempt ${attempts}`).toEqual({ status: "pending", delay });
     }
-    const dead = createMessageBatch("lattice-webhooks-dlq", [{ id: "dl", timestamp: new Date(), attempts: 1, body: { d: d!.id } }]);
+    const dead = createMessageBatch("lattice-webhooks-dlq", [{ id: "dl", timestamp: new Date(), attempts: 1, body: { d: d!.id, c } }]);
     const ctx = createExecutionContext();
     await worker.queue(dead, env);
     expect((await getQueueResult(dead, ctx)).explicitAcks).toEqual(["dl"]);

@@ -80,7 +80,8 @@ describe("document.updated throttle", () => {
 });
 
 describe("webhook urls", () => {
-  it("https anywhere; http only to localhost / 127.0.0.1 in DEV_MODE", () => {
+  // The public-host rule in every notation: test/unit/webhook-url.test.ts.
+  it("https to a public host; http only to loopback in DEV_MODE", () => {
     expect(checkWebhookUrl("https://example.com/hook?x=1", false)).toEqual({ ok: true, value: "https://example.com/hook?x=1" });
     expect(checkWebhookUrl("https://EXAMPLE.com", false)).toEqual({ ok: true, value: "https://example.com/" });
     for (const bad of [
@@ -99,8 +100,8 @@ describe("webhook urls", () => {
     }
     expect(checkWebhookUrl("http://localhost:3000/h", true).ok).toBe(true);
     expect(checkWebhookUrl("http://127.0.0.1:9/h", true).ok).toBe(true);
-    for (const bad of ["http://example.com", "http://localhost.evil.com/", "http://127.0.0.2/", "http://[::1]/"])
-      expect(checkWebhookUrl(bad, true).ok, bad).toBe(false);
+    for (const good of ["http://127.0.0.2/", "http://[::1]/", "https://localhost/"]) expect(checkWebhookUrl(good, true).ok, good).toBe(true);
+    for (const bad of ["http://example.com", "http://localhost.evil.com/", "https://10.0.0.1/"]) expect(checkWebhookUrl(bad, true).ok, bad).toBe(false);
     expect(checkWebhookUrl(`https://x.y/${"a".repeat(3000)}`, false).ok).toBe(false);
   });
 });
