@@ -54,10 +54,22 @@ function ensureDemoProject(d1: D1Database): Promise<void> {
   return demoReady;
 }
 
+// The generated Env types DEV_MODE as wrangler.toml's literal "false"; `--var DEV_MODE:true` changes it at run time.
+const isDevMode = (env: AppEnv["Bindings"]) => (env.DEV_MODE as string) === "true";
+
 const devOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
-  // The generated Env types DEV_MODE as wrangler.toml's literal "false"; `--var DEV_MODE:true` changes it at run time.
-  if ((c.env.DEV_MODE as string) !== "true") throw new AppError("not_found", "no such route");
+  if (!isDevMode(c.env)) throw new AppError("not_found", "no such route");
   await ensureDemoProject(c.env.DB);
+  await next();
+};
+
+/**
+ * Under `npm run dev`, the demo project exists before any /v1 route looks up a key, so the first
+ * `curl -H "Authorization: Bearer sk_demo_dev_only_not_secret" …/v1/docs` works on a fresh state, with no
+ * /dev route visited first. Once per isolate; outside DEV_MODE it does nothing.
+ */
+export const demoProjectInDevMode: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (isDevMode(c.env)) await ensureDemoProject(c.env.DB);
   await next();
 };
 

@@ -10,9 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { connect, type LatticeClient, type Status, type TokenSource } from "../../packages/client/src/index";
 import { CloseCode } from "../../src/sync/close-codes";
-import { devDoc, Server, shortToken } from "./harness";
-
-const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
+import { DEMO_SECRET_KEY, devDoc, Server, shortToken } from "./harness";
 
 /** Node's `ws`, counting the sockets a client opens and the close codes they end with. */
 function countingSocket() {

@@ -18,6 +18,8 @@ const startWranglerDev = startUntyped as (opts: { port: number; persistTo: strin
 export const RESULTS = join(ROOT as string, "test-results");
 export const E2E_ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef-0123";
 export const E2E_TOKEN_SECRET = "e2e-token-secret-0123456789abcdef";
+/** The demo project's public secret key (src/routes/dev.ts, which Node cannot import: it pulls in cloudflare:*). */
+export const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 const freePort = freePortUntyped as () => Promise<number>;

@@ -26,6 +26,9 @@ describe("/dev routes", () => {
       expect(res.status, path).toBe(404);
       expect(await res.json()).toMatchObject({ error: { code: "not_found" } });
     }
+    // Nor does the demo key: outside dev mode it is unknown, like any other.
+    const listed = await SELF.fetch(`${BASE}/v1/docs`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
+    expect(listed.status).toBe(401);
     const rows = await env.DB.prepare("SELECT id FROM projects WHERE id = ?").bind(DEMO_PROJECT_ID).all();
     expect(rows.results).toHaveLength(0);
   });
