@@ -1,6 +1,6 @@
 /**
- * Development-only routes behind the demo page: list and create documents of the demo project and mint
- * client tokens for it, with no secret key in the browser. They exist only when `DEV_MODE` is "true"
+ * Development-only routes behind the demo page: list, create and rename documents of the demo project and
+ * mint client tokens for it, with no secret key in the browser. They exist only when `DEV_MODE` is "true"
  * (`npm run dev` sets it); everywhere else every path under /dev answers 404, as if it were not there.
  * In production an app's own server mints tokens with `POST /v1/docs/{id}/tokens` instead. Hidden from
  * /openapi.json; validated and answered like every other route.
@@ -9,7 +9,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../auth/middleware";
 import { hashSecretKey } from "../auth/secret-key";
-import { ensureProjectWithKey, getDocument, insertOrGetDocument, recentDocuments } from "../db/queries";
+import { ensureProjectWithKey, getDocument, insertOrGetDocument, recentDocuments, updateDocument } from "../db/queries";
 import { AppError } from "../errors";
 import { randomId } from "../ids";
 import { roomStub } from "../room/stub";
@@ -28,11 +28,14 @@ export const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
 const DEV_TOKEN_SECONDS = 3600;
 const MAX_LISTED = 100;
 
-const CreateDoc = z.object({ id: DocId.optional(), title: z.string().max(200).optional() });
+const DemoTitle = z.string().max(200);
+const CreateDoc = z.object({ id: DocId.optional(), title: DemoTitle.optional() });
+/** The editor's title field: an empty title is no title ("Untitled"). */
+const RenameDoc = z.object({ title: DemoTitle.nullable() });
 const TokenBody = z.object({
   userId: z.string().min(1).max(256),
   access: z.enum(["read", "write"]).default("write"),
-  title: z.string().max(200).optional(),
+  title: DemoTitle.optional(),
 });
 
 // Per isolate: the rows are written once, then every request skips the round trip.
@@ -99,6 +102,14 @@ const createToken = createRoute({
   responses: { 201: { description: "A client token" } },
 });
 
+const renameDoc = createRoute({
+  hide: true,
+  method: "patch",
+  path: "/docs/{id}",
+  request: { params: DocParams, body: { required: true, content: json(RenameDoc) } },
+  responses: { 200: { description: "The renamed demo document" } },
+});
+
 const wakeups = createRoute({
   hide: true,
   method: "get",
@@ -125,6 +136,13 @@ export const devRoutes = router
     const { row } = await demoDocument(c.env.DB, id, title);
     const token = await issueToken(c, row, { userId, access, expiresIn: DEV_TOKEN_SECONDS, keyId: DEMO_KEY_ID });
     return c.json({ ...token, document: toDocument(row) }, 201);
+  })
+  .openapi(renameDoc, async (c) => {
+    const { id } = c.req.valid("param");
+    const { title } = c.req.valid("json");
+    const row = await updateDocument(c.env.DB, DEMO_PROJECT_ID, id, { title: title?.trim() || null, updatedAt: Date.now() });
+    if (!row) throw new AppError("not_found", "no such document");
+    return c.json(toDocument(row), 200);
   })
   .openapi(wakeups, async (c) => {
     const { id } = c.req.valid("param");
