@@ -318,6 +318,9 @@ export function connect(opts: ConnectOptions): LatticeClient {
       clearTimeout(timer);
       doc.off("update", update);
       provider.destroy();
+      // y-websocket leaves the awareness it made running (an interval that keeps a Node process alive); one
+      // passed in belongs to the app.
+      if (!opts.awareness) provider.awareness.destroy();
     },
   };
   update();
