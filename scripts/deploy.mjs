@@ -48,12 +48,15 @@ function readConfig() {
 
 const isPlaceholder = (id) => !id || /^[0-]+$/.test(id);
 
-/** `offline`: no banner, whose update check asks the npm registry for wrangler's latest version. */
+/**
+ * `capture`: output returned, not shown. Both it and `offline` drop wrangler's banner: its update check asks
+ * the npm registry for wrangler's latest version, and it would precede the JSON a captured call parses.
+ */
 function wrangler(args, { capture = false, offline = false } = {}) {
   if (!capture) console.log(`> wrangler ${args.join(" ")}`);
   return spawnSync(NODE, [WRANGLER, ...args], {
     cwd: ROOT,
-    env: wranglerEnv(offline ? { WRANGLER_HIDE_BANNER: "true" } : {}),
+    env: wranglerEnv(capture || offline ? { WRANGLER_HIDE_BANNER: "true" } : {}),
     encoding: "utf8",
     stdio: capture ? ["ignore", "pipe", "pipe"] : "inherit",
   });
@@ -94,7 +97,7 @@ function dryRun(config) {
 function remotePreflight(config) {
   const secrets = wrangler(["secret", "list", "--format", "json"], { capture: true });
   let present = [];
-  if (secrets.status === 0) present = JSON.parse(secrets.stdout).map((s) => s.name);
+  if (secrets.status === 0) present = JSON.parse(secrets.stdout.slice(secrets.stdout.indexOf("["))).map((s) => s.name);
   // A first deployment: no Worker yet, so no secrets either (`wrangler secret put` creates the Worker).
   else if (!/does not exist|not found|10007/i.test(`${secrets.stdout}${secrets.stderr}`))
     step(secrets, "wrangler secret list (are you logged in? npx wrangler login)");
@@ -118,7 +121,12 @@ function deploy(config) {
   }
   if (missingQueues.length > 0) console.log(`Preflight: queues to create: ${missingQueues.join(", ")}`);
   build();
-  for (const queue of missingQueues) step(wrangler(["queues", "create", queue]), `wrangler queues create ${queue}`);
+  for (const queue of missingQueues) {
+    const r = wrangler(["queues", "create", queue], { capture: true });
+    process.stdout.write(`> wrangler queues create ${queue}\n${r.stdout}${r.stderr}`);
+    // `queues list` shows one page: a queue beyond it exists already, which is fine.
+    if (!/already (exists|taken)/i.test(`${r.stdout}${r.stderr}`)) step(r, `wrangler queues create ${queue}`);
+  }
   step(wrangler(["d1", "migrations", "apply", "DB", "--remote"]), "the remote D1 migrations");
   step(wrangler(["deploy"]), "wrangler deploy");
 }

@@ -8,7 +8,8 @@
  * - an unknown option is refused before anything runs;
  * - with the placeholder database_id a real deploy stops before any remote call, naming it;
  * - the control: with a real-looking database_id, the preflight does call the API (through the proxy), so a
- *   silent proxy is not why the other runs sent nothing.
+ *   silent proxy is not why the other runs sent nothing;
+ * - against a stand-in API, a missing secret is named and the run stops having sent only GET requests.
  */
 import { execFile } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -21,6 +22,18 @@ import { NODE as NODE_UNTYPED, ROOT as ROOT_UNTYPED } from "../../scripts/lib/wr
 
 const NODE = NODE_UNTYPED as string;
 const ROOT = ROOT_UNTYPED as string;
+
+const trees: string[] = [];
+/** A copy of the tree's deploy inputs whose wrangler.toml has a real-looking database_id (removed after the file). */
+function withDatabaseId(): string {
+  const tree = mkdtempSync(join(tmpdir(), "lattice-deploy-test-"));
+  trees.push(tree);
+  for (const f of ["scripts", "migrations", ".dev.vars.example", "package.json"]) cpSync(join(ROOT, f), join(tree, f), { recursive: true });
+  for (const d of ["node_modules", "src", "web"]) symlinkSync(join(ROOT, d), join(tree, d));
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8").replace(/database_id = "[^"]*"/, 'database_id = "4d2c7c1e-8f8a-4b57-9d3e-2f8e5a1c0b9d"');
+  writeFileSync(join(tree, "wrangler.toml"), toml);
+  return tree;
+}
 
 let proxy: HttpServer;
 let proxyUrl: string;
@@ -41,10 +54,13 @@ beforeAll(async () => {
   proxyUrl = `http://127.0.0.1:${address.port}`;
 });
 
-afterAll(() => new Promise<void>((r) => proxy.close(() => r())));
+afterAll(async () => {
+  for (const t of trees) rmSync(t, { recursive: true, force: true });
+  await new Promise<void>((r) => proxy.close(() => r()));
+});
 
 /** Runs scripts/deploy.mjs of the tree at `root` (this repository by default) with `args`, through the proxy. */
-function deploy(args: string[], root = ROOT): Promise<{ code: number; out: string; requests: string[] }> {
+function deploy(args: string[], root = ROOT, extraEnv: Record<string, string> = {}): Promise<{ code: number; out: string; requests: string[] }> {
   const before = requests.length;
   const env = {
     ...process.env,
@@ -56,6 +72,7 @@ function deploy(args: string[], root = ROOT): Promise<{ code: number; out: strin
     no_proxy: "",
     CLOUDFLARE_API_TOKEN: "made-up-token-for-the-test",
     CLOUDFLARE_ACCOUNT_ID: "0123456789abcdef0123456789abcdef",
+    ...extraEnv,
   };
   return new Promise((resolve) => {
     execFile(NODE, [join(root, "scripts", "deploy.mjs"), ...args], { cwd: root, env, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
@@ -95,22 +112,57 @@ describe("npm run deploy", () => {
   });
 
   it("control: with a real database_id the preflight asks the API (read-only) and stops when it cannot", async () => {
-    const tree = mkdtempSync(join(tmpdir(), "lattice-deploy-test-"));
+    const r = await deploy([], withDatabaseId());
+    expect(r.code).not.toBe(0);
+    expect(
+      r.requests.some((q) => q.includes("api.cloudflare.com")),
+      JSON.stringify(r.requests),
+    ).toBe(true);
+    expect(r.out).not.toContain("> npm run build");
+    expect(r.out).not.toContain("queues create");
+  });
+
+  // The real Cloudflare API cannot be reached from here: a stand-in (wrangler's CLOUDFLARE_API_BASE_URL) answers
+  // the two read-only calls the preflight makes and records every request.
+  it("the preflight names a missing secret and stops before any change (only GET requests reach the API)", async () => {
+    const calls: string[] = [];
+    const api = createServer((req, res) => {
+      calls.push(`${req.method} ${req.url}`);
+      const ok = (result: unknown) =>
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ success: true, errors: [], messages: [], result }));
+      if (req.method === "GET" && /\/workers\/scripts\/lattice\/secrets/.test(req.url ?? "")) return ok([{ name: "ADMIN_TOKEN", type: "secret_text" }]);
+      if (req.method === "GET" && /\/queues(\?|$)/.test(req.url ?? ""))
+        return ok([
+          {
+            queue_id: "q1",
+            queue_name: "lattice-webhooks",
+            created_on: "2026-01-01T00:00:00Z",
+            modified_on: "2026-01-01T00:00:00Z",
+            producers_total_count: 1,
+            consumers_total_count: 1,
+          },
+        ]);
+      res
+        .writeHead(500, { "content-type": "application/json" })
+        .end(JSON.stringify({ success: false, errors: [{ code: 1, message: "not in this test" }], messages: [], result: null }));
+    });
+    await new Promise<void>((r) => api.listen(0, "127.0.0.1", r));
     try {
-      for (const f of ["scripts", "migrations", ".dev.vars.example", "package.json"]) cpSync(join(ROOT, f), join(tree, f), { recursive: true });
-      for (const d of ["node_modules", "src", "web"]) symlinkSync(join(ROOT, d), join(tree, d));
-      const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8").replace(/database_id = "[^"]*"/, 'database_id = "4d2c7c1e-8f8a-4b57-9d3e-2f8e5a1c0b9d"');
-      writeFileSync(join(tree, "wrangler.toml"), toml);
-      const r = await deploy([], tree);
-      expect(r.code).not.toBe(0);
-      expect(
-        r.requests.some((q) => q.includes("api.cloudflare.com")),
-        JSON.stringify(r.requests),
-      ).toBe(true);
+      const address = api.address() as { port: number };
+      const noProxy = { HTTPS_PROXY: "", HTTP_PROXY: "", https_proxy: "", http_proxy: "" };
+      const r = await deploy([], withDatabaseId(), { ...noProxy, CLOUDFLARE_API_BASE_URL: `http://127.0.0.1:${address.port}/client/v4` });
+      expect(r.code, r.out).toBe(1);
+      expect(r.out).toContain("secret TOKEN_SECRET: npx wrangler secret put TOKEN_SECRET");
+      expect(r.out).not.toContain("secret ADMIN_TOKEN");
+      expect(r.out).toContain("Nothing was changed.");
       expect(r.out).not.toContain("> npm run build");
-      expect(r.out).not.toContain("queues create");
+      expect(calls.length).toBeGreaterThanOrEqual(2);
+      expect(
+        calls.filter((c) => !c.startsWith("GET ")),
+        JSON.stringify(calls),
+      ).toEqual([]);
     } finally {
-      rmSync(tree, { recursive: true, force: true });
+      await new Promise<void>((r) => api.close(() => r()));
     }
   });
 });
