@@ -221,6 +221,22 @@ describe.concurrent("a getToken that keeps failing", () => {
     await expectGaveUp(w, /token endpoint said 500/);
   });
 
+  it("mid-session: the token expires (4401) while getToken has started failing: closed 'expired' after its bounded attempts, not a loop", async () => {
+    const { docId, token } = await newDoc("token-dies");
+    let calls = 0;
+    const w = client(docId, async () => {
+      if (++calls === 1) return shortToken(docId, token, 3);
+      throw new Error("token endpoint gone");
+    });
+    await w.c.whenSynced();
+    await waitFor(() => w.c.status.state === "closed", "state closed", 40_000);
+    expect(w.c.status).toMatchObject({ state: "closed", reason: "expired", code: CloseCode.tokenExpired, error: "token endpoint gone" });
+    expect(w.stats.closeCodes).toEqual([CloseCode.tokenExpired]);
+    expect(w.stats.opened).toBe(1); // no reconnect without a token
+    w.c.doc.getText("t").insert(0, "after the token ran out");
+    await expect(w.c.whenSaved()).rejects.toThrow(/expired: token endpoint gone/);
+  });
+
   it("getToken returns the REST API's 404 body (a token asked for a missing document): not taken for a token, closed", async () => {
     const { docId } = await newDoc("token-404");
     const w = failing(docId, async () => {
