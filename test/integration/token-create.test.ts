@@ -34,6 +34,15 @@ describe("POST /v1/docs/{id}/tokens with create: true", () => {
     expect(await docIds(p)).toEqual(["gc-new"]);
   });
 
+  it("a creation sends document.created like POST /v1/docs, once; a call that finds the document sends none", async () => {
+    const p = await createProject();
+    const hook = await expectJson(await api("/v1/webhooks", { token: p.secretKey, json: { url: "https://example.com/hook", events: ["document.created"] } }), 201);
+    await expectJson(await mintOrCreate(p, "gc-event"), 201);
+    await expectJson(await mintOrCreate(p, "gc-event"), 201);
+    const log = await expectJson<{ data: { event: string }[] }>(await api(`/v1/webhooks/${hook.id}/deliveries`, { token: p.secretKey }), 200);
+    expect(log.data.map((d) => d.event)).toEqual(["document.created"]);
+  });
+
   it("an existing document is found, not replaced: its title stays and create: false still answers 404 for a missing one", async () => {
     const p = await createProject();
     await createDoc(p.secretKey, { id: "gc-old", title: "Kept" });
