@@ -5,7 +5,8 @@
 //
 // Starts every server of the run at once (bench/lib/matrix.mjs), warms each, then runs every workload as
 // interleaved rounds (bench/lib/rounds.mjs) with one y-websocket load generator in this process. Raw Yjs
-// in this process and a no-op Durable Object on each runtime are the limits. Writes bench/results/.
+// in this process and a no-op Durable Object on each runtime are the limits. Writes bench/results/ (a --quick
+// run: bench/results/tmp/, git-ignored).
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -126,7 +127,9 @@ async function main() {
   results.elapsedSeconds = Math.round((performance.now() - T0) / 100) / 10;
   results.summary = summarize(results);
   const md = renderMarkdown(results);
-  const dir = resolve(opt("out", join(BENCH, "results")));
+  // A quick run is a smoke test, not a run of record: it goes to the git-ignored tmp/, never over the
+  // committed results (latest.md included), so it leaves the working tree clean.
+  const dir = resolve(opt("out", quick ? join(BENCH, "results", "tmp") : join(BENCH, "results")));
   mkdirSync(dir, { recursive: true });
   const stamp = results.date.replace(/:/g, "-").replace(/\..*$/, "") + (quick ? "-quick" : "");
   writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);

@@ -25,7 +25,9 @@ const wrangler = spawn(
   [join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js"), "dev", "--port", port, "--var", "DEV_MODE:true", ...process.argv.slice(2)],
   { cwd: ROOT, env: wranglerEnv(), stdio: "inherit" },
 );
-console.log(`\n  Lattice demo: http://localhost:${port}  (open it in two windows)\n`);
+// The demo project and its public key exist from the Worker's first request (src/routes/dev.ts).
+console.log(`\n  Lattice demo: http://localhost:${port}  (open it in two windows)`);
+console.log(`  REST:         curl -H "Authorization: Bearer sk_demo_dev_only_not_secret" http://localhost:${port}/v1/docs\n`);
 
 let stopping = false;
 const stop = async (code = 0) => {

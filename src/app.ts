@@ -4,7 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AppError, ERROR_STATUS, errorResponse, type ErrorCode } from "./errors";
 import { apiCors, noStore, requireStrongSecrets } from "./http/middleware";
-import { devRoutes } from "./routes/dev";
+import { demoProjectInDevMode, devRoutes } from "./routes/dev";
 import { contentRoutes } from "./routes/content";
 import { docRoutes } from "./routes/docs";
 import { keyRoutes } from "./routes/keys";
@@ -27,6 +27,7 @@ export function createApp() {
   app.use("/v1/*", apiCors);
   app.use("*", requireStrongSecrets);
   app.use("/v1/*", noStore);
+  app.use("/v1/*", demoProjectInDevMode);
   app.use("/dev/*", noStore);
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.route("/v1", projectRoutes);

@@ -20,7 +20,7 @@ export interface ClientToken {
 /** The server answered 404 on /dev: it does not run in development mode. */
 export class DevModeOff extends Error {}
 
-async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+async function call<T>(method: "GET" | "POST" | "PATCH", path: string, body?: unknown): Promise<T> {
   const res = await fetch(path, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
@@ -37,6 +37,8 @@ async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Pr
 
 export const listDocs = () => call<{ data: DocSummary[] }>("GET", "/dev/docs").then((r) => r.data);
 export const createDoc = (title?: string) => call<DocSummary>("POST", "/dev/docs", title ? { title } : {});
+/** Sets the document's title (the list's name for it); an empty one clears it. */
+export const renameDoc = (docId: string, title: string) => call<DocSummary>("PATCH", `/dev/docs/${encodeURIComponent(docId)}`, { title });
 export const mintToken = (docId: string, userId: string, access: Access) =>
   call<ClientToken>("POST", `/dev/docs/${encodeURIComponent(docId)}/tokens`, { userId, access });
 

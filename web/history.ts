@@ -173,8 +173,10 @@ export function historyPanel(): HistoryPanel {
     if (key === shown) return renderCurrent();
     shown = key;
     const focused = (document.activeElement as HTMLElement | null)?.dataset?.versionId;
+    // No versions: the status line above says so (one empty state, not two); the list stays out of sight.
+    list.hidden = versions.length === 0;
     if (versions.length === 0) {
-      list.replaceChildren(h("li", { class: "muted" }, "None yet."));
+      list.replaceChildren();
     } else {
       list.replaceChildren(
         ...versions.map((v) => {

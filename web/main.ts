@@ -1,6 +1,6 @@
 /** The demo: `/` lists the demo project's documents, `/d/{id}` opens one (creating it in development). */
 import "./styles.css";
-import { createDoc, DevModeOff, DocApi, listDocs, type Access, type DocSummary } from "./api";
+import { createDoc, DevModeOff, DocApi, listDocs, renameDoc, type Access, type DocSummary } from "./api";
 import { h, relativeTime } from "./dom";
 import { openEditor, setAwarenessName, TEXT_NAME, type ConnectionState, type EditorSession, type Peer, type SaveState } from "./editor";
 import { historyPanel } from "./history";
@@ -156,13 +156,23 @@ function copyButton(text: () => string, label: string): HTMLButtonElement {
 }
 
 async function documentPage(docId: string, access: Access): Promise<void> {
-  document.title = `${docId} · Lattice`;
+  document.title = "Untitled · Lattice";
   const status = statusPill();
   const saved = savePill();
   const faces = h("ul", { class: "faces", "aria-label": "People here" });
   const peers = h("ul", { class: "peers", "data-testid": "peers" });
   const host = h("div", { class: "editor-host", "data-testid": "editor" });
-  const heading = h("h1", { class: "doc-heading" }, docId);
+  // The document's title, as the list shows it ("Untitled" when it has none); a writer edits it in place.
+  const titleInput = h("input", {
+    type: "text",
+    maxlength: "200",
+    placeholder: "Untitled",
+    "aria-label": "Document title",
+    "data-testid": "doc-title",
+    disabled: true, // until the document is open
+  });
+  const heading = h("h1", { class: "doc-heading", "data-testid": "doc-heading" }, access === "write" ? titleInput : "Untitled");
+  const crumb = h("span", { class: "crumb-doc", title: docId }, docId);
   const shareUrl = `${location.origin}/d/${encodeURIComponent(docId)}`;
   const readUrl = `${shareUrl}?access=read`;
   const nameInput = h("input", { type: "text", value: me.name, maxlength: "40", "aria-label": "Your name", "data-testid": "name" });
@@ -175,7 +185,7 @@ async function documentPage(docId: string, access: Access): Promise<void> {
       { class: "topbar" },
       brand(),
       h("span", { class: "crumb" }, "/"),
-      h("span", { class: "crumb-doc" }, docId),
+      crumb,
       h("span", { class: "spacer" }),
       faces,
       // A reader has nothing to save.
@@ -250,10 +260,34 @@ async function documentPage(docId: string, access: Access): Promise<void> {
     }
     return;
   }
-  if (session.document.title) {
-    heading.textContent = session.document.title;
-    document.title = `${session.document.title} · Lattice`;
-  }
+  const showTitle = (title: string | null) => {
+    titleInput.value = title ?? "";
+    if (access !== "write") heading.textContent = title || "Untitled";
+    document.title = `${title || "Untitled"} · Lattice`;
+  };
+  showTitle(session.document.title);
+  titleInput.disabled = false;
+  let savedTitle = titleInput.value;
+  // `change`: on Enter or when the field loses focus, not on every key.
+  titleInput.addEventListener("change", () => {
+    const title = titleInput.value.trim();
+    if (title === savedTitle) return;
+    renameDoc(docId, title).then(
+      (doc) => {
+        savedTitle = doc.title ?? "";
+        showTitle(doc.title);
+        titleInput.removeAttribute("aria-invalid");
+        titleInput.title = "";
+      },
+      (err: unknown) => {
+        titleInput.setAttribute("aria-invalid", "true");
+        titleInput.title = `Not saved: ${err instanceof Error ? err.message : String(err)}`;
+      },
+    );
+  });
+  titleInput.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") titleInput.blur();
+  });
   // A handle for the console and the end-to-end tests.
   (window as unknown as { lattice?: unknown }).lattice = { provider: session.provider, view: session.view, client: session.client };
 

@@ -1,6 +1,6 @@
 /**
- * Development-only routes behind the demo page: list and create documents of the demo project and mint
- * client tokens for it, with no secret key in the browser. They exist only when `DEV_MODE` is "true"
+ * Development-only routes behind the demo page: list, create and rename documents of the demo project and
+ * mint client tokens for it, with no secret key in the browser. They exist only when `DEV_MODE` is "true"
  * (`npm run dev` sets it); everywhere else every path under /dev answers 404, as if it were not there.
  * In production an app's own server mints tokens with `POST /v1/docs/{id}/tokens` instead. Hidden from
  * /openapi.json; validated and answered like every other route.
@@ -9,7 +9,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../auth/middleware";
 import { hashSecretKey } from "../auth/secret-key";
-import { ensureProjectWithKey, getDocument, insertOrGetDocument, recentDocuments } from "../db/queries";
+import { ensureProjectWithKey, getDocument, insertOrGetDocument, recentDocuments, updateDocument } from "../db/queries";
 import { AppError } from "../errors";
 import { randomId } from "../ids";
 import { roomStub } from "../room/stub";
@@ -28,11 +28,14 @@ export const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
 const DEV_TOKEN_SECONDS = 3600;
 const MAX_LISTED = 100;
 
-const CreateDoc = z.object({ id: DocId.optional(), title: z.string().max(200).optional() });
+const DemoTitle = z.string().max(200);
+const CreateDoc = z.object({ id: DocId.optional(), title: DemoTitle.optional() });
+/** The editor's title field: an empty title is no title ("Untitled"). */
+const RenameDoc = z.object({ title: DemoTitle.nullable() });
 const TokenBody = z.object({
   userId: z.string().min(1).max(256),
   access: z.enum(["read", "write"]).default("write"),
-  title: z.string().max(200).optional(),
+  title: DemoTitle.optional(),
 });
 
 // Per isolate: the rows are written once, then every request skips the round trip.
@@ -54,10 +57,22 @@ function ensureDemoProject(d1: D1Database): Promise<void> {
   return demoReady;
 }
 
+// The generated Env types DEV_MODE as wrangler.toml's literal "false"; `--var DEV_MODE:true` changes it at run time.
+const isDevMode = (env: AppEnv["Bindings"]) => (env.DEV_MODE as string) === "true";
+
 const devOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
-  // The generated Env types DEV_MODE as wrangler.toml's literal "false"; `--var DEV_MODE:true` changes it at run time.
-  if ((c.env.DEV_MODE as string) !== "true") throw new AppError("not_found", "no such route");
+  if (!isDevMode(c.env)) throw new AppError("not_found", "no such route");
   await ensureDemoProject(c.env.DB);
+  await next();
+};
+
+/**
+ * Under `npm run dev`, the demo project exists before any /v1 route looks up a key, so the first
+ * `curl -H "Authorization: Bearer sk_demo_dev_only_not_secret" …/v1/docs` works on a fresh state, with no
+ * /dev route visited first. Once per isolate; outside DEV_MODE it does nothing.
+ */
+export const demoProjectInDevMode: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (isDevMode(c.env)) await ensureDemoProject(c.env.DB);
   await next();
 };
 
@@ -87,6 +102,14 @@ const createToken = createRoute({
   responses: { 201: { description: "A client token" } },
 });
 
+const renameDoc = createRoute({
+  hide: true,
+  method: "patch",
+  path: "/docs/{id}",
+  request: { params: DocParams, body: { required: true, content: json(RenameDoc) } },
+  responses: { 200: { description: "The renamed demo document" } },
+});
+
 const wakeups = createRoute({
   hide: true,
   method: "get",
@@ -113,6 +136,13 @@ export const devRoutes = router
     const { row } = await demoDocument(c.env.DB, id, title);
     const token = await issueToken(c, row, { userId, access, expiresIn: DEV_TOKEN_SECONDS, keyId: DEMO_KEY_ID });
     return c.json({ ...token, document: toDocument(row) }, 201);
+  })
+  .openapi(renameDoc, async (c) => {
+    const { id } = c.req.valid("param");
+    const { title } = c.req.valid("json");
+    const row = await updateDocument(c.env.DB, DEMO_PROJECT_ID, id, { title: title?.trim() || null, updatedAt: Date.now() });
+    if (!row) throw new AppError("not_found", "no such document");
+    return c.json(toDocument(row), 200);
   })
   .openapi(wakeups, async (c) => {
     const { id } = c.req.valid("param");

@@ -180,6 +180,33 @@ function documentEvent(type: "document.created" | "document.deleted", projectId:
   return { id: randomId(24, "evt_"), projectId, type, body: JSON.stringify(eventBody(type, at, data)), createdAt: at };
 }
 
+/**
+ * Creates the document `id` in the caller's project with its `document.created` event, unless the id is
+ * taken (then `inserted` is false and nothing changed).
+ */
+export async function insertDocument(
+  c: Context<AppEnv>,
+  fields: { id: string; title?: string | null; metadata?: Record<string, unknown> },
+): Promise<{ row: DocumentRow; inserted: boolean }> {
+  const now = Date.now();
+  const row: DocumentRow = {
+    projectId: c.var.projectId,
+    id: fields.id,
+    title: fields.title ?? null,
+    metadata: JSON.stringify(fields.metadata ?? {}),
+    createdAt: now,
+    updatedAt: now,
+    sizeBytes: 0,
+    incarnation: randomId(12),
+  };
+  // The event commits with the row (one D1 batch); the relay is armed first, so a death between the
+  // commit and the enqueue below still delivers it.
+  await webhookOutbox.before(c.env, row.projectId);
+  const { inserted, deliveries } = await insertDocumentWithEvent(c.env.DB, row, documentEvent("document.created", row.projectId, row.id, now));
+  if (inserted) webhookOutbox.after(c.env, afterResponse(c), deliveries, readWebhookSettings(c.env).holdEnqueue);
+  return { row, inserted };
+}
+
 /** `ctx.waitUntil` where the runtime gives one (app.request without a context has none: the promise still runs). */
 export function afterResponse(c: Context<AppEnv>): (p: Promise<unknown>) => void {
   return (p) => {
@@ -207,23 +234,8 @@ function decodeCursor(cursor: string): string {
 export const docRoutes = createRouter()
   .openapi(createDoc, async (c) => {
     const body = c.req.valid("json");
-    const now = Date.now();
-    const row: DocumentRow = {
-      projectId: c.var.projectId,
-      id: body.id ?? randomId(21),
-      title: body.title ?? null,
-      metadata: JSON.stringify(body.metadata ?? {}),
-      createdAt: now,
-      updatedAt: now,
-      sizeBytes: 0,
-      incarnation: randomId(12),
-    };
-    // The event commits with the row (one D1 batch); the relay is armed first, so a death between the
-    // commit and the enqueue below still delivers it.
-    await webhookOutbox.before(c.env, row.projectId);
-    const { inserted, deliveries } = await insertDocumentWithEvent(c.env.DB, row, documentEvent("document.created", row.projectId, row.id, now));
+    const { row, inserted } = await insertDocument(c, { id: body.id ?? randomId(21), title: body.title, metadata: body.metadata });
     if (!inserted) throw new AppError("conflict", "the project already has a document with this id");
-    webhookOutbox.after(c.env, afterResponse(c), deliveries, readWebhookSettings(c.env).holdEnqueue);
     return c.json(toDocument(row), 201);
   })
   .openapi(listDocs, async (c) => {

@@ -47,7 +47,8 @@ const createKey = createRoute({
   path: "/keys",
   summary: "Create a secret key (at most MAX_KEYS_PER_PROJECT live keys, default 100; then 400)",
   operationId: "createKey",
-  description: "A new secret key for the caller's project. The secret is in this answer and never again (only its hash is stored). At most MAX_KEYS_PER_PROJECT live keys (default 100), enforced in one statement: past it, 400.",
+  description:
+    "A new secret key for the caller's project. The secret is in this answer and never again (only its hash is stored). At most MAX_KEYS_PER_PROJECT live keys (default 100), enforced in one statement: past it, 400.",
   tags: ["keys"],
   security: SECURITY.secretKey,
   middleware: [requireSecretKey] as const,
@@ -81,7 +82,7 @@ const revokeKeyRoute = createRoute({
     'Revoke a key (the caller\'s own included); it stops working at once: answered once every open socket of a token it minted is closed (4401 "key revoked")',
   operationId: "revokeKey",
   description:
-    "The key stops working at once, the caller's own included, and so do the client tokens it minted: new connections and requests are refused, and every open socket of those tokens, on every document of the project, is closed with 4401 \"key revoked\" before the answer.",
+    'The key stops working at once, the caller\'s own included, and so do the client tokens it minted: new connections and requests are refused, and every open socket of those tokens, on every document of the project, is closed with 4401 "key revoked" before the answer.',
   tags: ["keys"],
   security: SECURITY.secretKey,
   middleware: [requireSecretKey] as const,

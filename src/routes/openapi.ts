@@ -55,13 +55,23 @@ export const JsonQuery = z.object({
     .openapi({ param: { name: "types", in: "query" }, description: "name:kind,… with kind one of text, map, array, xml", example: "content:xml,title:text" }),
 });
 
-/** A router whose validation failures become 400 invalid_request with the zod issues in `details`. */
+/** What the message calls each part of a request that a route validates. */
+const PART: Record<string, string> = { json: "body", query: "query", param: "path", header: "header", form: "form", cookie: "cookie" };
+/** Issues spelled out in the message; every one is in `details`. */
+const ISSUES_IN_MESSAGE = 3;
+
+/**
+ * A router whose validation failures become 400 invalid_request: the message names the part, the field and
+ * what is wrong (`invalid body: url: Invalid URL`), and `details` has every zod issue.
+ */
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
         const issues = result.error.issues.map((i) => ({ code: i.code, path: i.path.map(String), message: i.message }));
-        throw new AppError("invalid_request", `invalid ${result.target}`, issues);
+        const said = issues.slice(0, ISSUES_IN_MESSAGE).map((i) => (i.path.length > 0 ? `${i.path.join(".")}: ${i.message}` : i.message));
+        const more = issues.length > ISSUES_IN_MESSAGE ? `; and ${issues.length - ISSUES_IN_MESSAGE} more (details)` : "";
+        throw new AppError("invalid_request", `invalid ${PART[result.target] ?? result.target}: ${said.join("; ")}${more}`, issues);
       }
     },
   });

@@ -8,11 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
-import { connect, type LatticeClient, type Status } from "../../packages/client/src/index";
+import { connect, type LatticeClient, type Status, type TokenSource } from "../../packages/client/src/index";
 import { CloseCode } from "../../src/sync/close-codes";
-import { devDoc, Server, shortToken } from "./harness";
-
-const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
+import { DEMO_SECRET_KEY, devDoc, Server, shortToken } from "./harness";
 
 /** Node's `ws`, counting the sockets a client opens and the close codes they end with. */
 function countingSocket() {
@@ -39,9 +37,10 @@ afterAll(async () => {
 
 const newDoc = (prefix: string) => devDoc(server, prefix);
 
-function client(docId: string, getToken: (docId: string) => string | Promise<string>) {
+/** `getToken` may answer anything, as an app's may: the client has to cope with what is not a token. */
+function client(docId: string, getToken: (docId: string) => unknown) {
   const { Counted, stats } = countingSocket();
-  const c = connect({ url: server.url, docId, getToken, WebSocketPolyfill: Counted as never });
+  const c = connect({ url: server.url, docId, getToken: getToken as TokenSource, WebSocketPolyfill: Counted as never });
   const states: Status[] = [];
   c.on("status", (s) => states.push(s));
   clients.push(c);
@@ -184,5 +183,71 @@ describe("the app's token server", () => {
     await w.c.whenSynced();
     expect(calls).toBe(3);
     expect(w.states.some((s) => s.state === "closed")).toBe(false);
+    expect(w.states.some((s) => s.error === "token server unreachable")).toBe(true); // reported while it lasted
+    expect(w.c.status.error).toBeUndefined(); // and cleared by the token
+  });
+});
+
+describe.concurrent("a getToken that keeps failing", () => {
+  /** A client with one unsaved edit whose `getToken` answers `answer()`, and when it was called. */
+  function failing(docId: string, answer: () => unknown) {
+    const calls: number[] = [];
+    const w = client(docId, () => {
+      calls.push(Date.now());
+      return answer();
+    });
+    w.c.doc.getText("t").insert(0, "unsaved"); // whenSaved() has something to wait for
+    return { ...w, calls };
+  }
+
+  /** What every giving-up client shows: closed (code 0) with the error, both promises rejected, 5 calls with a doubling wait, no socket. */
+  async function expectGaveUp(w: ReturnType<typeof failing>, error: RegExp) {
+    await expect(w.c.whenSynced()).rejects.toThrow(error);
+    await expect(w.c.whenSaved()).rejects.toThrow(error);
+    expect(w.c.status).toMatchObject({ state: "closed", reason: "closed", code: 0, synced: false });
+    expect(w.c.status.error).toMatch(error);
+    expect(w.calls).toHaveLength(5);
+    // Backoff: 1, 2, 4, 8 s between attempts (timers never fire early; 50 ms for clock granularity).
+    const gaps = w.calls.slice(1).map((at, i) => at - w.calls[i]!);
+    gaps.forEach((gap, i) => expect(gap, `gap ${i}`).toBeGreaterThanOrEqual(1000 * 2 ** i - 50));
+    expect(w.stats.opened).toBe(0);
+  }
+
+  it("getToken throws every time: status.error says why, then closed and whenSynced()/whenSaved() reject", async () => {
+    const { docId } = await newDoc("token-throws");
+    const w = failing(docId, () => {
+      throw new Error("token endpoint said 500");
+    });
+    await expectGaveUp(w, /token endpoint said 500/);
+  });
+
+  it("mid-session: the token expires (4401) while getToken has started failing: closed 'expired' after its bounded attempts, not a loop", async () => {
+    const { docId, token } = await newDoc("token-dies");
+    let calls = 0;
+    const w = client(docId, async () => {
+      if (++calls === 1) return shortToken(docId, token, 3);
+      throw new Error("token endpoint gone");
+    });
+    await w.c.whenSynced();
+    await waitFor(() => w.c.status.state === "closed", "state closed", 40_000);
+    expect(w.c.status).toMatchObject({ state: "closed", reason: "expired", code: CloseCode.tokenExpired, error: "token endpoint gone" });
+    expect(w.stats.closeCodes).toEqual([CloseCode.tokenExpired]);
+    expect(w.stats.opened).toBe(1); // no reconnect without a token
+    w.c.doc.getText("t").insert(0, "after the token ran out");
+    await expect(w.c.whenSaved()).rejects.toThrow(/expired: token endpoint gone/);
+  });
+
+  it("getToken returns the REST API's 404 body (a token asked for a missing document): not taken for a token, closed", async () => {
+    const { docId } = await newDoc("token-404");
+    const w = failing(docId, async () => {
+      const res = await fetch(`${server.url}/v1/docs/no-such-doc-${docId}/tokens`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${DEMO_SECRET_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ userId: "u", access: "write" }),
+      });
+      expect(res.status).toBe(404);
+      return res.json();
+    });
+    await expectGaveUp(w, /without a token: \{"error":\{"code":"not_found"/);
   });
 });

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 import { mintClientToken } from "../../src/auth/client-token";
 // @ts-expect-error: a plain .mjs helper shared with `npm run dev` and the benchmarks; typed at the use site below.
 import { freePort as freePortUntyped, ROOT, startWranglerDev as startUntyped } from "../../scripts/lib/wrangler-dev.mjs";
@@ -18,6 +19,8 @@ const startWranglerDev = startUntyped as (opts: { port: number; persistTo: strin
 export const RESULTS = join(ROOT as string, "test-results");
 export const E2E_ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef-0123";
 export const E2E_TOKEN_SECRET = "e2e-token-secret-0123456789abcdef";
+/** The demo project's public secret key (src/routes/dev.ts, which Node cannot import: it pulls in cloudflare:*). */
+export const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 const freePort = freePortUntyped as () => Promise<number>;
@@ -174,4 +177,31 @@ export function shortToken(docId: string, devToken: string, seconds: number): Pr
     exp: Math.floor(Date.now() / 1000) + seconds,
     incarnation: claims.inc,
   });
+}
+
+/**
+ * A wrangler dev and a Chromium for one test file: started before its tests, stopped after them (every page
+ * `open` opened is closed first). Tests read `suite.server` and `suite.browser`.
+ */
+export function browserSuite() {
+  const opened: OpenedPage[] = [];
+  const suite = {
+    server: undefined as unknown as Server,
+    browser: undefined as unknown as Browser,
+    /** openDoc on this suite's browser and server, closed after the file's tests. */
+    async open(docId: string, opts?: Parameters<typeof openDoc>[3]): Promise<OpenedPage> {
+      const p = await openDoc(suite.browser, suite.server, docId, opts);
+      opened.push(p);
+      return p;
+    },
+  };
+  beforeAll(async () => {
+    [suite.server, suite.browser] = await Promise.all([Server.start(), launch()]);
+  });
+  afterAll(async () => {
+    await Promise.all(opened.map((p) => p.context.close().catch(() => undefined)));
+    await suite.browser?.close();
+    await suite.server?.dispose();
+  });
+  return suite;
 }

@@ -75,7 +75,7 @@ export async function mintToken(
   docId: string,
   access: "read" | "write" = "write",
   userId = "user-1",
-): Promise<{ token: string; expiresAt: string; url: string }> {
+): Promise<{ token: string; expiresAt: string; url: string; syncBase: string; created: boolean }> {
   return expectJson(await api(`/v1/docs/${encodeURIComponent(docId)}/tokens`, { token: secretKey, json: { userId, access } }), 201);
 }
 

@@ -21,11 +21,15 @@ describe("/dev routes", () => {
       ["/dev/docs", postJson({})],
       ["/dev/docs/x/tokens", postJson({ userId: "u" })],
       ["/dev/docs/x/wakeups", undefined],
+      ["/dev/docs/x", { ...postJson({ title: "t" }), method: "PATCH" }],
     ] as const) {
       const res = await SELF.fetch(`${BASE}${path}`, init);
       expect(res.status, path).toBe(404);
       expect(await res.json()).toMatchObject({ error: { code: "not_found" } });
     }
+    // Nor does the demo key: outside dev mode it is unknown, like any other.
+    const listed = await SELF.fetch(`${BASE}/v1/docs`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
+    expect(listed.status).toBe(401);
     const rows = await env.DB.prepare("SELECT id FROM projects WHERE id = ?").bind(DEMO_PROJECT_ID).all();
     expect(rows.results).toHaveLength(0);
   });
@@ -82,5 +86,23 @@ describe("/dev routes", () => {
     expect((await dev("/dev/docs/x/tokens", { method: "POST", headers: { "content-type": "application/json" }, body: "{" })).status).toBe(400);
     // As on every /v1 route: a body that is not declared JSON is refused with 415.
     expect((await dev("/dev/docs/x/tokens", { method: "POST", body: "{" })).status).toBe(415);
+  });
+
+  it("rename a document from the editor: its title in the list, an empty one clears it; a bad title or id changes nothing", async () => {
+    const patch = (id: string, body: unknown) => dev(`/dev/docs/${id}`, { ...postJson(body), method: "PATCH" });
+    const created = (await (await dev("/dev/docs", postJson({ id: "to-rename" }))).json()) as { title: string | null };
+    expect(created.title).toBeNull();
+    const renamed = await patch("to-rename", { title: "  Meeting notes " });
+    expect(renamed.status).toBe(200);
+    expect(await renamed.json()).toMatchObject({ id: "to-rename", title: "Meeting notes" });
+    const titleOf = async () =>
+      ((await (await dev("/dev/docs")).json()) as { data: { id: string; title: string | null }[] }).data.find((d) => d.id === "to-rename")?.title;
+    expect(await titleOf()).toBe("Meeting notes");
+    for (const body of [{ title: "x".repeat(201) }, { title: 7 }, {}, { name: "x" }])
+      expect((await patch("to-rename", body)).status, JSON.stringify(body)).toBe(400);
+    expect((await patch("bad id!", { title: "x" })).status).toBe(400);
+    expect((await patch("never-made", { title: "x" })).status).toBe(404);
+    expect(await titleOf()).toBe("Meeting notes");
+    expect(await (await patch("to-rename", { title: "" })).json()).toMatchObject({ title: null });
   });
 });

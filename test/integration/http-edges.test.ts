@@ -197,3 +197,29 @@ describe("weak secrets outside DEV_MODE", () => {
     expect(vars).toEqual(DEV_SECRETS);
   });
 });
+
+describe("a request that fails validation", () => {
+  it("says which field is wrong and why, on every route (here POST /v1/webhooks, a token and a list), not just 'invalid json'", async () => {
+    const p = await createProject();
+    const hook = await expectError(
+      await api("/v1/webhooks", { token: p.secretKey, json: { url: "https://example.com/hook", events: ["document.exploded"] } }),
+      400,
+      "invalid_request",
+    );
+    expect(hook.error.message).toMatch(/^invalid body: events\.0: /);
+    expect(hook.error.details).toEqual([expect.objectContaining({ path: ["events", "0"] })]);
+    await createDoc(p.secretKey, { id: "v-doc" });
+    const token = await expectError(await api("/v1/docs/v-doc/tokens", { token: p.secretKey, json: { userId: "u", access: "admin" } }), 400, "invalid_request");
+    expect(token.error.message).toMatch(/^invalid body: access: .*"read"/);
+    const list = await expectError(await api("/v1/docs?limit=0", { token: p.secretKey }), 400, "invalid_request");
+    expect(list.error.message).toMatch(/^invalid query: limit: /);
+    // Many issues: three in the message, all of them in details.
+    const many = await expectError(
+      await api("/v1/docs/v-doc/tokens", { token: p.secretKey, json: { userId: 1, access: 2, expiresIn: "x", create: "y" } }),
+      400,
+      "invalid_request",
+    );
+    expect(many.error.message).toContain("; and 1 more (details)");
+    expect(many.error.details).toHaveLength(4);
+  });
+});

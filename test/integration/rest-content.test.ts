@@ -154,6 +154,9 @@ describe("POST /v1/docs/{id}/tokens", () => {
     const res = await mintToken(p.secretKey, "tok", "read");
     expect(res.token.split(".")).toHaveLength(3);
     expect(res.url).toBe("wss://lattice.test/v1/sync/tok");
+    // What y-websocket takes as its server URL (it appends the document id), beside the document's own URL.
+    expect(res.syncBase).toBe("wss://lattice.test/v1/sync");
+    expect(res.created).toBe(false);
     const exp = Date.parse(res.expiresAt);
     expect(exp).toBeGreaterThanOrEqual(before + 3599_000);
     expect(exp).toBeLessThanOrEqual(Date.now() + 3601_000);

@@ -19,6 +19,8 @@ export interface Status {
   reason?: CloseReason;
   /** The close code behind `reason` (0 when the client gave up on its own, e.g. no token). */
   code?: number;
+  /** Why the last `getToken` call failed (it threw, or answered without a token); cleared by the next token. */
+  error?: string;
   /** The current connection has received the server's state. */
   synced: boolean;
   /** Every local change is durable on the server. */
@@ -69,6 +71,21 @@ const REASONS: Record<number, CloseReason> = {
 };
 /** After a refresh that failed or brought no later token, wait this long: the 4401 path covers expiry. */
 const RETRY_MS = 5_000;
+/** `getToken` failures in a row before the client gives up (`closed`), with a doubling wait between: 1, 2, 4, 8 s. */
+const TOKEN_ATTEMPTS = 5;
+const TOKEN_BACKOFF_MS = 1_000;
+const TOKEN_BACKOFF_MAX_MS = 30_000;
+
+/** A short, printable description of what `getToken` answered instead of a token. */
+function describe(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}
 
 /** `exp` of a JWT in milliseconds, or undefined when the token is not a readable JWT. */
 function expiresAt(token: string): number | undefined {
@@ -115,6 +132,7 @@ export function connect(opts: ConnectOptions): LatticeClient {
   const durable = new Map<number, number>();
   let destroyed = false;
   let closed: Pick<Status, "reason" | "code"> | undefined;
+  let tokenError: string | undefined;
   const update = () => {
     if (destroyed) return;
     const synced = provider.synced && provider.wsconnected;
@@ -122,8 +140,8 @@ export function connect(opts: ConnectOptions): LatticeClient {
     const saved = (durable.get(doc.clientID) ?? 0) >= Y.getState(doc.store, doc.clientID);
     const state: ConnectionState = closed ? "closed" : synced ? "live" : everLive ? "offline" : "connecting";
     const prev = status;
-    if (prev.state === state && prev.synced === synced && prev.saved === saved && prev.reason === closed?.reason) return;
-    status = closed ? { state, ...closed, synced, saved } : { state, synced, saved };
+    if (prev.state === state && prev.synced === synced && prev.saved === saved && prev.reason === closed?.reason && prev.error === tokenError) return;
+    status = { state, ...closed, synced, saved, ...(tokenError === undefined ? {} : { error: tokenError }) };
     emit("status", status);
     if (prev.synced !== synced) emit("synced", synced);
     if (prev.saved !== saved) emit("saved", saved);
@@ -144,9 +162,22 @@ export function connect(opts: ConnectOptions): LatticeClient {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let current: string | undefined; // the newest token we have
   let usedToken: string | undefined; // the token the current socket was opened with
+  /** Calls `getToken` and checks its answer; a failure is kept in `status.error`, a token clears it. */
   const fetchToken = async (): Promise<string> => {
-    const t = await opts.getToken(docId);
-    return typeof t === "string" ? t : t.token;
+    try {
+      const t: unknown = await opts.getToken(docId);
+      const token = typeof t === "string" ? t : typeof t === "object" && t !== null ? (t as { token?: unknown }).token : undefined;
+      if (typeof token !== "string" || token === "") throw new Error(`getToken answered without a token: ${describe(t)}`);
+      if (tokenError !== undefined) {
+        tokenError = undefined;
+        update();
+      }
+      return token;
+    } catch (e) {
+      tokenError = e instanceof Error ? e.message : String(e);
+      update();
+      throw e;
+    }
   };
   /** Refresh at exp − margin: 10 % of what is left, at most 30 s, at least 2 s. */
   const schedule = (token: string, previousExp?: number) => {
@@ -180,15 +211,21 @@ export function connect(opts: ConnectOptions): LatticeClient {
 
   let expiredCloses = 0; // 4401s in a row without reaching live: stop rather than loop
   const usable = (t: string | undefined) => t !== undefined && (expiresAt(t) ?? Infinity) > Date.now();
-  /** Gets a token that has not expired, retrying with backoff while `getToken` fails (offline, say). */
+  /**
+   * Gets a token that has not expired, retrying with backoff while `getToken` fails (its server briefly
+   * unreachable, say); undefined after TOKEN_ATTEMPTS failures in a row, and the caller closes.
+   */
   const freshToken = async (): Promise<string | undefined> => {
-    for (let delay = 1_000; !destroyed && !closed; delay = Math.min(2 * delay, 30_000)) {
+    for (let attempt = 1, delay = TOKEN_BACKOFF_MS; !destroyed && !closed; attempt++, delay = Math.min(2 * delay, TOKEN_BACKOFF_MAX_MS)) {
       try {
         const t = await fetchToken();
         if (usable(t)) return t;
+        tokenError = "getToken answered with an expired token";
+        update();
       } catch {
-        // the app's server is unreachable: try again, the edits stay in the doc meanwhile
+        // kept in status.error; the edits stay in the doc meanwhile
       }
+      if (attempt >= TOKEN_ATTEMPTS) return undefined;
       await new Promise((r) => setTimeout(r, delay));
     }
     return undefined;
@@ -200,7 +237,8 @@ export function connect(opts: ConnectOptions): LatticeClient {
     // The refresh timer may already have the next token; else ask now. Unsent edits stay in the doc.
     const next = current !== usedToken && usable(current) ? Promise.resolve(current) : freshToken();
     next.then((t) => {
-      if (destroyed || closed || t === undefined) return;
+      if (destroyed || closed) return;
+      if (t === undefined) return close(code, "expired");
       current = provider.params.token = t;
       schedule(t);
       provider.connect();
@@ -238,18 +276,22 @@ export function connect(opts: ConnectOptions): LatticeClient {
   });
 
   // The first token: retried with backoff while the app's server cannot be reached (a page opened offline).
-  freshToken().then((t) => {
-    if (destroyed || closed || t === undefined) return;
-    current = provider.params.token = t;
-    schedule(t);
-    provider.connect();
-  });
+  // Asked in a microtask, so that listeners added right after connect() returns see its first failure.
+  Promise.resolve()
+    .then(freshToken)
+    .then((t) => {
+      if (destroyed || closed) return;
+      if (t === undefined) return close(0, "closed");
+      current = provider.params.token = t;
+      schedule(t);
+      provider.connect();
+    });
 
   const when = (ok: () => boolean) =>
     new Promise<void>((resolve, reject) => {
       const check = (s: Status) => {
         if (ok()) resolve();
-        else if (s.state === "closed") reject(new Error(`lattice: connection closed (${s.reason})`));
+        else if (s.state === "closed") reject(new Error(`lattice: connection closed (${s.reason}${s.error ? `: ${s.error}` : ""})`));
         else return;
         off();
       };
@@ -276,6 +318,9 @@ export function connect(opts: ConnectOptions): LatticeClient {
       clearTimeout(timer);
       doc.off("update", update);
       provider.destroy();
+      // y-websocket leaves the awareness it made running (an interval that keeps a Node process alive); one
+      // passed in belongs to the app.
+      if (!opts.awareness) provider.awareness.destroy();
     },
   };
   update();
