@@ -579,7 +579,7 @@ export class DocRoom extends DurableObject<Env> {
     if (!stateVector && !this.chargeRead(reader, this.storedBytes())) return overReadBudget;
     this.outbox.flush(); // never reveal an update before it is written
     const update = this.core.encodeState(stateVector);
-    if (stateVector && reader) this.core.chargeRead(reader.access, reader.userId, update.length);
+    if (stateVector && reader) this.core.chargeRead(reader.userId, update.length);
     return { ok: true, value: update };
   }
 
@@ -588,7 +588,7 @@ export class DocRoom extends DurableObject<Env> {
    * of 2 × MAX_DOC_BYTES), so a read token within its allowance keeps the object's thread for others.
    */
   private chargeRead(reader: Reader | undefined, bytes: number): boolean {
-    return reader === undefined || this.core.chargeRead(reader.access, reader.userId, bytes);
+    return reader === undefined || this.core.chargeRead(reader.userId, bytes);
   }
 
   /** `author`: the client token's user, whose new Yjs client ids count against their budget; none for a secret key. */

@@ -147,7 +147,7 @@ const restoreVersion = createRoute({
   summary: "Make the document's content the version's, as a forward edit that live clients receive as an update",
   operationId: "restoreVersion",
   description:
-    "A before-restore version of the current content is taken first (restore it to undo); it pushes out the oldest before-restore versions, never a named one. Texts are restored by a diff, everything else by replacing what differs. A client token's restores and named versions share VERSION_WRITES_PER_MINUTE per user and document: past it 429 with Retry-After.",
+    "A before-restore version of the current content is taken first (restore it to undo). To make room for it, older automatic versions are thinned by age and, when the before-restore quota (MAX_BEFORE_RESTORE_VERSIONS) is full, the restoring user's own oldest before-restore version goes first; named versions are never removed, and 413 comes only when the secret key's own named versions fill the cap. Texts are restored by a diff, everything else by replacing what differs. A client token's restore is charged to its user like their writes (bytes, new client ids), and their restores and named versions share VERSION_WRITES_PER_MINUTE per document: past either, 429 with Retry-After.",
   tags: ["versions"],
   security: SECURITY.docAccess,
   middleware: [requireDocAccess("write")] as const,

@@ -26,7 +26,7 @@ export interface RoomConn {
   /** Awareness client ids this connection has set, with the last clock seen for each. */
   readonly clientIds: Map<number, number>;
   /**
-   * Rate budgets, shared by every connection of the same user and access (one token cannot multiply its
+   * Rate budgets, shared by every connection of the same user, whatever its token's access (one token cannot multiply its
    * budget by opening sockets); in memory only: a wake-up from hibernation refills them.
    */
   budgets?: Budgets;

@@ -170,9 +170,9 @@ export class RoomCore<C extends RoomConn> {
     if (all) this.transport.send(conn, all);
   }
 
-  /** The budgets of the connection's user (and access): one per user, whatever their number of sockets. */
+  /** The budgets of the connection's user: one per user, whatever their number of sockets and tokens. */
   private budgetsOf(conn: C, now: number): Budgets {
-    return this.budgetsFor(conn.access, conn.userId, now);
+    return this.budgetsFor(conn.userId, now);
   }
 
   /**
@@ -180,13 +180,16 @@ export class RoomCore<C extends RoomConn> {
    * the same byte allowance as their sockets' whole-document answers. False, with nothing taken, when it
    * does not fit (the caller refuses with 429).
    */
-  chargeRead(access: string, userId: string, bytes: number, now = this.clock.now()): boolean {
-    return this.budgetsFor(access, userId, now).bytes.take(now, Math.min(bytes, 2 * this.limits.maxDocBytes));
+  chargeRead(userId: string, bytes: number, now = this.clock.now()): boolean {
+    return this.budgetsFor(userId, now).bytes.take(now, Math.min(bytes, 2 * this.limits.maxDocBytes));
   }
 
-  /** A user's budgets, shared by their sockets and their REST writes and restores (one user, one allowance). */
-  private budgetsFor(access: string, userId: string, now: number): Budgets {
-    const key = `${access}:${userId}`;
+  /**
+   * A user's budgets, shared by all their sockets and tokens (read or write) and their REST writes, reads
+   * and restores: one user, one allowance.
+   */
+  private budgetsFor(userId: string, now: number): Budgets {
+    const key = userId;
     let budgets = this.userBudgets.get(key);
     if (!budgets) {
       // Bounded: past this many users the oldest budgets are forgotten (they refill, as after a wake-up).
@@ -312,7 +315,7 @@ export class RoomCore<C extends RoomConn> {
     // Every way content enters (a socket, REST, a restore) charges the user who caused it, from one
     // allowance: a socket's frame bytes were taken as it arrived, any other path's are taken here. A
     // secret-key write (no user) is the application's own, and is held to the document's limits only.
-    const budgets = origin ? origin.budgets : userId !== undefined ? this.budgetsFor("write", userId, now) : undefined;
+    const budgets = origin ? origin.budgets : userId !== undefined ? this.budgetsFor(userId, now) : undefined;
     if (!origin && budgets && !budgets.bytes.take(now, update.length)) {
       return { ok: false, code: "rate_limited", message: "over the user's write budget (MAX_SYNC_BYTES_PER_SECOND): try again later" };
     }
