@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick] [-- --targets=lattice,y-partyserver,hocuspocus,y-websocket-server,floor]
-//   [-- --media=disk,tmpfs] [-- --runtimes=wrangler,miniflare] [-- --workloads=W1,...,W8] [-- --rounds=N] [-- --out=dir]`
+//   [-- --media=disk,tmpfs] [-- --runtimes=wrangler,miniflare] [-- --workloads=W1,...,W8] [-- --w8-sizes=250,500,990] [-- --rounds=N] [-- --out=dir]`
 // `npm run bench -- --render=bench/results/<date>.json` re-renders that run's markdown.
 //
 // Starts every server of the run at once (bench/lib/matrix.mjs), warms each, then runs every workload as
@@ -62,6 +62,7 @@ const CFG = quick
       W8: { sizes: [250, 500, 990], seconds: 40, rate: 2 },
     };
 CFG.rounds = Number(opt("rounds", CFG.rounds));
+CFG.W8.sizes = list("w8-sizes", CFG.W8.sizes.join(",")).map(Number);
 
 async function main() {
   const render = opt("render");
