@@ -77,6 +77,7 @@ const RESTORE_REFUSAL: Record<ApplyOutcomeCode, VersionRefusal> = {
   rate_limited: "rate_limited",
 };
 const noVersion = { ok: false, reason: "not_found", message: "no such version" } as const;
+const unrestorable = { ok: false, reason: "unrestorable", message: "the document's content cannot be restored to this version" } as const;
 const overReadBudget = { ok: false, reason: "rate_limited", message: "over the reader's byte allowance (MAX_SYNC_BYTES_PER_SECOND): try again later" } as const;
 /**
  * What rendering a stored byte as JSON (decode into a Y.Doc, then walk it) costs a reader's allowance,
@@ -707,16 +708,26 @@ export class DocRoom extends DurableObject<Env> {
     const version = this.versionDoc(ref, versionId);
     if (!version.ok) return version;
     this.outbox.flush();
-    const update = this.restoreEdit(this.core.doc, version.value);
-    if (!update.ok) return update;
-    const clientIds = validateUpdate(update.value);
-    const put = this.putVersion({ state: this.core.encodeState(), kind: "before-restore", createdBy: by });
+    // Computed on a copy while the live document is out of memory, then the version is let go: a restore
+    // holds about twice the document at its peak, never three documents (RoomCore.restoreEdit).
+    let edit: ReturnType<RoomCore<Conn>["restoreEdit"]>;
+    try {
+      edit = this.core.restoreEdit(version.value);
+    } catch (e) {
+      console.error("restore failed", { error: e instanceof Error ? e.name : typeof e });
+      return unrestorable;
+    } finally {
+      version.value.destroy();
+    }
+    if (!edit.ok) return { ok: false, reason: "too_large", message: edit.message };
+    const clientIds = validateUpdate(edit.update);
+    const put = this.putVersion({ state: edit.current, kind: "before-restore", createdBy: by });
     if (!put.ok) return putRefusal(put, "no room for the before-restore version: ");
     const before = put.version.id;
     this.restoredEvent = { restoredFrom: versionId, before };
     // Charged like any write to whoever restores: a client token's user pays its bytes and its new client id
     // from their own allowance (MAX_CLIENT_IDS_PER_USER); a secret key's restore is the application's own.
-    const outcome = this.core.applyUpdate(update.value, clientIds, by === null ? {} : { userId: by });
+    const outcome = this.core.applyUpdate(edit.update, clientIds, by === null ? {} : { userId: by });
     if (!outcome.ok) {
       // Nothing of the restore was applied: take back the before-restore version and its event.
       this.restoredEvent = undefined;
@@ -742,7 +753,7 @@ export class DocRoom extends DurableObject<Env> {
   async forkUpdate(ref: DocRef, versionId: string): Promise<VersionResult<Uint8Array>> {
     const version = this.versionDoc(ref, versionId);
     if (!version.ok) return version;
-    return this.restoreEdit(new Y.Doc(), version.value);
+    return this.forkEdit(version.value);
   }
 
   /** Fills a new, empty document (a fork) with `update`, under the document limits but not MAX_UPDATE_BYTES. */
@@ -790,13 +801,15 @@ export class DocRoom extends DurableObject<Env> {
     return { ok: true, value: doc };
   }
 
-  /** The forward edit that makes `current` hold `version`'s content; refused (nothing changed) if the live content is too deep. */
-  private restoreEdit(current: Y.Doc, version: Y.Doc): VersionResult<Uint8Array> {
+  /** The version's content as one edit into an empty document; refused (nothing changed) if it cannot be restored. */
+  private forkEdit(version: Y.Doc): VersionResult<Uint8Array> {
     try {
-      return { ok: true, value: restoreUpdate(current, version) };
+      return { ok: true, value: restoreUpdate(new Y.Doc(), version) };
     } catch (e) {
       console.error("restore failed", { error: e instanceof Error ? e.name : typeof e });
-      return { ok: false, reason: "unrestorable", message: "the document's content cannot be restored to this version" };
+      return unrestorable;
+    } finally {
+      version.destroy();
     }
   }
 

@@ -35,19 +35,31 @@ import * as Y from "yjs";
  */
 export function restoreUpdate(current: Y.Doc, version: Y.Doc, options: RestoreOptions = {}): Uint8Array {
   const scratch = new Y.Doc({ gc: current.gc });
-  const wanted = options.clientId;
-  scratch.clientID = wanted !== undefined && !current.store.clients.has(wanted) && !version.store.clients.has(wanted) ? wanted : freshClientId(current, version);
   Y.applyUpdate(scratch, Y.encodeStateAsUpdate(current));
+  return restoreOnCopy(scratch, version, options);
+}
+
+/**
+ * restoreUpdate on a copy of the current content that the caller made and no longer needs: the copy is
+ * edited (its roots typed) and destroyed. For a caller that can drop the live document while the copy
+ * exists, a restore then holds two documents at once (the copy and the version), never three.
+ */
+export function restoreOnCopy(copy: Y.Doc, version: Y.Doc, options: RestoreOptions = {}): Uint8Array {
+  const wanted = options.clientId;
+  copy.clientID = wanted !== undefined && !copy.store.clients.has(wanted) && !version.store.clients.has(wanted) ? wanted : freshClientId(copy, version);
   // The transaction's own update: its new items and its deletions only (a state diff would carry the
   // whole delete set of the document's history to every client).
   const updates: Uint8Array[] = [];
-  scratch.on("update", (u: Uint8Array) => updates.push(u));
-  scratch.transact(() => {
-    for (const name of new Set([...scratch.share.keys(), ...version.share.keys()])) {
-      restoreRoot(scratch, name, version.share.get(name));
-    }
-  });
-  scratch.destroy();
+  copy.on("update", (u: Uint8Array) => updates.push(u));
+  try {
+    copy.transact(() => {
+      for (const name of new Set([...copy.share.keys(), ...version.share.keys()])) {
+        restoreRoot(copy, name, version.share.get(name));
+      }
+    });
+  } finally {
+    copy.destroy();
+  }
   return updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates);
 }
 

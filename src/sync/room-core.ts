@@ -26,6 +26,7 @@ import {
   type Writer,
 } from "./ports";
 import { placesWithoutWalk } from "./merge-work";
+import { restoreOnCopy } from "./restore";
 import { docItemUnits, itemUnits, loadMergeSteps, NO_COST, type UpdateCost, updateCost } from "./update-cost";
 import { decodeFrame, encodeSaved, encodeSyncStep1, encodeSyncStep2 } from "./frames";
 
@@ -46,6 +47,13 @@ const MERGE_RECOUNT_ENTRIES = 64;
 
 /** What reading one awareness entry costs its sender's byte budget, beyond the frame's own bytes. */
 export const AWARENESS_ENTRY_BYTES = 16;
+
+/**
+ * Item units (the live document's and a version's together) a restore may compare: 1.25 documents at the
+ * cap, ~60 MB of heap for the worst kind of item, with room for the comparison in a 128 MB isolate
+ * (test/e2e/restore-memory.e2e.ts).
+ */
+export const RESTORE_UNITS_FACTOR = 1.25;
 
 /** Users whose rate budgets the room remembers at once. */
 const MAX_TRACKED_USERS = 10_000;
@@ -483,6 +491,40 @@ export class RoomCore<C extends RoomConn> {
       return;
     }
     this.longestCompactionMs = Math.max(this.longestCompactionMs, Date.now() - started);
+  }
+
+  /**
+   * The forward edit that makes the document's content `version`'s (restore.ts), and the content before
+   * it (for the before-restore version). Computed on a copy loaded from the store while the live document
+   * is out of memory: a restore holds the copy and the version at once, about twice the document, never
+   * three documents (the 128 MB isolate; test/e2e/restore-memory.e2e.ts). The next use reloads the live
+   * document. Refused up front when the two are too large together; throws as restore.ts does (content
+   * it cannot restore). The document is unchanged either way.
+   */
+  restoreEdit(version: Y.Doc): { ok: true; update: Uint8Array; current: Uint8Array } | { ok: false; message: string } {
+    // The copy and the version together, plus what comparing them takes, must leave the isolate room:
+    // their item units may add up to RESTORE_UNITS_FACTOR documents' worth (MAX_DOC_ITEM_UNITS), or the
+    // restore is refused before anything is copied. A document at the cap can still go back to a version
+    // a quarter its size; two documents near the cap cannot be compared in 128 MB.
+    const units = docItemUnits(this.doc) + docItemUnits(version);
+    if (units > RESTORE_UNITS_FACTOR * this.limits.maxDocItemUnits) {
+      return { ok: false, message: "the document and this version are too large to restore together within the object's memory" };
+    }
+    this.discardMemory();
+    const copy = new Y.Doc({ gc: true });
+    const entries = this.store.load();
+    Y.transact(copy, () => {
+      for (const entry of entries) {
+        try {
+          Y.applyUpdate(copy, entry);
+        } catch {
+          // As load() does: a bad stored entry is skipped, never fatal.
+        }
+      }
+    });
+    entries.length = 0;
+    const current = Y.encodeStateAsUpdate(copy);
+    return { ok: true, update: restoreOnCopy(copy, version), current };
   }
 
   /** The whole state, or what a given state vector lacks, as one v1 update. */
