@@ -6,20 +6,20 @@
  * learns something from it sends one echo back: a flush costs about 2 × audience events. Small rooms
  * flush every change at once (today's latency); larger ones coalesce.
  *
- * Recipients are split into RENEWAL_SLOTS groups, served one group per tick with one message each (all
- * that group lacks), so a flush reaches a tenth of the room at a time, and so do the echoes it draws: the
- * room never stalls on one big burst.
- * - While any group lacks a real change (a new client, a new state, a removal), ticks are a tenth of
- *   `changeGapMs` apart, the first at once: a change reaches everyone within the gap (~150 ms at 990).
- * - While they lack only renewals (the same state with a higher clock: y-protocols renews every 15 s, and
- *   a state not renewed for 30 s is dropped by peers), ticks are a tenth of `renewalDelayMs` apart.
+ * - A real change (a new client, a new state, a removal) goes out at once if the last flush was at least
+ *   `changeGapMs` ago, else at the end of that gap, together with everything else pending. So a room
+ *   flushes changes at most 1000 / changeGapMs times a second: ~6.7 at 990 people.
+ * - A renewal (the same state with a higher clock: y-protocols renews every 15 s, and a state not renewed
+ *   for 30 s is dropped by peers) waits up to `renewalDelayMs`, and recipients are split into
+ *   RENEWAL_SLOTS groups served in turn, so a renewal flush reaches a tenth of the room at a time and
+ *   the room never stalls on one big burst.
  */
 
 /** Audiences up to this size get every awareness message at once, as before batching. */
 export const SMALL_ROOM = 16;
-/** How long a change takes to reach every group, per recipient: 0.15 ms × 990 people ≈ 150 ms. */
+/** Gap between two change flushes, per recipient: 0.15 ms × 990 people ≈ 150 ms. */
 export const CHANGE_GAP_PER_RECIPIENT_MS = 0.15;
-/** A change reaches everyone within this (the target for a cursor move: p99 ≤ 250 ms at 990). */
+/** Changes are never held longer than this (the issue's target for a cursor move: p99 ≤ 250 ms at 990). */
 export const MAX_CHANGE_GAP_MS = 150;
 /** How long a renewal may wait, per recipient: 5 ms × 990 ≈ 5 s. */
 export const RENEWAL_DELAY_PER_RECIPIENT_MS = 5;
@@ -47,12 +47,12 @@ export function pacing(audience: number): Pacing {
   };
 }
 
-/** The time between two slot ticks while a change is on its way: a sweep of all slots takes the change gap. */
-export function changeTickMs(p: Pacing): number {
-  return p.changeGapMs / RENEWAL_SLOTS;
+/** When the next flush of changes may happen, given the last one. */
+export function changeDueAt(p: Pacing, lastFlushAt: number, now: number): number {
+  return Math.max(now, lastFlushAt + p.changeGapMs);
 }
 
-/** The time between two slot ticks while only renewals wait: a sweep takes the renewal delay. */
+/** The time between two renewal ticks (each serves one slot). */
 export function renewalTickMs(p: Pacing): number {
   return p.renewalDelayMs / RENEWAL_SLOTS;
 }

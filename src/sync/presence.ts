@@ -17,7 +17,7 @@
 import { CloseCode, type CloseRequest } from "./close-codes";
 import { encodeAwareness, type AwarenessEntry } from "./frames";
 import type { Clock, RoomConn, RoomLimits, Transport } from "./ports";
-import { changeTickMs, type Pacing, pacing, RENEWAL_SLOTS, renewalTickMs } from "./presence-pacing";
+import { changeDueAt, pacing, RENEWAL_SLOTS, renewalTickMs } from "./presence-pacing";
 
 interface AwarenessRecord {
   clock: number;
@@ -63,11 +63,11 @@ export class Presence<C extends RoomConn> {
   private readonly slotSent: number[] = new Array(RENEWAL_SLOTS).fill(0);
   private readonly slotOf = new WeakMap<C, number>();
   private nextSlot = 0;
-  /** The sequence number of the latest change (not a renewal): slots behind it are served at the change pace. */
-  private changeSeq = 0;
-  /** Where the round robin over slots stands, when the last slot was served, and when the next is planned. */
+  /** A change waits to be flushed. */
+  private changePending = false;
+  private lastChangeFlushAt = Number.NEGATIVE_INFINITY;
+  /** The next renewal tick (which serves slot `tick % RENEWAL_SLOTS`), if one is planned. */
   private tick = 0;
-  private lastTickAt = Number.NEGATIVE_INFINITY;
   private tickAt: number | undefined;
   private timer: { at: number; cancel: () => void } | undefined;
 
@@ -209,13 +209,8 @@ export class Presence<C extends RoomConn> {
       this.remove(clientId, clock, ++this.seq, now);
     }
     conn.clientIds.clear();
-    this.changeSeq = this.seq;
-    // Planned, never sent within this call (see above); a small room flushes on the next tick.
-    const p = pacing(this.audience());
-    this.tickAt = now;
-    this.timer?.cancel();
-    this.timer = { at: now, cancel: this.clock.setTimer(0, () => this.onTimer()) };
-    if (p.changeGapMs > 0) this.planTick(now, p);
+    this.changePending = true;
+    this.arm(now);
   }
 
   /** Every state the room holds, as one message (for a joiner or a query-awareness). */
@@ -233,55 +228,45 @@ export class Presence<C extends RoomConn> {
     return n;
   }
 
-  /**
-   * Something was accepted (`change`: more than a renewal). A small room flushes at once. A larger one
-   * sweeps its slots one tick at a time: a tenth of the change gap apart while any slot lacks a change
-   * (so a change reaches everyone within the gap, and the echoes it draws come back a slot at a time), a
-   * tenth of the renewal delay apart while they lack only renewals.
-   */
+  /** Something was accepted (`change`: more than a renewal): flush now, or plan when. */
   private due(now: number, change: boolean): void {
-    if (change) this.changeSeq = this.seq;
+    if (change) this.changePending = true;
     const p = pacing(this.audience());
-    if (p.changeGapMs === 0) {
+    if (this.changePending ? changeDueAt(p, this.lastChangeFlushAt, now) <= now : p.renewalDelayMs === 0) {
       this.flushAll(now);
       return;
     }
-    this.planTick(now, p);
+    if (!this.changePending) this.tickAt ??= now + renewalTickMs(p);
+    this.arm(now);
   }
 
-  /** Plans the next slot tick (nothing when every slot has everything), and sets the timer for it. */
-  private planTick(now: number, p: Pacing): void {
-    if (!this.slotSent.some((x) => x < this.seq)) {
-      this.tickAt = undefined;
-      this.timer?.cancel();
-      this.timer = undefined;
-      this.pruneTombstones(now);
-      return;
-    }
-    const fast = this.slotSent.some((x) => x < this.changeSeq);
-    const at = Math.max(now, this.lastTickAt + (fast ? changeTickMs(p) : renewalTickMs(p)));
-    this.tickAt = this.tickAt === undefined ? at : Math.min(this.tickAt, at);
-    if (this.timer && this.timer.at <= this.tickAt) return;
+  /** Sets the one timer for the earliest of: the pending change's flush, the next renewal tick. */
+  private arm(now: number): void {
+    const p = pacing(this.audience());
+    const at = Math.min(this.changePending ? changeDueAt(p, this.lastChangeFlushAt, now) : Number.POSITIVE_INFINITY, this.tickAt ?? Number.POSITIVE_INFINITY);
+    if (at === Number.POSITIVE_INFINITY) return;
+    if (this.timer && this.timer.at <= at) return;
     this.timer?.cancel();
-    const cancel = this.clock.setTimer(Math.max(0, this.tickAt - now), () => this.onTimer());
-    this.timer = { at: this.tickAt, cancel };
+    const cancel = this.clock.setTimer(Math.max(0, at - now), () => this.onTimer());
+    this.timer = { at, cancel };
   }
 
   private onTimer(): void {
     this.timer = undefined;
-    this.tickAt = undefined;
     const now = this.clock.now();
     const p = pacing(this.audience());
-    if (p.changeGapMs === 0) this.flushAll(now);
-    else this.serveNextSlot(now);
-    this.planTick(now, p);
+    if (this.changePending && changeDueAt(p, this.lastChangeFlushAt, now) <= now) {
+      this.flushAll(now);
+      return;
+    }
+    if (this.tickAt !== undefined && this.tickAt <= now) this.renewalTick(now, p);
+    this.arm(now);
   }
 
   /** Sends every connection what it has not received yet: one message per connection. */
   private flushAll(now: number): void {
     this.timer?.cancel();
     this.timer = undefined;
-    this.tickAt = undefined;
     const bySent = new Map<number, Uint8Array | undefined>();
     for (const conn of this.transport.connections()) {
       const sent = this.slotSent[this.slot(conn)]!;
@@ -290,22 +275,23 @@ export class Presence<C extends RoomConn> {
       if (message) this.transport.send(conn, message);
     }
     this.slotSent.fill(this.seq);
-    this.lastTickAt = now;
+    this.changePending = false;
+    this.lastChangeFlushAt = now;
+    this.tickAt = undefined;
     this.pruneTombstones(now);
   }
 
-  /** Serves the next slot (round robin) that lacks something: one message to each of its connections. */
-  private serveNextSlot(now: number): void {
-    for (let i = 0; i < RENEWAL_SLOTS; i++) {
-      const s = this.tick++ % RENEWAL_SLOTS;
-      const sent = this.slotSent[s]!;
-      if (sent >= this.seq) continue;
+  /** Serves one slot's renewals; plans the next tick while any slot still lacks something. */
+  private renewalTick(now: number, p: ReturnType<typeof pacing>): void {
+    const s = this.tick % RENEWAL_SLOTS;
+    this.tick++;
+    const sent = this.slotSent[s]!;
+    if (sent < this.seq) {
       const message = this.messageSince(sent);
       if (message) for (const conn of this.transport.connections()) if (this.slot(conn) === s) this.transport.send(conn, message);
       this.slotSent[s] = this.seq;
-      break;
     }
-    this.lastTickAt = now;
+    this.tickAt = this.slotSent.some((x) => x < this.seq) ? now + renewalTickMs(p) : undefined;
   }
 
   private slot(conn: C): number {
