@@ -12,7 +12,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
@@ -21,7 +21,7 @@ import { DEFAULT_LIMITS } from "../../src/sync/ports";
 import { encodeAwareness, encodeUpdate } from "../../src/sync/frames";
 import { craftEndClaims } from "../helpers/crafted-update";
 import { applyPatches, type SequentialTrace } from "../helpers/traces";
-import { devDoc, Server, shortToken, uniqueDocId } from "./harness";
+import { devDoc, Server, serverSuite, shortToken, uniqueDocId } from "./harness";
 
 const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
 const PROMPT_MS = 1000;
@@ -50,33 +50,22 @@ function countingSocket() {
   return { Counted, stats };
 }
 
-let server: Server;
-beforeAll(async () => {
-  server = await Server.start();
-});
-afterAll(async () => {
-  await server?.dispose();
-});
+const suite = serverSuite<WebsocketProvider>();
 
-const open: WebsocketProvider[] = [];
-afterAll(() => {
-  for (const p of open) p.destroy();
-});
-
-const newDoc = (prefix: string) => devDoc(server, prefix);
+const newDoc = (prefix: string) => devDoc(suite.server, prefix);
 
 /** A stock provider with default options (only the socket class is Node's, counted). */
 function provider(docId: string, token: string, opts: { doc?: Y.Doc; connect?: boolean } = {}) {
   const { Counted, stats } = countingSocket();
   const events = { closed: [] as { code: number; reason: string }[] };
-  const p = new WebsocketProvider(`${server.url.replace(/^http/, "ws")}/v1/sync`, docId, opts.doc ?? new Y.Doc(), {
+  const p = new WebsocketProvider(`${suite.server.url.replace(/^http/, "ws")}/v1/sync`, docId, opts.doc ?? new Y.Doc(), {
     params: { token },
     WebSocketPolyfill: Counted as never,
     disableBc: true,
     connect: opts.connect ?? true,
   });
   p.on("closed", (e) => events.closed.push(e));
-  open.push(p);
+  suite.open.push(p);
   return { p, stats, events };
 }
 
@@ -91,7 +80,7 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 60_000): 
 const synced = (p: WebsocketProvider) => waitFor(() => p.synced, "provider synced", 30_000);
 
 async function serverText(docId: string, root: string): Promise<string> {
-  const res = await fetch(`${server.url}/v1/docs/${docId}/json`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
+  const res = await fetch(`${suite.server.url}/v1/docs/${docId}/json`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
   expect(res.status).toBe(200);
   return ((await res.json()) as Record<string, string>)[root] ?? "";
 }
@@ -194,7 +183,7 @@ describe("conflict-resolution work", () => {
     await new Promise((r) => setTimeout(r, 500));
     const length = (await serverText(docId, "t")).length;
     expect(length).toBe(600_000);
-    const url = `${server.url.replace(/^http/, "ws")}/v1/sync/${docId}?token=${encodeURIComponent(token)}`;
+    const url = `${suite.server.url.replace(/^http/, "ws")}/v1/sync/${docId}?token=${encodeURIComponent(token)}`;
     const { Counted, stats } = countingSocket();
     const hostile = new Counted(url);
     await new Promise((r) => hostile.once("open", r));
@@ -240,7 +229,7 @@ describe("closes the server starts complete promptly", () => {
     a.p.doc.getText("t").insert(0, "about to go");
     await waitFor(() => a.p.doc.getText("t").length > 0, "local edit");
     const sent = Date.now();
-    const res = await fetch(`${server.url}/v1/docs/${docId}`, { method: "DELETE", headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
+    const res = await fetch(`${suite.server.url}/v1/docs/${docId}`, { method: "DELETE", headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
     expect(res.status).toBe(204);
     await waitFor(() => a.events.closed.length > 0, "the provider's closed event", 5000);
     expect(Date.now() - sent).toBeLessThan(PROMPT_MS);
@@ -262,7 +251,7 @@ describe("closes the server starts complete promptly", () => {
   async function rawClose(act: (ws: WebSocket) => void): Promise<{ code: number; frameToEventMs: number }> {
     const { docId, token } = await newDoc("raw");
     const { Counted, stats } = countingSocket();
-    const ws = new Counted(`${server.url.replace(/^http/, "ws")}/v1/sync/${docId}?token=${encodeURIComponent(token)}`);
+    const ws = new Counted(`${suite.server.url.replace(/^http/, "ws")}/v1/sync/${docId}?token=${encodeURIComponent(token)}`);
     await new Promise((r, j) => {
       ws.once("open", r);
       ws.once("error", j);

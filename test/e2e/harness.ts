@@ -165,11 +165,11 @@ export async function devDoc(server: { url: string }, prefix: string): Promise<{
   return { docId, token: ((await res.json()) as { token: string }).token };
 }
 
-/** A write token with the dev token's claims (its incarnation included), expiring in `seconds`. */
-export function shortToken(docId: string, devToken: string, seconds: number): Promise<string> {
+/** A write token with the dev token's claims (its incarnation included), expiring in `seconds`, for `userId` (the dev token's by default). */
+export function shortToken(docId: string, devToken: string, seconds: number, userId = `u-${docId}`): Promise<string> {
   const claims = JSON.parse(Buffer.from(devToken.split(".")[1]!, "base64url").toString()) as { inc?: string };
   return mintClientToken(E2E_TOKEN_SECRET, {
-    userId: `u-${docId}`,
+    userId,
     projectId: "demo",
     docId,
     access: "write",
@@ -201,6 +201,19 @@ export function browserSuite() {
   afterAll(async () => {
     await Promise.all(opened.map((p) => p.context.close().catch(() => undefined)));
     await suite.browser?.close();
+    await suite.server?.dispose();
+  });
+  return suite;
+}
+
+/** One `wrangler dev` for a test file (default limits), and the providers its tests open: destroyed after the file. */
+export function serverSuite<P extends { destroy(): void }>() {
+  const suite = { server: undefined as unknown as Server, open: [] as P[] };
+  beforeAll(async () => {
+    suite.server = await Server.start();
+  });
+  afterAll(async () => {
+    for (const p of suite.open) p.destroy();
     await suite.server?.dispose();
   });
   return suite;

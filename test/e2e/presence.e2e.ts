@@ -6,39 +6,13 @@
  * cursor move must reach everyone, and a leaver must disappear from every peer before y-protocols' own
  * 30 s timeout would have removed it. Speed lives in bench W8; here only behaviour.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { mintClientToken } from "../../src/auth/client-token";
-import { devDoc, E2E_TOKEN_SECRET, eventually, Server } from "./harness";
+import { devDoc, eventually, serverSuite, shortToken } from "./harness";
 
-let server: Server;
-beforeAll(async () => {
-  server = await Server.start();
-});
-afterAll(async () => {
-  await server?.dispose();
-});
-
-const open: WebsocketProvider[] = [];
-afterAll(() => {
-  for (const p of open) p.destroy();
-});
-
-/** A write token for `userId` with the dev token's claims (its incarnation included). */
-function userToken(docId: string, devToken: string, userId: string): Promise<string> {
-  const claims = JSON.parse(Buffer.from(devToken.split(".")[1]!, "base64url").toString()) as { inc?: string };
-  return mintClientToken(E2E_TOKEN_SECRET, {
-    userId,
-    projectId: "demo",
-    docId,
-    access: "write",
-    keyId: "demo-key",
-    exp: Math.floor(Date.now() / 1000) + 3600,
-    incarnation: claims.inc,
-  });
-}
+const suite = serverSuite<WebsocketProvider>();
 
 interface Joined {
   p: WebsocketProvider;
@@ -46,12 +20,12 @@ interface Joined {
 }
 
 async function join(docId: string, devToken: string, userId: string): Promise<Joined> {
-  const p = new WebsocketProvider(`${server.url.replace(/^http/, "ws")}/v1/sync`, docId, new Y.Doc(), {
-    params: { token: await userToken(docId, devToken, userId) },
+  const p = new WebsocketProvider(`${suite.server.url.replace(/^http/, "ws")}/v1/sync`, docId, new Y.Doc(), {
+    params: { token: await shortToken(docId, devToken, 3600, userId) },
     WebSocketPolyfill: WebSocket as never,
     disableBc: true,
   });
-  open.push(p);
+  suite.open.push(p);
   const closes: number[] = [];
   p.on("connection-close", (e) => closes.push((e as { code: number } | null)?.code ?? 0));
   p.on("closed", (e) => closes.push(e.code));
@@ -63,7 +37,7 @@ const sees = (j: Joined) => j.p.awareness.getStates().size;
 
 describe("hundreds of stock providers in one document", () => {
   it("100 join one by one, then 200 in bursts of 50: nobody is closed, everyone sees all 300, a cursor move reaches everyone, leavers disappear", async () => {
-    const { docId, token } = await devDoc(server, "crowd");
+    const { docId, token } = await devDoc(suite.server, "crowd");
     const crowd: Joined[] = [];
     for (let i = 0; i < 100; i++) {
       const j = await join(docId, token, `one-${i}`);
