@@ -13,8 +13,8 @@ import { runInNewContext } from "node:vm";
 import { gunzipSync } from "node:zlib";
 import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
-import { validateUpdate } from "../src/sync/update-check";
-import { docItemUnits, itemUnits, updateCost } from "../src/sync/update-cost";
+import { validateUpdate } from "../src/sync/cost/update-check";
+import { docItemUnits, itemUnits, updateCost } from "../src/sync/cost/update-cost";
 import { craftChain, craftUpdate, type Struct } from "../test/helpers/crafted-update";
 
 /** The proposed limit (RoomLimits.maxDocItemUnits): a document plus the update it receives, in item units. */

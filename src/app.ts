@@ -5,15 +5,15 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AppError, ERROR_STATUS, errorResponse, type ErrorCode } from "./errors";
 import { apiCors, noStore, requireStrongSecrets } from "./http/middleware";
 import { demoProjectInDevMode, devRoutes } from "./routes/dev";
-import { contentRoutes } from "./routes/content";
-import { docRoutes } from "./routes/docs";
+import { contentRoutes } from "./documents/content-routes";
+import { docRoutes } from "./documents/routes";
 import { keyRoutes } from "./routes/keys";
-import { createRouter, declareRateLimits, errors, registerSecuritySchemes } from "./routes/openapi";
+import { createRouter, declareRateLimits, errors, registerSecuritySchemes } from "./http/openapi";
 import { projectRoutes } from "./routes/projects";
 import { syncRoutes } from "./routes/sync";
 import { tokenRoutes } from "./routes/tokens";
-import { versionRoutes } from "./routes/versions";
-import { registerWebhookEvents, webhookRoutes } from "./routes/webhooks";
+import { versionRoutes } from "./versions/routes";
+import { registerWebhookEvents, webhookRoutes } from "./webhooks/routes";
 
 const CODE_BY_STATUS = new Map<number, ErrorCode>((Object.entries(ERROR_STATUS) as [ErrorCode, ContentfulStatusCode][]).map(([code, status]) => [status, code]));
 

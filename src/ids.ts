@@ -1,4 +1,4 @@
-/** Random ids and base64url: for keys, cursors, incarnations and state vectors alike. */
+/** Random ids, base64url and ISO times: for keys, cursors, incarnations, state vectors and timestamps alike. */
 
 export function base64url(bytes: Uint8Array): string {
   let bin = "";
@@ -31,3 +31,6 @@ export function randomId(length = 21, prefix = ""): string {
   }
   return out;
 }
+
+/** A millisecond time as the API writes it. */
+export const iso = (ms: number) => new Date(ms).toISOString();

@@ -4,7 +4,7 @@ import { handleDeliveries } from "./webhooks/consumer";
 import type { DeliveryMessage } from "./webhooks/queue";
 
 export { DocRoom } from "./room/doc-room";
-export { WebhookRelay } from "./room/webhook-relay";
+export { WebhookRelay } from "./webhooks/relay";
 
 const app = createApp();
 

@@ -16,12 +16,12 @@ import { pacing } from "../sync/presence-pacing";
 
 type ApplyOutcomeCode = Extract<ApplyOutcome, { ok: false }>["code"];
 import { RoomCore } from "../sync/room-core";
-import { restoreUpdate } from "../sync/restore";
-import { renderRoots } from "../sync/to-json";
-import { validateUpdate } from "../sync/update-check";
-import { nextAutoVersionAt, recordAutoVersion, recordChange, VERSION_IDLE_SECONDS, type AutoVersionState, type AutoVersionTiming } from "../sync/version-policy";
+import { restoreOnCopy, restoreUpdate } from "../versions/restore";
+import { renderRoots } from "../versions/to-json";
+import { validateUpdate } from "../sync/cost/update-check";
+import { nextAutoVersionAt, recordAutoVersion, recordChange, VERSION_IDLE_SECONDS, type AutoVersionState, type AutoVersionTiming } from "../versions/policy";
 import { type Attachment, type Conn, fromAttachment, toAttachment } from "./attachment";
-import { Outbox, type Sink } from "./outbox";
+import { Outbox, type Sink } from "../sync/outbox";
 import {
   IdentityHeader,
   type ApplyUpdateResult,
@@ -38,10 +38,10 @@ import {
 } from "./rpc-types";
 import { RevokedKeys } from "./revoked-keys";
 import { SqlUpdateStore } from "./store";
-import { putRefusal, SqlVersionStore, type PutResult, type PutVersion, type VersionMeta, type VersionPage } from "./versions";
-import { WebhookOutbox } from "./webhook-outbox";
-import { dispatchUpdated, UPDATED } from "./webhook-dispatch";
-import { dispatchOnce, hasPendingOnce, recordOnce, RESTORED, VERSION_CREATED, type OnceData } from "./webhook-once";
+import { putRefusal, SqlVersionStore, type PutResult, type PutVersion, type VersionMeta, type VersionPage } from "../versions/store";
+import { WebhookOutbox } from "../webhooks/room-outbox";
+import { dispatchUpdated, UPDATED } from "../webhooks/dispatch";
+import { dispatchOnce, hasPendingOnce, recordOnce, RESTORED, VERSION_CREATED, type OnceData } from "../webhooks/once";
 
 const CATALOG_FLUSH_MS = 5_000;
 /**
@@ -712,7 +712,7 @@ export class DocRoom extends DurableObject<Env> {
     // holds about twice the document at its peak, never three documents (RoomCore.restoreEdit).
     let edit: ReturnType<RoomCore<Conn>["restoreEdit"]>;
     try {
-      edit = this.core.restoreEdit(version.value);
+      edit = this.core.restoreEdit(version.value, restoreOnCopy);
     } catch (e) {
       console.error("restore failed", { error: e instanceof Error ? e.name : typeof e });
       return unrestorable;

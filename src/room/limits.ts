@@ -1,4 +1,4 @@
-import type { Env } from "../env";
+import { type Env, vars as varsOf } from "../env";
 import { DEFAULT_LIMITS, type RoomLimits } from "../sync/ports";
 import {
   MAX_AUTO_VERSIONS,
@@ -9,9 +9,12 @@ import {
   type RetentionLimits,
   VERSION_INTERVAL_SECONDS,
   VERSION_WRITES_PER_MINUTE,
-} from "../sync/version-policy";
+} from "../versions/policy";
 
-/** Every limit the server enforces, configurable through `wrangler.toml` [vars]. */
+/**
+ * Every limit the server enforces, configurable through `wrangler.toml` [vars]: a missing, non-numeric or
+ * non-positive value keeps the default.
+ */
 export interface Limits extends RoomLimits {
   /** Largest WebSocket frame; a larger one closes the socket with 1009. The platform takes up to 32 MiB. */
   maxFrameBytes: number;
@@ -37,6 +40,10 @@ export interface Limits extends RoomLimits {
   maxBeforeRestoreVersions: number;
   /** Named versions plus restores per client-token user per document per minute; past it 429. */
   versionWritesPerMinute: number;
+  /** Webhook endpoints a project may have; the next POST /v1/webhooks gets 400. */
+  maxWebhooksPerProject: number;
+  /** Live (not revoked) secret keys a project may have; the next POST /v1/keys gets 400. */
+  maxKeysPerProject: number;
 }
 
 const DEFAULTS: Limits = {
@@ -56,6 +63,8 @@ const DEFAULTS: Limits = {
   maxNamedVersionsPerUser: MAX_NAMED_VERSIONS_PER_USER,
   maxBeforeRestoreVersions: MAX_BEFORE_RESTORE_VERSIONS,
   versionWritesPerMinute: VERSION_WRITES_PER_MINUTE,
+  maxWebhooksPerProject: 20,
+  maxKeysPerProject: 100,
 };
 
 const VARS: Record<keyof Limits, string> = {
@@ -71,6 +80,8 @@ const VARS: Record<keyof Limits, string> = {
   maxNamedVersionsPerUser: "MAX_NAMED_VERSIONS_PER_USER",
   maxBeforeRestoreVersions: "MAX_BEFORE_RESTORE_VERSIONS",
   versionWritesPerMinute: "VERSION_WRITES_PER_MINUTE",
+  maxWebhooksPerProject: "MAX_WEBHOOKS_PER_PROJECT",
+  maxKeysPerProject: "MAX_KEYS_PER_PROJECT",
   maxDocBytes: "MAX_DOC_BYTES",
   maxDocItemUnits: "MAX_DOC_ITEM_UNITS",
   maxRootTypes: "MAX_ROOT_TYPES",
@@ -89,7 +100,7 @@ const VARS: Record<keyof Limits, string> = {
 };
 
 export function readLimits(env: Env): Limits {
-  const vars = env as unknown as Record<string, unknown>;
+  const vars = varsOf(env);
   const out = { ...DEFAULTS };
   for (const key of Object.keys(VARS) as (keyof Limits)[]) {
     const raw = vars[VARS[key]];

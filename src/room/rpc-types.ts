@@ -10,26 +10,17 @@ export interface DocRef {
 
 import type { Access } from "../sync/ports";
 
-export type { RootKind } from "../sync/to-json";
+export type { RootKind } from "../versions/to-json";
 
 /** Why the object refused a write, in its own terms (the routes map them to HTTP). */
 export type WriteRefusal = "invalid_update" | "too_large" | "too_many_client_ids" | "rate_limited" | "storage_failed" | "gone";
 
 export type ApplyUpdateResult = { ok: true; stateVector: Uint8Array } | { ok: false; reason: WriteRefusal; message: string };
 
-export type { VersionMeta, VersionPage } from "./versions";
-export type { VersionKind } from "../sync/version-policy";
+export type { VersionMeta, VersionPage } from "../versions/store";
+export type { VersionKind } from "../versions/policy";
 
-/**
- * Why the object refused a version call, in its own terms. `not_found`: no such version; `too_large`: over
- * MAX_VERSION_BYTES or a version quota, or a restore that would take the document past its limits; `unrestorable`: content
- * nested deeper than rendering and restore go (or unreadable); `bad_cursor`: not a page's nextCursor;
- * `rate_limited`: the user's named versions and restores per minute, or their byte or client-id allowance, are spent.
- */
-export type VersionRefusal = "not_found" | "too_large" | "unrestorable" | "bad_cursor" | "storage_failed" | "gone" | "rate_limited";
-
-/** `retryAfterSeconds` comes with `rate_limited` (the route's Retry-After). */
-export type VersionResult<T> = { ok: true; value: T } | { ok: false; reason: VersionRefusal; message: string; retryAfterSeconds?: number };
+export type { VersionRefusal, VersionResult } from "./outcome";
 
 export interface Presence {
   connections: number;

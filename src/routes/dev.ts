@@ -13,8 +13,9 @@ import { ensureProjectWithKey, getDocument, insertOrGetDocument, recentDocuments
 import { AppError } from "../errors";
 import { randomId } from "../ids";
 import { roomStub } from "../room/stub";
-import { DocId, DocParams, json, toDocument } from "./docs";
-import { createRouter } from "./openapi";
+import { toDocument } from "../documents/shape";
+import { DocId, DocParams, json } from "../http/kit";
+import { createRouter } from "../http/openapi";
 import { issueToken } from "./tokens";
 
 export const DEMO_PROJECT_ID = "demo";

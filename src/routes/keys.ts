@@ -11,8 +11,11 @@ import type { ApiKey } from "../db/schema";
 import { AppError } from "../errors";
 import { closeSocketsOfKey } from "../room/key-revocation";
 import { REVOKED_KEY_MEMORY_MS } from "../room/revoked-keys";
-import { createRouter, decodeTimeCursor, encodeTimeCursor, errors, iso, page, PageQuery, SECURITY } from "./openapi";
-import { maxKeysPerProject } from "./project-limits";
+import { encodeCursor } from "../cursor";
+import { timeCursor } from "../http/kit";
+import { createRouter, errors, page, PageQuery, SECURITY } from "../http/openapi";
+import { iso } from "../ids";
+import { readLimits } from "../room/limits";
 
 const KeySchema = z
   .object({
@@ -103,7 +106,7 @@ export const keyRoutes = createRouter()
     const body = c.req.valid("json");
     const key = { id: randomId(21, "key_"), projectId: c.var.projectId, name: body.name ?? "unnamed", createdAt: Date.now() };
     const secretKey = generateSecretKey();
-    const max = maxKeysPerProject(c.env);
+    const max = readLimits(c.env).maxKeysPerProject;
     if (!(await insertKeyUnderCap(c.env.DB, { ...key, hash: await hashSecretKey(secretKey) }, max))) {
       throw new AppError("invalid_request", `a project may have at most ${max} live keys: revoke one first`);
     }
@@ -111,9 +114,9 @@ export const keyRoutes = createRouter()
   })
   .openapi(listKeysRoute, async (c) => {
     const { limit, cursor } = c.req.valid("query");
-    const rows = await listKeys(c.env.DB, c.var.projectId, { limit, after: cursor === undefined ? undefined : decodeTimeCursor(cursor) });
+    const rows = await listKeys(c.env.DB, c.var.projectId, { limit, after: timeCursor(cursor) });
     const keys = rows.slice(0, limit);
-    return c.json({ data: keys.map(toKey), nextCursor: rows.length > limit ? encodeTimeCursor(keys[keys.length - 1]!) : null }, 200);
+    return c.json({ data: keys.map(toKey), nextCursor: rows.length > limit ? encodeCursor(keys[keys.length - 1]!) : null }, 200);
   })
   .openapi(revokeKeyRoute, async (c) => {
     const { keyId } = c.req.valid("param");

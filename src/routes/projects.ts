@@ -5,7 +5,8 @@ import { generateSecretKey, hashSecretKey } from "../auth/secret-key";
 import { randomId } from "../ids";
 import { getProject, insertProjectWithKey } from "../db/queries";
 import { AppError } from "../errors";
-import { createRouter, errors, iso, SECURITY } from "./openapi";
+import { createRouter, errors, SECURITY } from "../http/openapi";
+import { iso } from "../ids";
 
 const ProjectSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string().openapi({ format: "date-time" }) }).openapi("Project");
 

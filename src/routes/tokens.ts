@@ -8,8 +8,10 @@ import { mintClientToken, type Access } from "../auth/client-token";
 import { requireSecretKey, type AppEnv } from "../auth/middleware";
 import { getDocument } from "../db/queries";
 import type { DocumentRow } from "../db/schema";
-import { DocParams, insertDocument, json, loadDoc } from "./docs";
-import { createRouter, errors, iso, SECURITY } from "./openapi";
+import { createDocument, newDocumentRow } from "../documents/create";
+import { afterResponse, DocParams, json, loadDoc } from "../http/kit";
+import { createRouter, errors, SECURITY } from "../http/openapi";
+import { iso } from "../ids";
 
 // ---- schemas ----
 
@@ -82,8 +84,8 @@ export async function issueToken(c: Context<AppEnv>, row: DocumentRow, grant: { 
 async function getOrCreate(c: Context<AppEnv>, id: string): Promise<{ row: DocumentRow; created: boolean }> {
   const existing = await getDocument(c.env.DB, c.var.projectId, id);
   if (existing) return { row: existing, created: false };
-  const { row, inserted } = await insertDocument(c, { id });
-  return inserted ? { row, created: true } : { row: await loadDoc(c, id), created: false };
+  const row = newDocumentRow(c.var.projectId, { id });
+  return (await createDocument(c.env, afterResponse(c), row)) ? { row, created: true } : { row: await loadDoc(c, id), created: false };
 }
 
 // ---- handlers ----

@@ -6,7 +6,7 @@
 import * as Y from "yjs";
 import { endsGroup, mergeOrKeep } from "./coalesce";
 import { encodeSyncStep2, encodeUpdate } from "./frames";
-import { updateClockRanges } from "./update-check";
+import { updateClockRanges } from "./cost/update-check";
 
 /** A document not yet loaded, as stored: enough to greet clients and answer fresh ones without Yjs. */
 export interface ColdView {

@@ -9,7 +9,7 @@ import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import { err, ok, type Result } from "../result";
 import { expectEnd, readVarUint8ArrayStrict, readVarUintStrict } from "./reader";
-import { validateUpdate } from "./update-check";
+import { validateUpdate } from "./cost/update-check";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 

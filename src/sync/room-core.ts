@@ -25,9 +25,8 @@ import {
   type UpdateStore,
   type Writer,
 } from "./ports";
-import { placesWithoutWalk } from "./merge-work";
-import { restoreOnCopy } from "./restore";
-import { docItemUnits, itemUnits, loadMergeSteps, NO_COST, type UpdateCost, updateCost } from "./update-cost";
+import { placesWithoutWalk } from "./cost/merge-work";
+import { docItemUnits, itemUnits, loadMergeSteps, NO_COST, type UpdateCost, updateCost } from "./cost/update-cost";
 import { decodeFrame, encodeSaved, encodeSyncStep1, encodeSyncStep2 } from "./frames";
 
 /** Updates up to this size (typing) are charged an upper bound of their item units instead of counted. */
@@ -501,7 +500,10 @@ export class RoomCore<C extends RoomConn> {
    * document. Refused up front when the two are too large together; throws as restore.ts does (content
    * it cannot restore). The document is unchanged either way.
    */
-  restoreEdit(version: Y.Doc): { ok: true; update: Uint8Array; current: Uint8Array } | { ok: false; message: string } {
+  restoreEdit(
+    version: Y.Doc,
+    onCopy: (copy: Y.Doc, version: Y.Doc) => Uint8Array,
+  ): { ok: true; update: Uint8Array; current: Uint8Array } | { ok: false; message: string } {
     // The copy and the version together, plus what comparing them takes, must leave the isolate room:
     // their item units may add up to RESTORE_UNITS_FACTOR documents' worth (MAX_DOC_ITEM_UNITS), or the
     // restore is refused before anything is copied. A document at the cap can still go back to a version
@@ -524,7 +526,7 @@ export class RoomCore<C extends RoomConn> {
     });
     entries.length = 0;
     const current = Y.encodeStateAsUpdate(copy);
-    return { ok: true, update: restoreOnCopy(copy, version), current };
+    return { ok: true, update: onCopy(copy, version), current };
   }
 
   /** The whole state, or what a given state vector lacks, as one v1 update. */

@@ -4,7 +4,7 @@
  * queue dead-letters (the consumer itself kept failing) mark their delivery failed. A message of a chain
  * the delivery no longer runs (src/webhooks/queue.ts) is dropped, so a delivery has one chain of attempts.
  */
-import { failDelivery, loadAttempt, recordAttempt, updateWebhook, type Attempt } from "../db/webhooks";
+import { failDelivery, loadAttempt, recordAttempt, updateWebhook, type Attempt } from "./queries";
 import type { Env } from "../env";
 import { delivered, post } from "./attempt";
 import { GIVE_UP_AFTER_MS, retryDelaySeconds } from "./backoff";

@@ -1,5 +1,5 @@
 /** Handing deliveries to the queue: the message names the delivery and its chain; the consumer reads the rest from D1. */
-import { markEnqueued, startChains } from "../db/webhooks";
+import { markEnqueued, startChains } from "./queries";
 import type { Env } from "../env";
 
 export interface DeliveryMessage {

@@ -1,5 +1,5 @@
 /** The webhook knobs from `wrangler.toml` [vars]; the test-only ones count only with DEV_MODE "true". */
-import type { Env } from "../env";
+import { type Env, vars as varsOf } from "../env";
 
 export interface WebhookSettings {
   /** At most one `document.updated` per document and endpoint this often (WEBHOOK_THROTTLE_SECONDS, default 30). */
@@ -12,7 +12,7 @@ export interface WebhookSettings {
 }
 
 export function readWebhookSettings(env: Env): WebhookSettings {
-  const vars = env as unknown as Record<string, unknown>;
+  const vars = varsOf(env);
   const devMode = vars.DEV_MODE === "true";
   const num = (name: string, fallback: number) => {
     const n = Number(vars[name]);

@@ -5,7 +5,7 @@
  * by running the flush the outbox scheduled.
  */
 import * as Y from "yjs";
-import { Outbox, type PendingWrites } from "../../src/room/outbox";
+import { Outbox, type PendingWrites } from "../../src/sync/outbox";
 import { decodeFrame } from "../../src/sync/frames";
 import { type Clock, DEFAULT_LIMITS, type RoomConn, type RoomLimits, type UpdateStore } from "../../src/sync/ports";
 import { RoomCore } from "../../src/sync/room-core";

@@ -8,8 +8,9 @@
 import * as Y from "yjs";
 import { DEFAULT_LIMITS } from "../../src/sync/ports";
 import { RESTORE_UNITS_FACTOR, RoomCore } from "../../src/sync/room-core";
-import { validateUpdate } from "../../src/sync/update-check";
+import { validateUpdate } from "../../src/sync/cost/update-check";
 import { MemoryStore, MemoryTransport, type TestConn } from "./memory-room";
+import { restoreOnCopy } from "../../src/versions/restore";
 
 /**
  * `fits`: the largest restore the limits allow, a document and a version of the same size together at
@@ -67,7 +68,7 @@ void core.doc.share; // load the live document, as a room holding it in memory d
 const docMB = heapMB() - base;
 const version = new Y.Doc();
 Y.applyUpdate(version, versionState);
-const edit = core.restoreEdit(version);
+const edit = core.restoreEdit(version, restoreOnCopy);
 version.destroy();
 if (!edit.ok) {
   console.log(JSON.stringify({ mode, docMB, refused: edit.message, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));

@@ -4,7 +4,7 @@ import { expect } from "vitest";
 import * as Y from "yjs";
 import type { DocRoom } from "../../src/room/doc-room";
 import { roomStub } from "../../src/room/stub";
-import type { AutoVersionState } from "../../src/sync/version-policy";
+import type { AutoVersionState } from "../../src/versions/policy";
 import { api, createDoc, expectJson, incarnationOf, postUpdate, type TestProject } from "./rest";
 
 export interface Version {

@@ -9,8 +9,8 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { DocRoom } from "../../src/room/doc-room";
 import { readLimits, retentionLimits } from "../../src/room/limits";
-import { SqlVersionStore } from "../../src/room/versions";
-import { CLIENT_NAMED_SHARE, MAX_NAMED_VERSIONS, VERSION_WRITES_PER_MINUTE, versionCost } from "../../src/sync/version-policy";
+import { SqlVersionStore } from "../../src/versions/store";
+import { CLIENT_NAMED_SHARE, MAX_NAMED_VERSIONS, VERSION_WRITES_PER_MINUTE, versionCost } from "../../src/versions/policy";
 import { api, createProject, expectError, expectJson, mintToken } from "../helpers/rest";
 import { editableDoc, json, list, setText, stubOf, takeAutoVersionNow, takeVersion, type Version } from "../helpers/versions";
 

@@ -6,8 +6,8 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { DocRoom } from "../../src/room/doc-room";
 import { CHUNK_BYTES } from "../../src/room/store";
-import { SqlVersionStore, type VersionPage } from "../../src/room/versions";
-import { DEFAULT_RETENTION, type RetentionLimits, VERSION_ROW_BYTES, versionCost } from "../../src/sync/version-policy";
+import { SqlVersionStore, type VersionPage } from "../../src/versions/store";
+import { DEFAULT_RETENTION, type RetentionLimits, VERSION_ROW_BYTES, versionCost } from "../../src/versions/policy";
 
 /** Runs `fn` with a store on a fresh object's storage; `reopen` builds a second store on the same storage. */
 function withStore<T>(

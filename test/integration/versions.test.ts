@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import type { DocRoom } from "../../src/room/doc-room";
 import { readLimits } from "../../src/room/limits";
-import type { AutoVersionState } from "../../src/sync/version-policy";
+import type { AutoVersionState } from "../../src/versions/policy";
 import { api, createProject, expectError, expectJson, mintToken } from "../helpers/rest";
 import { synced, waitFor, providersPerTest } from "../helpers/sync";
 import { editableDoc, json, list, setText, stubOf, takeAutoVersionNow, takeVersion, type Version } from "../helpers/versions";

@@ -5,7 +5,7 @@ import * as syncProtocol from "y-protocols/sync";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, MessageType } from "../../src/sync/frames";
-import { validateUpdate } from "../../src/sync/update-check";
+import { validateUpdate } from "../../src/sync/cost/update-check";
 
 /** A document exercising every kind of content Yjs encodes. */
 function richDoc(): Y.Doc {

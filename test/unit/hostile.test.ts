@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
 import { encodeAwareness, encodeSyncStep1, encodeUpdate, MessageType, SyncType } from "../../src/sync/frames";
-import { validateUpdate } from "../../src/sync/update-check";
+import { validateUpdate } from "../../src/sync/cost/update-check";
 import { CloseCode } from "../../src/sync/close-codes";
 import { CLIENT_ID_WINDOW_MS, DEFAULT_LIMITS, type RoomLimits } from "../../src/sync/ports";
 import type { RoomCore } from "../../src/sync/room-core";

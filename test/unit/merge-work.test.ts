@@ -9,8 +9,8 @@ import * as encoding from "lib0/encoding";
 import { describe, expect, inject, it } from "vitest";
 import * as Y from "yjs";
 import { DEFAULT_LIMITS } from "../../src/sync/ports";
-import { placesWithoutWalk } from "../../src/sync/merge-work";
-import { loadMergeSteps, updateCost } from "../../src/sync/update-cost";
+import { placesWithoutWalk } from "../../src/sync/cost/merge-work";
+import { loadMergeSteps, updateCost } from "../../src/sync/cost/update-cost";
 import { craftEndClaims, craftUpdate, type Struct } from "../helpers/crafted-update";
 import { applyPatches, type SequentialTrace } from "../helpers/traces";
 

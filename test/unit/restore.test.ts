@@ -10,8 +10,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { restoreInto, restoreUpdate } from "../../src/sync/restore";
-import { renderRoots, type RootKind } from "../../src/sync/to-json";
+import { restoreInto, restoreUpdate } from "../../src/versions/restore";
+import { renderRoots, type RootKind } from "../../src/versions/to-json";
 
 // Read at run time: a literal `import.meta.env` is inlined when the module is transformed, and the
 // transform is cached across runs, so the variables of the first run would stick.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { decodeFrame, encodeAwareness, encodeSyncStep1, encodeSyncStep2, encodeUpdate, MessageType } from "../../src/sync/frames";
-import { updateClockRanges, validateUpdate } from "../../src/sync/update-check";
+import { updateClockRanges, validateUpdate } from "../../src/sync/cost/update-check";
 import { MERGE_MAX_BYTES } from "../../src/sync/coalesce";
 import { CloseCode } from "../../src/sync/close-codes";
 import { storedStateVector } from "../../src/sync/cold-start";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { MAX_DEPTH, renderRoots, type RootKind } from "../../src/sync/to-json";
+import { MAX_DEPTH, renderRoots, type RootKind } from "../../src/versions/to-json";
 
 /** Builds content on a source doc and returns a fresh doc holding its state: roots untyped, as on the server. */
 function fresh(build: (doc: Y.Doc) => void): Y.Doc {

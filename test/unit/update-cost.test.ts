@@ -7,8 +7,8 @@ import * as encoding from "lib0/encoding";
 import { describe, expect, inject, it } from "vitest";
 import * as Y from "yjs";
 import { SMALL_UNITS_PER_BYTE, SMALL_UPDATE_BYTES } from "../../src/sync/room-core";
-import { validateUpdate } from "../../src/sync/update-check";
-import { docItemUnits, itemUnits, updateCost } from "../../src/sync/update-cost";
+import { validateUpdate } from "../../src/sync/cost/update-check";
+import { docItemUnits, itemUnits, updateCost } from "../../src/sync/cost/update-cost";
 import { applyPatches, type SequentialTrace } from "../helpers/traces";
 import { craftChain, craftUpdate, type Struct } from "../helpers/crafted-update";
 

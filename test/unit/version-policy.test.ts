@@ -23,7 +23,7 @@ import {
   VERSION_WRITES_PER_MINUTE,
   type VersionUsage,
   versionCost,
-} from "../../src/sync/version-policy";
+} from "../../src/versions/policy";
 
 const S = 1000;
 const T0 = 1_800_000_000_000;

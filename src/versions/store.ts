@@ -7,7 +7,8 @@
  * "newest first" is `ORDER BY id DESC` and a cursor is the last id seen. Erasing the document
  * (`storage.deleteAll`) erases its versions with it.
  */
-import { base64url, fromBase64url, randomId } from "../ids";
+import { decodeIdCursor, encodeCursor } from "../cursor";
+import { randomId } from "../ids";
 import {
   DEFAULT_RETENTION,
   planPut,
@@ -18,9 +19,12 @@ import {
   versionCost,
   VERSION_ROW_BYTES,
   type WriteBucket,
-} from "../sync/version-policy";
-import type { VersionResult } from "./rpc-types";
-import { CHUNK_BYTES } from "./store";
+} from "./policy";
+import type { VersionResult } from "../room/outcome";
+import { CHUNK_BYTES } from "../room/store";
+
+/** What a version id looks like (randomId-style time prefix and random tail); a cursor holds one. */
+const VERSION_ID = /^[0-9a-z]{9}[0-9A-Za-z]{12}$/;
 
 export type VersionMeta = { id: string; name: string | null; kind: VersionKind; createdAt: number; createdBy: string | null; sizeBytes: number };
 
@@ -185,10 +189,8 @@ export class SqlVersionStore {
     const limit = Math.min(Math.max(Math.trunc(opts.limit ?? 50), 1), 1000);
     let after: string | undefined;
     if (opts.cursor) {
-      const bytes = fromBase64url(opts.cursor);
-      if (!bytes) return undefined;
-      after = new TextDecoder().decode(bytes);
-      if (!/^[0-9a-z]{9}[0-9A-Za-z]{12}$/.test(after)) return undefined;
+      after = decodeIdCursor(opts.cursor, VERSION_ID);
+      if (after === undefined) return undefined;
     }
     const where: string[] = [];
     const args: (string | number)[] = [];
@@ -205,7 +207,7 @@ export class SqlVersionStore {
       .toArray();
     const more = rows.length > limit;
     const data = rows.slice(0, limit).map(toMeta);
-    return { data, nextCursor: more ? base64url(new TextEncoder().encode(data[data.length - 1]!.id)) : null };
+    return { data, nextCursor: more ? encodeCursor(data[data.length - 1]!.id) : null };
   }
 
   get(id: string): VersionMeta | undefined {

@@ -5,9 +5,10 @@
  * alarm exists whenever such a delivery can.
  */
 import { DurableObject } from "cloudflare:workers";
-import { outboxBacklog } from "../db/webhooks";
+import { outboxBacklog } from "./queries";
 import type { Env } from "../env";
-import { enqueueDeliveries } from "../webhooks/queue";
+import { enqueueDeliveries } from "./queue";
+import { readWebhookSettings } from "./settings";
 
 /** How long after arming the relay looks: the request's own after-commit enqueue normally wins by far. */
 const RELAY_DELAY_MS = 10_000;
@@ -40,18 +41,25 @@ export function relayStub(env: Env, projectId: string) {
 }
 
 /**
- * What a route does around a commit that records webhook deliveries: `before` arms the relay; `after`
- * enqueues what the commit recorded, after the response (ctx.waitUntil), unless the DEV_MODE-only hold is on.
+ * The one way a route records webhook deliveries in D1: the relay is armed before `write` commits them,
+ * so a death between the commit and the enqueue still delivers them; what `write` recorded is enqueued
+ * after the response (`waitUntil`), unless the DEV_MODE-only hold is on.
  */
-export const webhookOutbox = {
-  before: (env: Env, projectId: string) => relayStub(env, projectId).arm(projectId),
-  after(env: Env, waitUntil: (p: Promise<unknown>) => void, deliveries: readonly string[], hold: boolean): void {
-    if (deliveries.length === 0 || hold) return;
+export async function recordDeliveries<T extends { deliveries: readonly string[] }>(
+  env: Env,
+  waitUntil: (p: Promise<unknown>) => void,
+  projectId: string,
+  write: () => Promise<T>,
+): Promise<T> {
+  await relayStub(env, projectId).arm(projectId);
+  const written = await write();
+  if (written.deliveries.length > 0 && !readWebhookSettings(env).holdEnqueue) {
     waitUntil(
-      enqueueDeliveries(env, deliveries).catch((e) => {
+      enqueueDeliveries(env, written.deliveries).catch((e) => {
         // The relay's alarm enqueues them instead.
         console.error("webhook enqueue failed; the relay will retry", { error: e instanceof Error ? e.name : typeof e });
       }),
     );
-  },
-};
+  }
+  return written;
+}

@@ -5,12 +5,11 @@ import { requireDocAccess } from "../auth/middleware";
 import { AppError, type ErrorCode } from "../errors";
 import { base64url, fromBase64url } from "../ids";
 import { readLimits } from "../room/limits";
-import type { JsonResult, Presence, ReadResult, RootKind, WriteRefusal } from "../room/rpc-types";
-import { DocParams, gone, json, loadDoc, reader, room } from "./docs";
-import { createRouter, errors, JsonQuery, SECURITY, yjsUpdate } from "./openapi";
+import type { JsonResult, Presence, ReadResult, WriteRefusal } from "../room/rpc-types";
+import { DocParams, gone, json, loadDoc, reader, room } from "../http/kit";
+import { createRouter, errors, JsonQuery, parseTypes, SECURITY, yjsUpdate } from "../http/openapi";
 
 const MAX_STATE_VECTOR_CHARS = 64 * 1024;
-const MAX_TYPES = 64;
 
 // ---- schemas ----
 
@@ -108,21 +107,6 @@ const REFUSAL: Record<WriteRefusal, ErrorCode> = {
   storage_failed: "internal",
   gone: "not_found",
 };
-
-/** `name:kind,…` → kinds; 400 for anything else. */
-export function parseTypes(text: string | undefined): Map<string, RootKind> {
-  // A Map, not an object: a root may be named `__proto__` or `constructor`.
-  const kinds = new Map<string, RootKind>();
-  if (text === undefined || text === "") return kinds;
-  const parts = text.split(",");
-  if (parts.length > MAX_TYPES) throw new AppError("invalid_request", `at most ${MAX_TYPES} types`);
-  for (const part of parts) {
-    const m = /^([^:,]{1,256}):(text|map|array|xml)$/.exec(part);
-    if (!m) throw new AppError("invalid_request", "types is name:kind,… with kind one of text, map, array, xml", { types: part });
-    kinds.set(m[1]!, m[2] as RootKind);
-  }
-  return kinds;
-}
 
 function decodeStateVector(text: string): Uint8Array {
   const bytes = fromBase64url(text);

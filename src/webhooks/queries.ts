@@ -4,7 +4,7 @@
  */
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { webhookDeliveries, webhookEvents, webhooks, type DeliveryRow, type DocumentRow, type WebhookRow } from "./schema";
+import { webhookDeliveries, webhookEvents, webhooks, type DeliveryRow, type DocumentRow, type WebhookRow } from "../db/schema";
 
 const db = (d1: D1Database) => drizzle(d1);
 

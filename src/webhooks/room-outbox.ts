@@ -7,7 +7,7 @@
  *
  * Rows are keyed by (type, key) so later event types fit: one that must not coalesce (a version) uses its own key.
  */
-import type { Sent } from "../webhooks/throttle";
+import type { Sent } from "./throttle";
 
 export class WebhookOutbox {
   constructor(private readonly sql: SqlStorage) {

@@ -4,12 +4,12 @@
  * records each for the endpoints subscribed then, enqueues it, and only then removes the row, so a crash in
  * between records and enqueues the same ids again (at-least-once, as for `document.updated`).
  */
-import { recordEvent, subscribers } from "../db/webhooks";
+import { recordEvent, subscribers } from "./queries";
 import type { Env } from "../env";
-import { eventBody, type DocumentRestoredData, type VersionCreatedData } from "../webhooks/events";
-import { enqueueDeliveries } from "../webhooks/queue";
-import { digest } from "./webhook-dispatch";
-import type { WebhookOutbox } from "./webhook-outbox";
+import { eventBody, type DocumentRestoredData, type VersionCreatedData } from "./events";
+import { enqueueDeliveries } from "./queue";
+import { digest } from "./dispatch";
+import type { WebhookOutbox } from "./room-outbox";
 
 export const VERSION_CREATED = "version.created";
 export const RESTORED = "document.restored";

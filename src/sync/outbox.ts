@@ -10,9 +10,9 @@
  * No `cloudflare:*` import: the Durable Object gives it SQLite and sockets, the unit tests an in-memory
  * store and sink, and both run this same code.
  */
-import { release, type Held } from "../sync/coalesce";
-import { encodeUpdate } from "../sync/frames";
-import type { RoomConn, Transport } from "../sync/ports";
+import { release, type Held } from "./coalesce";
+import { encodeUpdate } from "./frames";
+import type { RoomConn, Transport } from "./ports";
 
 /** The write side of the store: appended updates wait here until `flush` commits them. */
 export interface PendingWrites {

@@ -2,7 +2,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../auth/middleware";
 import { AppError, ERROR_STATUS, type ErrorCode } from "../errors";
-import { base64url, fromBase64url } from "../ids";
+import type { RootKind } from "../versions/to-json";
 
 /** `?limit=&cursor=`: every paged list (cursors are opaque; `nextCursor` of the previous page). */
 export const PageQuery = z.object({
@@ -23,26 +23,6 @@ export const PageQuery = z.object({
 /** One page of a list: `{data, nextCursor}`, `nextCursor` null on the last. */
 export const page = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item), nextCursor: z.string().nullable() });
 
-/** The position in a list ordered by (createdAt, id): the cursor of the deliveries and keys lists. */
-export interface TimeCursor {
-  createdAt: number;
-  id: string;
-}
-
-export const encodeTimeCursor = (row: TimeCursor) => base64url(new TextEncoder().encode(JSON.stringify([row.createdAt, row.id])));
-
-/** The cursor `encodeTimeCursor` made; anything else is 400 invalid_request. */
-export function decodeTimeCursor(cursor: string): TimeCursor {
-  try {
-    const bytes = fromBase64url(cursor);
-    const v = bytes && (JSON.parse(new TextDecoder().decode(bytes)) as unknown);
-    if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && typeof v[1] === "string") return { createdAt: v[0], id: v[1] };
-  } catch {
-    // below
-  }
-  throw new AppError("invalid_request", "the cursor is not valid");
-}
-
 /** A Yjs v1 update as a request or response body. */
 export const yjsUpdate = { "application/octet-stream": { schema: z.string().openapi({ format: "binary" }) } };
 
@@ -54,6 +34,23 @@ export const JsonQuery = z.object({
     .optional()
     .openapi({ param: { name: "types", in: "query" }, description: "name:kind,… with kind one of text, map, array, xml", example: "content:xml,title:text" }),
 });
+
+const MAX_TYPES = 64;
+
+/** `name:kind,…` → kinds; 400 for anything else. */
+export function parseTypes(text: string | undefined): Map<string, RootKind> {
+  // A Map, not an object: a root may be named `__proto__` or `constructor`.
+  const kinds = new Map<string, RootKind>();
+  if (text === undefined || text === "") return kinds;
+  const parts = text.split(",");
+  if (parts.length > MAX_TYPES) throw new AppError("invalid_request", `at most ${MAX_TYPES} types`);
+  for (const part of parts) {
+    const m = /^([^:,]{1,256}):(text|map|array|xml)$/.exec(part);
+    if (!m) throw new AppError("invalid_request", "types is name:kind,… with kind one of text, map, array, xml", { types: part });
+    kinds.set(m[1]!, m[2] as RootKind);
+  }
+  return kinds;
+}
 
 /** What the message calls each part of a request that a route validates. */
 const PART: Record<string, string> = { json: "body", query: "query", param: "path", header: "header", form: "form", cookie: "cookie" };
@@ -155,5 +152,3 @@ export function registerSecuritySchemes(app: OpenAPIHono<AppEnv>): void {
     description: "A client token from POST /v1/docs/{id}/tokens: one document, one user, read or write.",
   });
 }
-
-export const iso = (ms: number) => new Date(ms).toISOString();

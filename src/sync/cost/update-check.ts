@@ -3,7 +3,7 @@
  * structs. Mirrors yjs' readClientsStructRefs / readDeleteSet / contentRefs.
  */
 import * as decoding from "lib0/decoding";
-import { readByte, readString, readVarIntStrict, readVarUint8ArrayStrict, readVarUintStrict, skipBytes, skipString, expectEnd } from "./reader";
+import { readByte, readString, readVarIntStrict, readVarUint8ArrayStrict, readVarUintStrict, skipBytes, skipString, expectEnd } from "../reader";
 
 /**
  * Parses a Yjs v1 update completely, without applying it or allocating its structs, and returns the

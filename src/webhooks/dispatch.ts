@@ -4,13 +4,13 @@
  * ids derive from the object's name, the change sequence and the endpoints, and the outbox marks them sent
  * only after D1 has them and the queue took them.
  */
-import { recordEvent, subscribers } from "../db/webhooks";
+import { recordEvent, subscribers } from "./queries";
 import type { Env } from "../env";
-import { eventBody, type DocumentUpdatedData } from "../webhooks/events";
-import { enqueueDeliveries } from "../webhooks/queue";
-import { readWebhookSettings } from "../webhooks/settings";
-import { decide } from "../webhooks/throttle";
-import type { WebhookOutbox } from "./webhook-outbox";
+import { eventBody, type DocumentUpdatedData } from "./events";
+import { enqueueDeliveries } from "./queue";
+import { readWebhookSettings } from "./settings";
+import { decide } from "./throttle";
+import type { WebhookOutbox } from "./room-outbox";
 
 export const UPDATED = "document.updated";
 

@@ -3,29 +3,21 @@
  * route shares: the id and its schema, a row's JSON shape, the catalog check and the document's object.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { requireDocAccess, requireSecretKey, type AppEnv } from "../auth/middleware";
-import { getDocument, listDocuments, updateDocument } from "../db/queries";
-import { deleteDocumentWithEvent, insertDocumentWithEvent, type NewEvent } from "../db/webhooks";
-import type { DocumentRow } from "../db/schema";
+import { requireDocAccess, requireSecretKey } from "../auth/middleware";
+import { encodeCursor } from "../cursor";
+import { listDocuments, updateDocument } from "../db/queries";
 import { AppError } from "../errors";
-import { base64url, fromBase64url, randomId } from "../ids";
-import type { DocRef, Reader } from "../room/rpc-types";
-import { roomStub } from "../room/stub";
-import { webhookOutbox } from "../room/webhook-relay";
-import { eventBody, type DocumentEventData } from "../webhooks/events";
-import { readWebhookSettings } from "../webhooks/settings";
-import { createRouter, errors, iso, PageQuery, page, SECURITY } from "./openapi";
+import { afterResponse, DOC_ID_PATTERN, DocId, DocParams, gone, idCursor, json, loadDoc, room } from "../http/kit";
+import { createRouter, errors, PageQuery, page, SECURITY } from "../http/openapi";
+import { randomId } from "../ids";
+import { createDocument, deleteDocumentRow, newDocumentRow } from "./create";
+import { DocumentSchema, toDocument } from "./shape";
 
-export const DOC_ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 export const MAX_METADATA_BYTES = 8 * 1024;
 
 const encoder = new TextEncoder();
 
 // ---- schemas ----
-
-export const DocId = z.string().regex(DOC_ID_PATTERN, "a document id matches ^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$");
-export const DocParams = z.object({ id: DocId.openapi({ param: { name: "id", in: "path" }, example: "my-doc" }) });
 
 const Metadata = z
   .record(z.string(), z.unknown())
@@ -35,17 +27,6 @@ const Metadata = z
   .openapi({ description: `A JSON object, at most ${MAX_METADATA_BYTES} bytes (UTF-8) of its JSON` });
 
 const Title = z.string().max(1000).nullable();
-
-export const DocumentSchema = z
-  .object({
-    id: z.string(),
-    title: z.string().nullable(),
-    metadata: z.record(z.string(), z.unknown()),
-    createdAt: z.string().openapi({ format: "date-time" }),
-    updatedAt: z.string().openapi({ format: "date-time" }),
-    sizeBytes: z.number().int().openapi({ description: "Size of the encoded state, kept up to date within seconds" }),
-  })
-  .openapi("Document");
 
 const CreateDocBody = z
   .object({ id: DocId.optional().openapi({ description: "Generated when absent" }), title: Title.optional(), metadata: Metadata.optional() })
@@ -63,8 +44,6 @@ const ListQuery = PageQuery.extend({
     .optional()
     .openapi({ param: { name: "prefix", in: "query" } }),
 });
-
-export const json = <T extends z.ZodType>(schema: T) => ({ "application/json": { schema } });
 
 // ---- routes ----
 
@@ -141,106 +120,18 @@ const deleteDoc = createRoute({
   responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404) },
 });
 
-// ---- helpers ----
-
-export function toDocument(row: DocumentRow) {
-  return {
-    id: row.id,
-    title: row.title,
-    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-    createdAt: iso(row.createdAt),
-    updatedAt: iso(row.updatedAt),
-    sizeBytes: row.sizeBytes,
-  };
-}
-
-/**
- * The document's catalog row, or 404. A client token counts only for the creation of the id it was
- * minted for: after a delete and a re-create, the old token finds no document.
- */
-export async function loadDoc(c: Context<AppEnv>, docId: string): Promise<DocumentRow> {
-  const row = await getDocument(c.env.DB, c.var.projectId, docId);
-  if (!row || (c.var.client && (c.var.client.incarnation ?? "") !== row.incarnation)) throw new AppError("not_found", "no such document");
-  return row;
-}
-
-const ref = (row: DocumentRow): DocRef => ({ projectId: row.projectId, docId: row.id, incarnation: row.incarnation });
-
-/** The object for `row`, and the ref every call passes it. */
-export const room = (c: Context<AppEnv>, row: DocumentRow) => ({ stub: roomStub(c.env, ref(row)), ref: ref(row) });
-
-/** Who reads, for the object's read budgets: a client token's user; a secret key reads unbudgeted. */
-export const reader = (c: Context<AppEnv>): Reader | undefined => (c.var.client ? { userId: c.var.client.userId, access: c.var.client.access } : undefined);
-
-export const gone = () => new AppError("not_found", "no such document");
-
-/** A `document.created` / `document.deleted` event, recorded in the batch of the catalog change it is about. */
-function documentEvent(type: "document.created" | "document.deleted", projectId: string, docId: string, at: number): NewEvent {
-  const data: DocumentEventData = { projectId, docId };
-  return { id: randomId(24, "evt_"), projectId, type, body: JSON.stringify(eventBody(type, at, data)), createdAt: at };
-}
-
-/**
- * Creates the document `id` in the caller's project with its `document.created` event, unless the id is
- * taken (then `inserted` is false and nothing changed).
- */
-export async function insertDocument(
-  c: Context<AppEnv>,
-  fields: { id: string; title?: string | null; metadata?: Record<string, unknown> },
-): Promise<{ row: DocumentRow; inserted: boolean }> {
-  const now = Date.now();
-  const row: DocumentRow = {
-    projectId: c.var.projectId,
-    id: fields.id,
-    title: fields.title ?? null,
-    metadata: JSON.stringify(fields.metadata ?? {}),
-    createdAt: now,
-    updatedAt: now,
-    sizeBytes: 0,
-    incarnation: randomId(12),
-  };
-  // The event commits with the row (one D1 batch); the relay is armed first, so a death between the
-  // commit and the enqueue below still delivers it.
-  await webhookOutbox.before(c.env, row.projectId);
-  const { inserted, deliveries } = await insertDocumentWithEvent(c.env.DB, row, documentEvent("document.created", row.projectId, row.id, now));
-  if (inserted) webhookOutbox.after(c.env, afterResponse(c), deliveries, readWebhookSettings(c.env).holdEnqueue);
-  return { row, inserted };
-}
-
-/** `ctx.waitUntil` where the runtime gives one (app.request without a context has none: the promise still runs). */
-export function afterResponse(c: Context<AppEnv>): (p: Promise<unknown>) => void {
-  return (p) => {
-    try {
-      c.executionCtx.waitUntil(p);
-    } catch {
-      // no execution context
-    }
-  };
-}
-
-export function encodeCursor(lastId: string): string {
-  return base64url(encoder.encode(lastId));
-}
-
-function decodeCursor(cursor: string): string {
-  const bytes = fromBase64url(cursor);
-  const id = bytes && new TextDecoder().decode(bytes);
-  if (!id || !DOC_ID_PATTERN.test(id)) throw new AppError("invalid_request", "the cursor is not valid");
-  return id;
-}
-
 // ---- handlers ----
 
 export const docRoutes = createRouter()
   .openapi(createDoc, async (c) => {
     const body = c.req.valid("json");
-    const { row, inserted } = await insertDocument(c, { id: body.id ?? randomId(21), title: body.title, metadata: body.metadata });
-    if (!inserted) throw new AppError("conflict", "the project already has a document with this id");
+    const row = newDocumentRow(c.var.projectId, { id: body.id ?? randomId(21), title: body.title, metadata: body.metadata });
+    if (!(await createDocument(c.env, afterResponse(c), row))) throw new AppError("conflict", "the project already has a document with this id");
     return c.json(toDocument(row), 201);
   })
   .openapi(listDocs, async (c) => {
     const { limit, cursor, prefix } = c.req.valid("query");
-    const afterId = cursor === undefined ? undefined : decodeCursor(cursor);
+    const afterId = idCursor(cursor, DOC_ID_PATTERN);
     const rows = await listDocuments(c.env.DB, c.var.projectId, { limit, afterId, prefix });
     const page = rows.slice(0, limit);
     const nextCursor = rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null;
@@ -257,7 +148,7 @@ export const docRoutes = createRouter()
     if (body.title !== undefined) patch.title = body.title;
     if (body.metadata !== undefined) patch.metadata = JSON.stringify(body.metadata);
     const row = await updateDocument(c.env.DB, c.var.projectId, id, patch);
-    if (!row) throw new AppError("not_found", "no such document");
+    if (!row) throw gone();
     return c.json(toDocument(row), 200);
   })
   .openapi(deleteDoc, async (c) => {
@@ -269,9 +160,6 @@ export const docRoutes = createRouter()
     // erased object (404 everywhere) until a retried DELETE removes it.
     const r = room(c, row);
     await r.stub.erase();
-    await webhookOutbox.before(c.env, row.projectId);
-    const event = documentEvent("document.deleted", row.projectId, id, Date.now());
-    const { deliveries } = await deleteDocumentWithEvent(c.env.DB, { projectId: c.var.projectId, docId: id, incarnation: row.incarnation }, event);
-    webhookOutbox.after(c.env, afterResponse(c), deliveries, readWebhookSettings(c.env).holdEnqueue);
+    await deleteDocumentRow(c.env, afterResponse(c), { projectId: c.var.projectId, docId: id, incarnation: row.incarnation });
     return c.body(null, 204);
   });

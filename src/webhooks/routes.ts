@@ -18,17 +18,19 @@ import {
   restartDelivery,
   rotateWebhookSecret,
   updateWebhook,
-} from "../db/webhooks";
+} from "./queries";
 import { AppError } from "../errors";
 import { randomId } from "../ids";
-import { webhookOutbox } from "../room/webhook-relay";
-import { eventBody, EVENT_TYPES, SUBSCRIBABLE_EVENTS, type EventType } from "../webhooks/events";
-import { readWebhookSettings } from "../webhooks/settings";
-import { generateWebhookSecret } from "../webhooks/sign";
-import { checkWebhookUrl } from "../webhooks/url";
-import { afterResponse, json } from "./docs";
-import { createRouter, decodeTimeCursor, encodeTimeCursor, errors, iso, PageQuery, page, SECURITY } from "./openapi";
-import { maxWebhooksPerProject } from "./project-limits";
+import { recordDeliveries } from "./relay";
+import { eventBody, EVENT_TYPES, SUBSCRIBABLE_EVENTS, type EventType } from "./events";
+import { readWebhookSettings } from "./settings";
+import { generateWebhookSecret } from "./sign";
+import { checkWebhookUrl } from "./url";
+import { encodeCursor } from "../cursor";
+import { afterResponse, json, timeCursor } from "../http/kit";
+import { createRouter, errors, PageQuery, page, SECURITY } from "../http/openapi";
+import { iso } from "../ids";
+import { readLimits } from "../room/limits";
 
 /** After a rotation the previous secret still signs (a second signature) this long. */
 export const PREVIOUS_SECRET_TTL_MS = 24 * 3600 * 1000;
@@ -283,9 +285,10 @@ async function sendOne(c: Context<AppEnv>, hook: WebhookRow, type: EventType, da
   const now = Date.now();
   const event = { id: randomId(24, "evt_"), projectId: hook.projectId, type, body: JSON.stringify(eventBody(type, now, data)), createdAt: now };
   const deliveryId = randomId(24, "msg_");
-  await webhookOutbox.before(c.env, hook.projectId);
-  await recordEvent(c.env.DB, event, [{ id: deliveryId, webhookId: hook.id }]);
-  webhookOutbox.after(c.env, afterResponse(c), [deliveryId], readWebhookSettings(c.env).holdEnqueue);
+  await recordDeliveries(c.env, afterResponse(c), hook.projectId, async () => {
+    await recordEvent(c.env.DB, event, [{ id: deliveryId, webhookId: hook.id }]);
+    return { deliveries: [deliveryId] };
+  });
   return deliveryId;
 }
 
@@ -311,7 +314,7 @@ export const webhookRoutes = createRouter()
       createdAt: now,
       updatedAt: now,
     };
-    const max = maxWebhooksPerProject(c.env);
+    const max = readLimits(c.env).maxWebhooksPerProject;
     if (!(await insertWebhookUnderCap(c.env.DB, row, max))) throw new AppError("invalid_request", `a project may have at most ${max} webhooks`);
     return c.json({ ...toWebhook(row), secret: row.secret }, 201);
   })
@@ -358,9 +361,9 @@ export const webhookRoutes = createRouter()
   .openapi(listHookDeliveries, async (c) => {
     const hook = await loadHook(c, c.req.valid("param").id);
     const { limit, cursor } = c.req.valid("query");
-    const rows = await listDeliveries(c.env.DB, hook.id, { limit, before: cursor === undefined ? undefined : decodeTimeCursor(cursor) });
+    const rows = await listDeliveries(c.env.DB, hook.id, { limit, before: timeCursor(cursor) });
     const page = rows.slice(0, limit);
-    const nextCursor = rows.length > limit ? encodeTimeCursor(page[page.length - 1]!) : null;
+    const nextCursor = rows.length > limit ? encodeCursor(page[page.length - 1]!) : null;
     return c.json({ data: page.map(toDelivery), nextCursor }, 200);
   })
   .openapi(retryDelivery, async (c) => {
@@ -369,10 +372,11 @@ export const webhookRoutes = createRouter()
     const delivery = await getDelivery(c.env.DB, hook.id, deliveryId);
     if (!delivery) throw new AppError("not_found", "no such delivery");
     if (!hook.enabled) throw new AppError("conflict", "the webhook is disabled: enable it first (PATCH enabled: true)");
-    await webhookOutbox.before(c.env, hook.projectId);
-    if (!(await restartDelivery(c.env.DB, delivery.id, Date.now())))
-      throw new AppError("conflict", `only a failed delivery can be retried (this one is ${delivery.status})`);
-    webhookOutbox.after(c.env, afterResponse(c), [delivery.id], readWebhookSettings(c.env).holdEnqueue);
+    await recordDeliveries(c.env, afterResponse(c), hook.projectId, async () => {
+      if (!(await restartDelivery(c.env.DB, delivery.id, Date.now())))
+        throw new AppError("conflict", `only a failed delivery can be retried (this one is ${delivery.status})`);
+      return { deliveries: [delivery.id] };
+    });
     return c.json({ deliveryId: delivery.id }, 202);
   });
 

@@ -6,18 +6,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireDocAccess, requireSecretKey } from "../auth/middleware";
 import { getDocument } from "../db/queries";
-import type { DocumentRow } from "../db/schema";
-import { insertDocumentWithEvent } from "../db/webhooks";
 import { AppError, type ErrorBody, type ErrorCode } from "../errors";
 import { randomId } from "../ids";
 import type { VersionMeta, VersionRefusal, VersionResult, WriteRefusal } from "../room/rpc-types";
 import { roomStub } from "../room/stub";
-import { webhookOutbox } from "../room/webhook-relay";
-import { eventBody } from "../webhooks/events";
-import { readWebhookSettings } from "../webhooks/settings";
-import { parseTypes } from "./content";
-import { afterResponse, DocId, DocParams, DocumentSchema, json, loadDoc, reader, room, toDocument } from "./docs";
-import { createRouter, ErrorSchema, errors, iso, JsonQuery, PageQuery, page, SECURITY, yjsUpdate } from "./openapi";
+import { createDocument, newDocumentRow } from "../documents/create";
+import { DocumentSchema, toDocument } from "../documents/shape";
+import { afterResponse, DocId, DocParams, json, loadDoc, reader, room } from "../http/kit";
+import { createRouter, ErrorSchema, errors, JsonQuery, PageQuery, page, parseTypes, SECURITY, yjsUpdate } from "../http/openapi";
+import { iso } from "../ids";
 
 // ---- schemas ----
 
@@ -301,17 +298,7 @@ export const versionRoutes = createRouter()
     if (await getDocument(c.env.DB, projectId, newId)) throw new AppError("conflict", "the project already has a document with this id");
     // The version's content as one fresh edit (restored into an empty document): its own history, none of the source's.
     const update = await outcome<Uint8Array>(source.stub.forkUpdate(source.ref, versionId));
-    const now = Date.now();
-    const row: DocumentRow = {
-      projectId,
-      id: newId,
-      title: body.title ?? null,
-      metadata: "{}",
-      createdAt: now,
-      updatedAt: now,
-      sizeBytes: 0,
-      incarnation: randomId(12),
-    };
+    const row = newDocumentRow(projectId, { id: newId, title: body.title });
     // Content first, catalog row second: a document never shows up empty, and a refused fork leaves no row.
     const target = roomStub(c.env, { projectId, docId: newId, incarnation: row.incarnation });
     const seeded = (await target.seed({ projectId, docId: newId, incarnation: row.incarnation }, update)) as
@@ -322,21 +309,11 @@ export const versionRoutes = createRouter()
       throw new AppError(WRITE_REFUSAL[seeded.reason], seeded.message);
     }
     row.sizeBytes = seeded.sizeBytes;
-    await webhookOutbox.before(c.env, projectId);
-    const created = {
-      id: randomId(24, "evt_"),
-      projectId,
-      type: "document.created",
-      createdAt: now,
-      body: JSON.stringify(eventBody("document.created", now, { projectId, docId: newId })),
-    };
-    const { inserted, deliveries } = await insertDocumentWithEvent(c.env.DB, row, created);
-    if (!inserted) {
+    if (!(await createDocument(c.env, afterResponse(c), row))) {
       // Created by someone else since the check above: this content goes, theirs stays.
       await target.erase();
       throw new AppError("conflict", "the project already has a document with this id");
     }
-    webhookOutbox.after(c.env, afterResponse(c), deliveries, readWebhookSettings(c.env).holdEnqueue);
     return c.json(toDocument(row), 201);
   })
   .openapi(renameVersion, async (c) => {
