@@ -80,7 +80,7 @@ export function createApp() {
 
   app.notFound(() => errorResponse("not_found", "no such route"));
   app.onError((e) => {
-    if (e instanceof AppError) return Response.json(e.toBody(), { status: e.status });
+    if (e instanceof AppError) return Response.json(e.toBody(), { status: e.status, headers: e.headers });
     // Hono's own refusals (malformed JSON, a body media type the route does not take) keep their status.
     if (e instanceof HTTPException && e.status < 500) {
       return errorResponse(CODE_BY_STATUS.get(e.status) ?? "invalid_request", e.message || "invalid request");

@@ -29,6 +29,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    /** Sent with the error (Retry-After with a known wait). */
+    readonly headers?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.status = ERROR_STATUS[code];

@@ -2,11 +2,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import * as Y from "yjs";
 import { requireDocAccess } from "../auth/middleware";
-import { AppError, type ErrorCode } from "../errors";
+import { AppError } from "../errors";
 import { base64url, fromBase64url } from "../ids";
 import { readLimits } from "../room/limits";
-import type { JsonResult, Presence, ReadResult, WriteRefusal } from "../room/rpc-types";
-import { DocParams, gone, json, loadDoc, reader, room } from "../http/kit";
+import type { Presence } from "../room/rpc-types";
+import { outcome } from "../http/outcome";
+import { DocParams, json, loadDoc, reader, room } from "../http/kit";
 import { createRouter, errors, JsonQuery, parseTypes, SECURITY, yjsUpdate } from "../http/openapi";
 
 const MAX_STATE_VECTOR_CHARS = 64 * 1024;
@@ -98,16 +99,6 @@ const getPresence = createRoute({
 
 // ---- helpers ----
 
-/** What a refused write means over HTTP: the object answers in its own terms, the route maps them. */
-const REFUSAL: Record<WriteRefusal, ErrorCode> = {
-  invalid_update: "invalid_request",
-  too_many_client_ids: "invalid_request",
-  rate_limited: "rate_limited",
-  too_large: "payload_too_large",
-  storage_failed: "internal",
-  gone: "not_found",
-};
-
 function decodeStateVector(text: string): Uint8Array {
   const bytes = fromBase64url(text);
   if (bytes) {
@@ -157,9 +148,8 @@ export const contentRoutes = createRouter()
     const { stateVector } = c.req.valid("query");
     const sv = stateVector === undefined ? undefined : decodeStateVector(stateVector);
     const r = room(c, await loadDoc(c, id));
-    const read = (await r.stub.readUpdate(r.ref, sv, reader(c))) as ReadResult;
-    if (!read.ok) throw read.reason === "gone" ? gone() : new AppError("rate_limited", read.message);
-    return c.body(read.value as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
+    const update = await outcome<Uint8Array>(r.stub.readUpdate(r.ref, sv, reader(c)));
+    return c.body(update as Uint8Array<ArrayBuffer>, 200, { "content-type": "application/octet-stream" });
   })
   .openapi(postUpdate, async (c) => {
     const { id } = c.req.valid("param");
@@ -170,23 +160,17 @@ export const contentRoutes = createRouter()
     const body = await readCapped(c.req.raw, readLimits(c.env).maxUpdateBytes);
     if (body.length === 0) throw new AppError("invalid_request", "the body is empty: expected a Yjs v1 update");
     const r = room(c, await loadDoc(c, id));
-    const result = await r.stub.applyUpdate(r.ref, body, c.var.client?.userId);
-    if (!result.ok) throw new AppError(REFUSAL[result.reason], result.message);
-    return c.json({ stateVector: base64url(result.stateVector) }, 200);
+    const stateVector = await outcome<Uint8Array>(r.stub.applyUpdate(r.ref, body, c.var.client?.userId));
+    return c.json({ stateVector: base64url(stateVector) }, 200);
   })
   .openapi(getJson, async (c) => {
     const { id } = c.req.valid("param");
     const kinds = parseTypes(c.req.valid("query").types);
     const r = room(c, await loadDoc(c, id));
-    // RPC return types arrive wrapped (Disposable), which defeats narrowing: name the plain type.
-    const result = (await r.stub.getJson(r.ref, kinds, reader(c))) as JsonResult;
-    if (!result.ok) throw result.gone ? gone() : new AppError(result.rateLimited ? "rate_limited" : "invalid_request", result.message);
-    return c.json(result.value, 200);
+    return c.json(await outcome<Record<string, unknown>>(r.stub.getJson(r.ref, kinds, reader(c))), 200);
   })
   .openapi(getPresence, async (c) => {
     const { id } = c.req.valid("param");
     const r = room(c, await loadDoc(c, id));
-    const presence = (await r.stub.getPresence(r.ref)) as Presence | null;
-    if (!presence) throw gone();
-    return c.json(presence, 200);
+    return c.json(await outcome<Presence>(r.stub.getPresence(r.ref)), 200);
   });

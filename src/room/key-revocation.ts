@@ -11,6 +11,7 @@
  */
 import { listDocuments } from "../db/queries";
 import type { Env } from "../env";
+import type { Outcome } from "./outcome";
 import { roomStub } from "./stub";
 
 export const REVOKE_PAGE_SIZE = 100;
@@ -40,8 +41,11 @@ export async function closeSocketsOfKey(env: Env, projectId: string, keyId: stri
       }),
     );
     for (const r of results) {
-      if (r.status === "fulfilled") out.sockets += r.value;
-      else out.failed++;
+      if (r.status === "fulfilled") {
+        // A deleted document (gone) holds no sockets. RPC results arrive wrapped: the plain type is named.
+        const closed = r.value as Outcome<number>;
+        if (closed.ok) out.sockets += closed.value;
+      } else out.failed++;
     }
     out.documents += page.length;
     if (rows.length <= REVOKE_PAGE_SIZE) return out;

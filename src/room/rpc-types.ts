@@ -12,31 +12,21 @@ import type { Access } from "../sync/ports";
 
 export type { RootKind } from "../versions/to-json";
 
-/** Why the object refused a write, in its own terms (the routes map them to HTTP). */
-export type WriteRefusal = "invalid_update" | "too_large" | "too_many_client_ids" | "rate_limited" | "storage_failed" | "gone";
-
-export type ApplyUpdateResult = { ok: true; stateVector: Uint8Array } | { ok: false; reason: WriteRefusal; message: string };
-
 export type { VersionMeta, VersionPage } from "../versions/store";
 export type { VersionKind } from "../versions/policy";
 
-export type { VersionRefusal, VersionResult } from "./outcome";
+export type { Outcome, Refusal } from "./outcome";
 
 export interface Presence {
   connections: number;
   users: { userId: string; access: Access; clientIds: number[] }[];
 }
 
-export type JsonResult = { ok: true; value: Record<string, unknown> } | { ok: false; message: string; gone?: boolean; rateLimited?: boolean };
-
 /** Who reads, for read budgets: a client token's user and access (a secret key reads as the application, unbudgeted). */
 export interface Reader {
   userId: string;
   access: Access;
 }
-
-/** A whole-document or diff read: the bytes, or why not. */
-export type ReadResult = { ok: true; value: Uint8Array } | { ok: false; reason: "gone" | "rate_limited"; message: string };
 
 /** Headers the Worker sets on the upgrade request it forwards, after checking the token. */
 export const IdentityHeader = {

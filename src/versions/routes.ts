@@ -6,9 +6,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireDocAccess, requireSecretKey } from "../auth/middleware";
 import { getDocument } from "../db/queries";
-import { AppError, type ErrorBody, type ErrorCode } from "../errors";
+import { AppError } from "../errors";
 import { randomId } from "../ids";
-import type { VersionMeta, VersionRefusal, VersionResult, WriteRefusal } from "../room/rpc-types";
+import type { Outcome, VersionMeta } from "../room/rpc-types";
+import { outcome, refusalError } from "../http/outcome";
 import { roomStub } from "../room/stub";
 import { createDocument, newDocumentRow } from "../documents/create";
 import { DocumentSchema, toDocument } from "../documents/shape";
@@ -207,44 +208,6 @@ const deleteVersion = createRoute({
 
 // ---- helpers ----
 
-const REFUSAL: Record<VersionRefusal, ErrorCode> = {
-  not_found: "not_found",
-  gone: "not_found",
-  too_large: "payload_too_large",
-  unrestorable: "invalid_request",
-  bad_cursor: "invalid_request",
-  storage_failed: "internal",
-  rate_limited: "rate_limited",
-};
-
-const WRITE_REFUSAL: Record<WriteRefusal, ErrorCode> = {
-  invalid_update: "invalid_request",
-  too_many_client_ids: "invalid_request",
-  rate_limited: "rate_limited",
-  too_large: "payload_too_large",
-  storage_failed: "internal",
-  gone: "not_found",
-};
-
-/** The value of an outcome, or the error its refusal maps to. RPC results arrive wrapped: the plain type is named. */
-async function outcome<T>(call: Promise<unknown>): Promise<T> {
-  const r = (await call) as VersionResult<T>;
-  if (!r.ok) throw new AppError(REFUSAL[r.reason], r.message);
-  return r.value;
-}
-
-/**
- * Like outcome, but a spent rate (a user's named versions and restores per minute) is the answer itself:
- * 429 `rate_limited` with Retry-After, which the one error handler would not carry.
- */
-async function rated<T>(call: Promise<unknown>): Promise<{ ok: true; value: T } | { ok: false; body: ErrorBody; retryAfter: string }> {
-  const r = (await call) as VersionResult<T>;
-  if (!r.ok && r.reason === "rate_limited") {
-    return { ok: false, body: new AppError("rate_limited", r.message).toBody(), retryAfter: String(r.retryAfterSeconds ?? 60) };
-  }
-  return { ok: true, value: await outcome<T>(Promise.resolve(r)) };
-}
-
 export const toVersion = (v: VersionMeta) => ({ id: v.id, name: v.name, kind: v.kind, createdAt: iso(v.createdAt), createdBy: v.createdBy, sizeBytes: v.sizeBytes });
 
 // ---- handlers ----
@@ -254,9 +217,8 @@ export const versionRoutes = createRouter()
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
     const r = room(c, await loadDoc(c, id));
-    const v = await rated<VersionMeta>(r.stub.createVersion(r.ref, { name: body.name ?? null, createdBy: c.var.client?.userId ?? null }));
-    if (!v.ok) return c.json(v.body, 429, { "retry-after": v.retryAfter });
-    return c.json(toVersion(v.value), 201);
+    const v = await outcome<VersionMeta>(r.stub.createVersion(r.ref, { name: body.name ?? null, createdBy: c.var.client?.userId ?? null }));
+    return c.json(toVersion(v), 201);
   })
   .openapi(listVersions, async (c) => {
     const { id } = c.req.valid("param");
@@ -285,9 +247,7 @@ export const versionRoutes = createRouter()
   .openapi(restoreVersion, async (c) => {
     const { id, versionId } = c.req.valid("param");
     const r = room(c, await loadDoc(c, id));
-    const done = await rated<{ restoredFrom: string; before: string }>(r.stub.restoreVersion(r.ref, versionId, c.var.client?.userId ?? null));
-    if (!done.ok) return c.json(done.body, 429, { "retry-after": done.retryAfter });
-    return c.json(done.value, 200);
+    return c.json(await outcome<{ restoredFrom: string; before: string }>(r.stub.restoreVersion(r.ref, versionId, c.var.client?.userId ?? null)), 200);
   })
   .openapi(forkVersion, async (c) => {
     const { id, versionId } = c.req.valid("param");
@@ -301,14 +261,12 @@ export const versionRoutes = createRouter()
     const row = newDocumentRow(projectId, { id: newId, title: body.title });
     // Content first, catalog row second: a document never shows up empty, and a refused fork leaves no row.
     const target = roomStub(c.env, { projectId, docId: newId, incarnation: row.incarnation });
-    const seeded = (await target.seed({ projectId, docId: newId, incarnation: row.incarnation }, update)) as
-      | { ok: true; sizeBytes: number }
-      | { ok: false; reason: WriteRefusal; message: string };
+    const seeded = (await target.seed({ projectId, docId: newId, incarnation: row.incarnation }, update)) as Outcome<{ sizeBytes: number }>;
     if (!seeded.ok) {
       await target.erase();
-      throw new AppError(WRITE_REFUSAL[seeded.reason], seeded.message);
+      throw refusalError(seeded);
     }
-    row.sizeBytes = seeded.sizeBytes;
+    row.sizeBytes = seeded.value.sizeBytes;
     if (!(await createDocument(c.env, afterResponse(c), row))) {
       // Created by someone else since the check above: this content goes, theirs stays.
       await target.erase();

@@ -20,7 +20,7 @@ import {
   VERSION_ROW_BYTES,
   type WriteBucket,
 } from "./policy";
-import type { VersionResult } from "../room/outcome";
+import { type Outcome, refuse } from "../room/outcome";
 import { CHUNK_BYTES } from "../room/store";
 
 /** What a version id looks like (randomId-style time prefix and random tail); a cursor holds one. */
@@ -41,9 +41,10 @@ export type PutRefusal = { ok: false; reason: "too_large" | "quota" | "rate_limi
 export type PutResult = { ok: true; version: VersionMeta; pruned: string[] } | PutRefusal;
 
 /** A refused put as the object's answer to the route (413, or 429 with Retry-After); `context` prefixes a 413's message. */
-export function putRefusal(put: PutRefusal, context = ""): VersionResult<never> {
-  if (put.reason === "rate_limited") return { ok: false, reason: "rate_limited", message: put.message, retryAfterSeconds: put.retryAfterSeconds };
-  return { ok: false, reason: "too_large", message: context + put.message };
+export function putRefusal(put: PutRefusal, context = ""): Outcome<never> {
+  // A spent rate always says how long to wait (the route's Retry-After).
+  if (put.reason === "rate_limited") return refuse("rate_limited", put.message, put.retryAfterSeconds ?? 60);
+  return refuse("too_large", context + put.message);
 }
 
 type Row = { id: string; name: string | null; kind: string; created_at: number; created_by: string | null; size_bytes: number };

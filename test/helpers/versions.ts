@@ -56,9 +56,10 @@ export async function stubOf(p: TestProject, docId: string) {
 /** Has the object take its automatic version now, as its alarm does once a burst has ended; returns when it was taken. */
 export async function takeAutoVersionNow(p: TestProject, docId: string): Promise<number | undefined> {
   return runInDurableObject(await stubOf(p, docId), (room: DocRoom) => {
-    const r = room as unknown as { autoVersions: AutoVersionState; takeAutoVersion(now: number): number };
-    r.autoVersions = { firstChangeAt: 0, lastChangeAt: 0 };
-    r.takeAutoVersion(Date.now());
-    return r.autoVersions.lastVersionAt;
+    // The object's versions (src/versions/room.ts): their burst state and the alarm duty that takes one.
+    const r = (room as unknown as { versions: { auto: AutoVersionState; duty: { run(now: number): number } } }).versions;
+    r.auto = { firstChangeAt: 0, lastChangeAt: 0 };
+    r.duty.run(Date.now());
+    return r.auto.lastVersionAt;
   });
 }

@@ -17,6 +17,7 @@ import { decodeFrame, encodeAwareness, encodeUpdate } from "../../src/sync/frame
 import { hostileFrame, prng, realFrames } from "../helpers/fuzz";
 import { BASE, createTestDoc, openRaw, synced, waitFor, providersPerTest } from "../helpers/sync";
 import type { SequentialTrace } from "../helpers/traces";
+import { storedUpdate } from "../helpers/room-calls";
 
 const LIVE_FRAMES = 2000;
 const PARALLEL = 40;
@@ -78,7 +79,7 @@ describe("hostile frames against a live object", () => {
     expect(a.wsconnected && b.wsconnected).toBe(true);
     // Only the honest edits changed the document.
     const after = new Y.Doc();
-    Y.applyUpdate(after, (await stub.getUpdate(d))!);
+    Y.applyUpdate(after, await storedUpdate(stub, d));
     expect(after.getText("t").toString()).toBe(a.doc.getText("t").toString());
     expect(b.doc.getText("t").toString()).toBe(a.doc.getText("t").toString());
     expect(after.getText("t").toString().endsWith("base")).toBe(true);
@@ -93,7 +94,7 @@ describe("hostile frames against a live object", () => {
     const stub = roomStub(env, d);
     for (let text = ""; text !== "kept"; ) {
       const doc = new Y.Doc();
-      Y.applyUpdate(doc, (await stub.getUpdate(d))!);
+      Y.applyUpdate(doc, await storedUpdate(stub, d));
       text = doc.getText("t").toString();
     }
     const e = encoding.createEncoder();
@@ -112,7 +113,7 @@ describe("hostile frames against a live object", () => {
     raw.ws.send(encodeUpdate(encoding.toUint8Array(e)));
     expect((await raw.closed).code).toBe(4422);
     const after = new Y.Doc();
-    Y.applyUpdate(after, (await stub.getUpdate(d))!);
+    Y.applyUpdate(after, await storedUpdate(stub, d));
     expect(after.getText("t").toString()).toBe("kept");
     expect(after.store.clients.size).toBe(1);
   });

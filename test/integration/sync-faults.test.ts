@@ -7,6 +7,7 @@ import { readLimits } from "../../src/room/limits";
 import { roomStub } from "../../src/room/stub";
 import { encodeSyncStep1, encodeUpdate } from "../../src/sync/frames";
 import { createTestDoc, openRaw, synced, waitFor, type TestDoc, providersPerTest } from "../helpers/sync";
+import { storedUpdate } from "../helpers/room-calls";
 
 const provider = providersPerTest();
 
@@ -146,7 +147,7 @@ describe("durability and hibernation", () => {
     expect(stats.biggestRow).toBeLessThanOrEqual(1024 * 1024);
     raw.ws.close();
     await evictDurableObject(stub);
-    const whole = (await stub.getUpdate(d))!;
+    const whole = await storedUpdate(stub, d);
     const back = new Y.Doc();
     Y.applyUpdate(back, whole);
     expect(back.getText("t").length).toBe(22 * chunk.length);
@@ -178,7 +179,7 @@ describe("sessions end when they should", () => {
     expect((await raw.closed).code).toBe(4404);
     // A request that passed the catalog check just before the delete finds a tombstone, even after eviction.
     await evictDurableObject(stub);
-    expect(await stub.getUpdate(d)).toBeNull();
+    expect(await stub.readUpdate(d)).toMatchObject({ ok: false, reason: "gone" });
     expect(await stub.applyUpdate(d, Y.encodeStateAsUpdate(src))).toMatchObject({ ok: false, reason: "gone" });
     const late = await openRaw(d.docId, await d.token());
     expect((await late.closed).code).toBe(4404);
@@ -196,7 +197,7 @@ describe("sessions end when they should", () => {
     // together); the alarm itself comes sooner, after ~1 s, for the webhook outbox.
     const due = await runInDurableObject(stub, async (room, state) => ({
       alarm: await state.storage.getAlarm(),
-      catalog: (room as unknown as { catalogDueAt: number }).catalogDueAt,
+      catalog: (room as unknown as { catalog: { dueAt: number } }).catalog.dueAt,
       now: Date.now(),
     }));
     expect(due.alarm).not.toBeNull();

@@ -31,8 +31,8 @@ async function all(path: string, token: string, kind: Version["kind"]): Promise<
 /** The document's object with this one limit of its version store changed (the rest stay at their values). */
 async function withStoreLimit(p: Awaited<ReturnType<typeof createProject>>, docId: string, writesPerMinute: number): Promise<void> {
   await runInDurableObject(await stubOf(p, docId), (room: DocRoom, ctx) => {
-    const r = room as unknown as { versions: SqlVersionStore };
-    r.versions = new SqlVersionStore(ctx.storage.sql, (fn) => fn(), { ...retentionLimits(readLimits(env)), writesPerMinute });
+    const r = (room as unknown as { versions: { store: SqlVersionStore } }).versions;
+    r.store = new SqlVersionStore(ctx.storage.sql, (fn) => fn(), { ...retentionLimits(readLimits(env)), writesPerMinute });
     ctx.storage.sql.exec(`DELETE FROM version_writes`); // every allowance full at the new rate
   });
 }
@@ -195,7 +195,8 @@ describe("named versions are bounded (issue 22, item 11)", () => {
   it("a named version is charged its real size (state, name, row), not the 2 bytes of an empty document's state", async () => {
     const p = await createProject();
     const d = await editableDoc(p);
-    const cost = async () => runInDurableObject(await stubOf(p, d.id), (room: DocRoom) => (room as unknown as { versions: SqlVersionStore }).versions.costBytes());
+    const cost = async () =>
+      runInDurableObject(await stubOf(p, d.id), (room: DocRoom) => (room as unknown as { versions: { store: SqlVersionStore } }).versions.store.costBytes());
     for (let i = 0; i < 100; i++) await takeVersion(d.path, p.secretKey, "n".repeat(256));
     const [one] = await all(d.path, p.secretKey, "named");
     expect(one!.sizeBytes).toBe(2); // all that item 11 saw charged
