@@ -39,3 +39,22 @@ export function newBudgets(limits: RoomLimits, now: number): Budgets {
     awareness: new TokenBucket(limits.maxAwarenessPerSecond, 10 * limits.maxAwarenessPerSecond, now),
   };
 }
+
+/** Users whose rate budgets the room remembers at once. */
+const MAX_TRACKED_USERS = 10_000;
+
+/**
+ * `userId`'s budgets among the room's `userBudgets`, made on first use: one user, one allowance, whatever
+ * their number of sockets and tokens.
+ */
+export function budgetsOfUser(userBudgets: Map<string, Budgets>, userId: string, limits: RoomLimits, now: number): Budgets {
+  const key = userId;
+  let budgets = userBudgets.get(key);
+  if (!budgets) {
+    // Bounded: past this many users the oldest budgets are forgotten (they refill, as after a wake-up).
+    if (userBudgets.size >= MAX_TRACKED_USERS) userBudgets.delete(userBudgets.keys().next().value!);
+    budgets = newBudgets(limits, now);
+    userBudgets.set(key, budgets);
+  }
+  return budgets;
+}

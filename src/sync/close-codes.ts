@@ -8,6 +8,8 @@
  * full room) is outside it: the client comes back and re-syncs with nothing lost.
  * docs/API.md has the table, with what an app should do for each.
  */
+import type { ApplyOutcome } from "./ports";
+
 export const CloseCode = {
   // Transient: the stock client reconnects with backoff and sends what the server lacks.
   /** The contract's code for a frame that cannot be decoded (a stock client never sends one). */
@@ -49,4 +51,19 @@ export const isPermanent = (code: number): boolean => code >= 4400 && code < 450
 export interface CloseRequest {
   code: number;
   reason: string;
+}
+
+/** How a socket is closed when the room refuses its update (RoomCore.applyUpdate's outcome code). */
+export function closeForRefusal(code: Extract<ApplyOutcome, { ok: false }>["code"]): CloseRequest | undefined {
+  switch (code) {
+    case "invalid_update":
+      return { code: CloseCode.protocolError, reason: "invalid update" };
+    case "too_large":
+      return { code: CloseCode.tooLarge, reason: "document size limit reached" };
+    case "too_many_client_ids":
+      return { code: CloseCode.tooManyClientIds, reason: "too many new client ids" };
+    case "rate_limited":
+      return { code: CloseCode.tryAgainLater, reason: "over the rate budget: try again later" };
+  }
+  return undefined;
 }

@@ -132,6 +132,11 @@ export const encodeSyncStep1 = (stateVector: Uint8Array): Uint8Array => syncMess
 export const encodeSyncStep2 = (update: Uint8Array): Uint8Array => syncMessage(SyncType.step2, update);
 export const encodeUpdate = (update: Uint8Array): Uint8Array => syncMessage(SyncType.update, update);
 
+/** The v1 update with nothing in it: what a fresh client's step 2 carries. */
+export const isEmptyUpdate = (u: Uint8Array) => u.length === 2 && u[0] === 0 && u[1] === 0;
+/** The state vector of an empty document: a fresh client's step 1, answered with the whole state. */
+export const isEmptyStateVector = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0;
+
 /** A type 1 message carrying the given entries. */
 export function encodeAwareness(entries: readonly Pick<AwarenessEntry, "clientId" | "clock" | "stateJson">[]): Uint8Array {
   const inner = encoding.createEncoder();

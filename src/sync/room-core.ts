@@ -7,10 +7,9 @@
  * transport; the outbox (src/room/outbox.ts) holds every message until the append is committed.
  */
 import * as Y from "yjs";
-import { newBudgets } from "./budget";
+import { budgetsOfUser } from "./budget";
 import { Presence } from "./presence";
-import { CloseCode, type CloseRequest } from "./close-codes";
-import { coldAnswer, coldView, type ColdView } from "./cold-start";
+import { CloseCode, closeForRefusal, type CloseRequest } from "./close-codes";
 import {
   CLIENT_ID_WINDOW_MS,
   type Clock,
@@ -25,56 +24,28 @@ import {
   type UpdateStore,
   type Writer,
 } from "./ports";
-import { placesWithoutWalk } from "./cost/merge-work";
-import { docItemUnits, itemUnits, loadMergeSteps, NO_COST, type UpdateCost, updateCost } from "./cost/update-cost";
-import { decodeFrame, encodeSaved, encodeSyncStep1, encodeSyncStep2 } from "./frames";
+import { loadMergeSteps } from "./cost/update-cost";
+import { decodeFrame, encodeSaved, encodeSyncStep1, encodeSyncStep2, isEmptyStateVector, isEmptyUpdate } from "./frames";
+import { type DocUnits, MERGE_STEP_BYTES, weighUpdate } from "./room-cost";
+import { pendingBytes, pendingTail, RoomDoc } from "./room-doc";
+import { MergeLedger } from "./room-merge";
+import { editStoredCopy, restoreFits } from "./room-restore";
 
-/** Updates up to this size (typing) are charged an upper bound of their item units instead of counted. */
-export const SMALL_UPDATE_BYTES = 64;
-/** Item units per wire byte no update of SMALL_UPDATE_BYTES can exceed (the worst kind, shared types with new roots, stays under 2). */
-export const SMALL_UNITS_PER_BYTE = 5;
-/**
- * What one step of conflict resolution (merge-work.ts) costs its sender's byte budget: about what the
- * server spends handling that many bytes (a step is ~0.3 µs in Node). A user's sustained rate of merge
- * work is then bounded like their bytes.
- */
-export const MERGE_STEP_BYTES = 8;
-/** Where the document's stored merge work (what a load replays) is kept across restarts. */
-const MERGE_META = "mergeSteps";
-/** Log entries a document must gain before a compaction refused for its merge work is tried again. */
-const MERGE_RECOUNT_ENTRIES = 64;
+export { MERGE_STEP_BYTES, SMALL_UNITS_PER_BYTE, SMALL_UPDATE_BYTES } from "./room-cost";
+export { RESTORE_UNITS_FACTOR } from "./room-restore";
 
 /** What reading one awareness entry costs its sender's byte budget, beyond the frame's own bytes. */
 export const AWARENESS_ENTRY_BYTES = 16;
 
-/**
- * Item units (the live document's and a version's together) a restore may compare: 1.25 documents at the
- * cap, ~60 MB of heap for the worst kind of item, with room for the comparison in a 128 MB isolate
- * (test/e2e/restore-memory.e2e.ts).
- */
-export const RESTORE_UNITS_FACTOR = 1.25;
-
-/** Users whose rate budgets the room remembers at once. */
-const MAX_TRACKED_USERS = 10_000;
-
-const isEmptyUpdate = (u: Uint8Array) => u.length === 2 && u[0] === 0 && u[1] === 0;
-const isEmptyStateVector = (sv: Uint8Array) => sv.length === 1 && sv[0] === 0;
-
 export class RoomCore<C extends RoomConn> {
-  private ydoc = this.newDoc();
-  private loaded = false;
-  /** undefined: not looked at yet; null: the cold path does not apply (loaded, or not exact). */
-  private cold: ColdView | null | undefined;
-  /** The whole state encoded once for fresh clients, until the next change. */
-  private fullState: Uint8Array | undefined;
+  /** The document: loaded on first use, answered from its stored bytes until then (room-doc.ts). */
+  private readonly mem: RoomDoc;
   private readonly presence: Presence<C>;
   private readonly userBudgets = new Map<string, Budgets>();
   /** Item units the loaded document holds (update-cost.ts): counted once, then kept as a running sum. */
-  private docUnits: { units: number; exact: boolean; counted: number } | undefined;
-  private storedMerge: number | undefined;
-  /** The log's length when a compaction was last refused for its merge work (see maybeCompact). */
-  private mergeBlockedAt: number | undefined;
-  private emitted: Uint8Array[] = [];
+  private docUnits: DocUnits | undefined;
+  /** The merge work loading the stored document replays, and when a compaction refused for it is retried. */
+  private readonly ledger: MergeLedger;
   /** Longest compaction pause seen by this instance, ms. */
   longestCompactionMs = 0;
 
@@ -86,23 +57,9 @@ export class RoomCore<C extends RoomConn> {
     private readonly onChange: () => void = () => {},
     private readonly clock: Clock = realClock,
   ) {
+    this.mem = new RoomDoc(store);
+    this.ledger = new MergeLedger(store);
     this.presence = new Presence(transport, limits, clock);
-  }
-
-  /** Set by every transaction that integrated structs or deleted something (what makes Yjs emit "update"). */
-  private txnChanged = false;
-  /** Registered only around applies whose effect must be re-encoded (see applyUpdate). */
-  private readonly collect = (update: Uint8Array): void => {
-    this.emitted.push(update);
-  };
-
-  private newDoc(): Y.Doc {
-    const doc = new Y.Doc({ gc: true });
-    doc.on("afterTransaction", (tr: Y.Transaction) => {
-      if (tr.deleteSet.clients.size > 0) this.txnChanged = true;
-      else for (const [client, clock] of tr.afterState) if (tr.beforeState.get(client) !== clock) this.txnChanged = true;
-    });
-    return doc;
   }
 
   /**
@@ -112,39 +69,12 @@ export class RoomCore<C extends RoomConn> {
    */
   discardMemory(): void {
     this.docUnits = undefined;
-    this.ydoc.destroy();
-    this.ydoc = this.newDoc();
-    this.loaded = false;
-    this.cold = undefined;
-    this.fullState = undefined;
-    this.emitted = [];
+    this.mem.discard();
   }
 
   /** The document, loaded from the store on first use (awareness traffic alone never loads it). */
   get doc(): Y.Doc {
-    if (!this.loaded) this.load();
-    return this.ydoc;
-  }
-
-  /** Loads the stored document. Entries Yjs cannot read are skipped, never fatal. */
-  private load(): void {
-    this.loaded = true;
-    const entries = this.cold?.entries ?? this.store.load();
-    this.cold = null;
-    this.loadEntries(entries);
-  }
-
-  private loadEntries(entries: Uint8Array[]): void {
-    Y.transact(this.ydoc, () => {
-      for (const entry of entries) {
-        try {
-          Y.applyUpdate(this.ydoc, entry);
-        } catch {
-          // Only validated updates are stored; a bad entry must not make the whole document unreadable.
-        }
-      }
-    });
-    this.emitted = [];
+    return this.mem.doc;
   }
 
   get storedBytes(): number {
@@ -152,34 +82,14 @@ export class RoomCore<C extends RoomConn> {
   }
 
   get isLoaded(): boolean {
-    return this.loaded;
-  }
-
-  private coldView(): ColdView | null {
-    if (this.loaded) return null;
-    if (this.cold === undefined) {
-      const entries = this.store.load();
-      this.cold = coldView(entries);
-      // Not exact from stored bytes: load what was just read instead of reading storage twice.
-      if (!this.cold) {
-        this.loaded = true;
-        this.loadEntries(entries);
-      }
-    }
-    return this.cold;
+    return this.mem.isLoaded;
   }
 
   /** What the server sends when a client connects: its sync step 1 and, if any, the awareness states. */
   greet(conn: C): void {
-    const cold = this.coldView();
-    this.transport.send(conn, encodeSyncStep1(cold ? cold.stateVector : Y.encodeStateVector(this.doc)));
+    this.transport.send(conn, encodeSyncStep1(this.mem.durableStateVector()));
     const all = this.presence.message();
     if (all) this.transport.send(conn, all);
-  }
-
-  /** The budgets of the connection's user: one per user, whatever their number of sockets and tokens. */
-  private budgetsOf(conn: C, now: number): Budgets {
-    return this.budgetsFor(conn.userId, now);
   }
 
   /**
@@ -196,47 +106,7 @@ export class RoomCore<C extends RoomConn> {
    * and restores: one user, one allowance.
    */
   private budgetsFor(userId: string, now: number): Budgets {
-    const key = userId;
-    let budgets = this.userBudgets.get(key);
-    if (!budgets) {
-      // Bounded: past this many users the oldest budgets are forgotten (they refill, as after a wake-up).
-      if (this.userBudgets.size >= MAX_TRACKED_USERS) this.userBudgets.delete(this.userBudgets.keys().next().value!);
-      budgets = newBudgets(this.limits, now);
-      this.userBudgets.set(key, budgets);
-    }
-    return budgets;
-  }
-
-  private countUnits(doc: Y.Doc): { units: number; exact: boolean; counted: number } {
-    const units = docItemUnits(doc);
-    return { units, exact: true, counted: units };
-  }
-
-  /**
-   * What `update` would cost (update-cost.ts). A small update that Yjs places without walking (a
-   * keystroke) is charged an upper bound of its item units instead of being counted: no kind of struct
-   * or range allocates more than SMALL_UNITS_PER_BYTE units per wire byte in so few bytes
-   * (bench/update-cost.ts), and counting costs more than applying one. The running sum is made exact
-   * again when it reaches the cap, and near the cap every update is counted.
-   */
-  private costOf(doc: Y.Doc, update: Uint8Array, cap: number): UpdateCost {
-    // A small update can name at most a few new roots; near the root cap, count them exactly.
-    const roomForRoots = doc.share.size + SMALL_UPDATE_BYTES / 4 <= this.limits.maxRootTypes;
-    if (update.length <= SMALL_UPDATE_BYTES && this.docUnits!.counted <= cap / 2 && roomForRoots && placesWithoutWalk(doc, update)) {
-      return { ...NO_COST, structs: SMALL_UNITS_PER_BYTE * update.length };
-    }
-    return updateCost(doc, update, cap - this.docUnits!.units, this.limits.maxMergeStepsPerUpdate);
-  }
-
-  /** The conflict-resolution steps loading the stored document replays (merge-work.ts), kept in the store. */
-  private get mergeTotal(): number {
-    this.storedMerge ??= Number(this.store.getMeta(MERGE_META) ?? 0) || 0;
-    return this.storedMerge;
-  }
-
-  private set mergeTotal(steps: number) {
-    this.storedMerge = steps;
-    this.store.setMeta(MERGE_META, String(steps));
+    return budgetsOfUser(this.userBudgets, userId, this.limits, now);
   }
 
   /** Handles one binary frame. Returns a close request when the connection must end. */
@@ -250,7 +120,8 @@ export class RoomCore<C extends RoomConn> {
     if ((frame.kind === "sync-step2" || frame.kind === "sync-update") && frame.update.length > this.limits.maxDocBytes && conn.access === "write") {
       return { code: CloseCode.tooLarge, reason: "update larger than the document size limit" };
     }
-    const budgets = (conn.budgets ??= this.budgetsOf(conn, now));
+    // The budgets of the connection's user: one per user, whatever their number of sockets and tokens.
+    const budgets = (conn.budgets ??= this.budgetsFor(conn.userId, now));
     const spent = (frame.kind === "awareness" ? !budgets.awareness.take(now) : !budgets.messages.take(now)) || !budgets.bytes.take(now, bytes.length);
     if (spent) return { code: CloseCode.tryAgainLater, reason: "over the rate budget: try again later" };
     switch (frame.kind) {
@@ -269,18 +140,7 @@ export class RoomCore<C extends RoomConn> {
         // A read connection's writes are ignored, silently: the socket stays open.
         if (conn.access !== "write") return undefined;
         const outcome = this.applyUpdate(frame.update, frame.clientIds, { conn }, frame.kind === "sync-update", now);
-        if (outcome.ok) return undefined;
-        switch (outcome.code) {
-          case "invalid_update":
-            return { code: CloseCode.protocolError, reason: "invalid update" };
-          case "too_large":
-            return { code: CloseCode.tooLarge, reason: "document size limit reached" };
-          case "too_many_client_ids":
-            return { code: CloseCode.tooManyClientIds, reason: "too many new client ids" };
-          case "rate_limited":
-            return { code: CloseCode.tryAgainLater, reason: "over the rate budget: try again later" };
-        }
-        return undefined;
+        return outcome.ok ? undefined : closeForRefusal(outcome.code);
       }
       case "awareness": {
         // Reading each entry costs the server something even when it is an echo, ignored.
@@ -344,34 +204,16 @@ export class RoomCore<C extends RoomConn> {
       }
     }
     const doc = this.doc;
-    // Memory, not bytes: what the update would allocate in this document (splits, items, types).
-    const cap = this.limits.maxDocItemUnits;
-    this.docUnits ??= this.countUnits(doc);
-    const mergeCap = this.limits.maxMergeStepsPerUpdate;
-    let cost = this.costOf(doc, update, cap);
-    let units = itemUnits(cost);
-    if (this.docUnits.units + units > cap && !this.docUnits.exact) {
-      // The running count still holds structs Yjs has merged since: count exactly once before refusing.
-      this.docUnits = this.countUnits(doc);
-      cost = updateCost(doc, update, cap - this.docUnits.units, mergeCap);
-      units = itemUnits(cost);
-    }
-    // Yjs finds a root's name by scanning every root: encoding is quadratic in their number.
-    if (doc.share.size + cost.roots > this.limits.maxRootTypes) {
-      return { ok: false, code: "too_large", message: "the update would give the document too many root types" };
-    }
-    if (this.docUnits.units + units > cap) {
-      return { ok: false, code: "too_large", message: "the update would make the document too large in memory" };
-    }
-    // CPU, not memory: conflict resolution, paid now and again by every load and every fresh client.
-    const steps = cost.mergeSteps;
-    if (steps > mergeCap) {
-      return { ok: false, code: "too_large", message: "the update's concurrent edits would take too long to merge" };
-    }
-    if (steps > 0 && this.mergeTotal + steps > this.limits.maxDocMergeSteps) {
+    // Memory (item units, root types) and CPU (merge work) the update would cost: room-cost.ts.
+    const weighed = weighUpdate(doc, update, this.docUnits, this.limits);
+    this.docUnits = weighed.docUnits;
+    if (weighed.refused) return weighed.refused;
+    const { units } = weighed;
+    const steps = weighed.cost.mergeSteps;
+    if (steps > 0 && this.ledger.total + steps > this.limits.maxDocMergeSteps) {
       // The running total only grows between compactions; a compaction counts what a load really replays.
       if (this.store.logCount > 0) this.maybeCompact(true);
-      if (this.mergeTotal + steps > this.limits.maxDocMergeSteps) {
+      if (this.ledger.total + steps > this.limits.maxDocMergeSteps) {
         return { ok: false, code: "too_large", message: "the document holds too many concurrent edits to merge more" };
       }
     }
@@ -383,41 +225,35 @@ export class RoomCore<C extends RoomConn> {
     // sender's whole delete set), and so is anything applied while older parts wait for their
     // dependencies, so that those parts travel once they are integrated.
     const reencode = !relay || pendingStructs !== null || pendingDs !== null;
-    this.emitted = [];
-    this.txnChanged = false;
-    if (reencode) doc.on("update", this.collect);
+    let applied: { changed: boolean; emitted: Uint8Array[] };
     try {
-      Y.applyUpdate(doc, update);
+      applied = this.mem.apply(update, reencode);
     } catch {
       // Validation catches malformed bytes; Yjs can still refuse a well-formed update whose references
       // make no sense, possibly after integrating part of it. Nothing of it was stored or sent.
       this.discardMemory();
       return { ok: false, code: "invalid_update", message: "the update was rejected by Yjs" };
-    } finally {
-      doc.off("update", this.collect);
     }
     this.docUnits = { ...this.docUnits, units: this.docUnits.units + units, exact: false };
     if (steps > 0) {
-      this.mergeTotal += steps;
+      this.ledger.total += steps;
       budgets?.bytes.charge(now, steps * MERGE_STEP_BYTES);
     }
-    const emitted = this.emitted;
-    this.emitted = [];
-    const changed = this.txnChanged;
+    const { changed, emitted } = applied;
     const pendingChanged = doc.store.pendingStructs?.update !== pendingUpdate || doc.store.pendingDs !== pendingDs;
     if (!changed && !pendingChanged) return { ok: true, changed: false };
-    const pendingBytes = (doc.store.pendingStructs?.update.length ?? 0) + (doc.store.pendingDs?.length ?? 0);
-    if (pendingChanged && pendingBytes > this.limits.maxPendingBytes) {
+    const pending = pendingBytes(doc);
+    if (pendingChanged && pending > this.limits.maxPendingBytes) {
       // Parts waiting for missing dependencies are retried on every later update: bound them. Nothing of
       // this one was stored or sent, so the document is reloaded from what is.
       this.discardMemory();
       return { ok: false, code: "too_large", message: "too much of the document waits for missing updates" };
     }
     // Every update applied while parts wait makes Yjs retry them all: its sender pays for that work.
-    if (pendingBytes > 0) budgets?.bytes.charge(now, pendingBytes);
+    if (pending > 0) budgets?.bytes.charge(now, pending);
     // Durable before visible: the raw update (pending parts included) is stored before any send.
     this.store.append(update);
-    this.fullState = undefined;
+    this.mem.changed();
     if (userId !== undefined && newIds.length > 0) this.store.recordClientIds(userId, newIds, now);
     // A relayed update that is left partly pending travels whole: receivers hold the same pending parts.
     if (!reencode) this.transport.broadcastUpdate(update, origin);
@@ -427,22 +263,11 @@ export class RoomCore<C extends RoomConn> {
     return { ok: true, changed };
   }
 
-  /**
-   * Answers a fresh client (empty state vector). A cold document answers from its stored bytes
-   * without loading Yjs: snapshot and log entries in stored (causal) order as updates, so the client
-   * integrates each as it comes instead of holding later ones as pending, then an empty step 2, so it
-   * counts itself synced only once it has everything. A loaded one encodes once and reuses it.
-   */
+  /** Answers a fresh client (empty state vector) with the whole state (RoomDoc.wholeState); returns what it cost. */
   private sendWholeState(conn: C): number {
-    const cold = this.coldView();
-    if (cold) {
-      cold.answer ??= coldAnswer(cold.entries);
-      let bytes = 0;
-      for (const message of cold.answer) bytes += this.sendAnswer(conn, message);
-      return bytes;
-    }
-    this.fullState ??= Y.encodeStateAsUpdate(this.doc);
-    return this.sendAnswer(conn, encodeSyncStep2(this.fullState));
+    let bytes = 0;
+    for (const message of this.mem.wholeState()) bytes += this.sendAnswer(conn, message);
+    return bytes;
   }
 
   /** The awareness state the room holds for `clientId` (JSON), if any. */
@@ -466,25 +291,19 @@ export class RoomCore<C extends RoomConn> {
     // A snapshot whose load would take more conflict resolution than the document may hold is not
     // written: the log it would replace replays in the order it was counted in. Tried again only once
     // the log has grown, so a document in that state does not pay for the count on every update.
-    if (this.mergeBlockedAt !== undefined && this.store.logCount < this.mergeBlockedAt + MERGE_RECOUNT_ENTRIES) return;
+    if (this.ledger.blocked) return;
     const started = Date.now();
     const snapshot = Y.encodeStateAsUpdate(this.doc);
     const merge = loadMergeSteps(snapshot, this.limits.maxDocMergeSteps);
-    if (merge > this.limits.maxDocMergeSteps) {
-      this.mergeBlockedAt = this.store.logCount;
-      return;
-    }
-    this.mergeBlockedAt = undefined;
-    const tail: Uint8Array[] = [];
-    const { pendingStructs, pendingDs } = this.doc.store;
-    // Yjs keeps pending parts in the v2 format; the store holds v1.
-    if (pendingStructs) tail.push(Y.convertUpdateFormatV2ToV1(pendingStructs.update));
-    if (pendingDs) tail.push(Y.convertUpdateFormatV2ToV1(pendingDs));
+    const refused = merge > this.limits.maxDocMergeSteps;
+    this.ledger.compacting(refused);
+    if (refused) return;
+    const tail = pendingTail(this.doc);
     try {
       this.store.compact(snapshot, tail);
       this.docUnits = undefined;
       // Pending parts were counted in full when they arrived; they stay counted until they integrate.
-      this.mergeTotal = merge + (tail.length > 0 ? this.mergeTotal : 0);
+      this.ledger.total = merge + (tail.length > 0 ? this.ledger.total : 0);
     } catch {
       // A failed compaction changes nothing: the log it would have replaced is still there.
       return;
@@ -504,29 +323,12 @@ export class RoomCore<C extends RoomConn> {
     version: Y.Doc,
     onCopy: (copy: Y.Doc, version: Y.Doc) => Uint8Array,
   ): { ok: true; update: Uint8Array; current: Uint8Array } | { ok: false; message: string } {
-    // The copy and the version together, plus what comparing them takes, must leave the isolate room:
-    // their item units may add up to RESTORE_UNITS_FACTOR documents' worth (MAX_DOC_ITEM_UNITS), or the
-    // restore is refused before anything is copied. A document at the cap can still go back to a version
-    // a quarter its size; two documents near the cap cannot be compared in 128 MB.
-    const units = docItemUnits(this.doc) + docItemUnits(version);
-    if (units > RESTORE_UNITS_FACTOR * this.limits.maxDocItemUnits) {
+    // The copy and the version must fit in the isolate together (room-restore.ts), or nothing is copied.
+    if (!restoreFits(this.doc, version, this.limits)) {
       return { ok: false, message: "the document and this version are too large to restore together within the object's memory" };
     }
     this.discardMemory();
-    const copy = new Y.Doc({ gc: true });
-    const entries = this.store.load();
-    Y.transact(copy, () => {
-      for (const entry of entries) {
-        try {
-          Y.applyUpdate(copy, entry);
-        } catch {
-          // As load() does: a bad stored entry is skipped, never fatal.
-        }
-      }
-    });
-    entries.length = 0;
-    const current = Y.encodeStateAsUpdate(copy);
-    return { ok: true, update: onCopy(copy, version), current };
+    return editStoredCopy(this.store, version, onCopy);
   }
 
   /** The whole state, or what a given state vector lacks, as one v1 update. */
@@ -539,8 +341,7 @@ export class RoomCore<C extends RoomConn> {
    * appended before it was applied, so it is the document's own (a cold document's, from its entries).
    */
   durableStateVector(): Uint8Array {
-    const cold = this.coldView();
-    return cold ? cold.stateVector : Y.encodeStateVector(this.doc);
+    return this.mem.durableStateVector();
   }
 
   stateVector(): Uint8Array {

@@ -24,8 +24,13 @@
  *   empty" is nothing: its kind is what a reader asks for (renderRoots's `kinds`).
  * - a list root's map entries and a map root's list items (only a hand-made update has both) are deleted;
  *   text content Yjs's Y.Text cannot address (ContentAny/JSON/Binary inside a text) is deleted too.
+ *
+ * This file walks the roots and edits them; what it reads, compares and copies is restore-values.ts's,
+ * and the text diff's prefix, suffix and format clean-up are restore-delta.ts's.
  */
 import * as Y from "yjs";
+import { commonRun, dropRedundantFormats, sliceOps } from "./restore-delta";
+import { type Attrs, cloneAttrs, cloneValue, deltaOf, entriesOf, equalValue, keepFinalNewline, opLength, shapeOf, valuesOf } from "./restore-values";
 
 /**
  * The update that makes `current`'s content equal `version`'s, as a forward edit (see above). Neither
@@ -137,52 +142,6 @@ function deleteItems(type: Y.AbstractType<any>, tr: Y.Transaction, map: boolean,
   if (map) for (const item of type._map.values()) if (!item.deleted) item.delete(tr);
 }
 
-// ---- reading content from items (typed or not, so a version's untyped roots read without typing) ----
-
-type Attrs = Record<string, unknown>;
-/** A delta op: a string run (maximal for its attributes), an embed, or an embedded shared type. */
-type Op = { insert: string | unknown; attributes: Attrs };
-
-function entriesOf(type: Y.AbstractType<any>): Map<string, unknown> {
-  const out = new Map<string, unknown>();
-  for (const [key, item] of type._map) if (!item.deleted) out.set(key, item.content.getContent()[item.length - 1]);
-  return out;
-}
-
-function valuesOf(type: Y.AbstractType<any>): unknown[] {
-  const out: unknown[] = [];
-  for (let item = type._start; item !== null; item = item.right) {
-    if (item.deleted || !item.countable) continue;
-    for (const v of item.content.getContent()) out.push(v);
-  }
-  return out;
-}
-
-/** The text's content as Yjs's toDelta reads it, without needing the type to be a Y.Text. */
-function deltaOf(type: Y.AbstractType<any>): Op[] {
-  const ops: Op[] = [];
-  const current = new Map<string, unknown>();
-  const attrs = (): Attrs => Object.fromEntries(current);
-  for (let item = type._start; item !== null; item = item.right) {
-    if (item.deleted) continue;
-    const c = item.content;
-    if (c instanceof Y.ContentString) {
-      const last = ops[ops.length - 1];
-      const a = attrs();
-      if (last && typeof last.insert === "string" && equalAttrs(last.attributes, a)) last.insert += c.str;
-      else ops.push({ insert: c.str, attributes: a });
-    } else if (c instanceof Y.ContentEmbed) ops.push({ insert: c.embed, attributes: attrs() });
-    else if (c instanceof Y.ContentType) ops.push({ insert: c.type, attributes: attrs() });
-    else if (c instanceof Y.ContentFormat) {
-      if (c.value === null) current.delete(c.key);
-      else current.set(c.key, c.value);
-    }
-  }
-  return ops;
-}
-
-const opLength = (op: Op): number => (typeof op.insert === "string" ? op.insert.length : 1);
-
 // ---- text ----
 
 function restoreText(target: Y.Text, source: Y.AbstractType<any>): void {
@@ -217,108 +176,6 @@ function restoreText(target: Y.Text, source: Y.AbstractType<any>): void {
   if (delta.some((op) => op.retain === undefined)) target.applyDelta(keepFinalNewline(delta));
   if (haveLen - p - s > 0 || wantLen - p - s > 0) dropRedundantFormats(target, tr);
   restoreMap(mapTarget(target), entriesOf(source));
-}
-
-/**
- * applyDelta drops the final "\n" of a last insert that ends the text (a Quill convention), and which
- * `sanitize` value turns that off differs between Yjs releases (13.6.33 strips when it is false, and a
- * preliminary text ignores the option). A final empty retain is never that last insert, and does nothing.
- */
-function keepFinalNewline<T extends object>(delta: T[]): (T | { retain: number })[] {
-  return [...delta, { retain: 0 }];
-}
-
-/**
- * Deletes format items that change nothing: in a gap between two pieces of content, all but the last
- * item of each key, and that one too when its value is already in force. Yjs leaves such items where
- * its own cleanup compares with === (an object value like `{href}` never equals an equal one) and where
- * an insert meets the format items a deletion left; the delta is the same either way, but the XML
- * rendering would show the text split into identical tags there.
- */
-function dropRedundantFormats(text: Y.Text, tr: Y.Transaction): void {
-  const current = new Map<string, unknown>();
-  let gap: Y.Item[] = [];
-  const closeGap = () => {
-    const last = new Map<string, Y.Item>();
-    for (const item of gap) last.set((item.content as Y.ContentFormat).key, item);
-    for (const item of gap) {
-      const { key, value } = item.content as Y.ContentFormat;
-      if (last.get(key) !== item || equalValue(current.get(key) ?? null, value)) item.delete(tr);
-      else if (value === null) current.delete(key);
-      else current.set(key, value);
-    }
-    gap = [];
-  };
-  for (let item = text._start; item !== null; item = item.right) {
-    if (item.deleted) continue;
-    if (item.content instanceof Y.ContentFormat) gap.push(item);
-    else closeGap();
-  }
-  closeGap();
-}
-
-/**
- * How many leading (or trailing, `fromEnd`) positions of two deltas are equal, at most `max`, and the
- * char code of the last position matched (-1 when it was an embed or nothing matched).
- */
-function commonRun(a: Op[], b: Op[], fromEnd: boolean, max: number): { length: number; lastChar: number } {
-  let ia = fromEnd ? a.length - 1 : 0;
-  let ib = fromEnd ? b.length - 1 : 0;
-  let oa = 0; // positions already consumed in a[ia], counted from the op's start (or end, fromEnd)
-  let ob = 0;
-  let n = 0;
-  let lastChar = -1;
-  const step = fromEnd ? -1 : 1;
-  while (n < max && ia >= 0 && ib >= 0 && ia < a.length && ib < b.length) {
-    const x = a[ia]!;
-    const y = b[ib]!;
-    if (!equalAttrs(x.attributes, y.attributes)) break;
-    if (typeof x.insert === "string" && typeof y.insert === "string") {
-      const xs = x.insert;
-      const ys = y.insert;
-      while (n < max && oa < xs.length && ob < ys.length) {
-        const cx = xs.charCodeAt(fromEnd ? xs.length - 1 - oa : oa);
-        if (cx !== ys.charCodeAt(fromEnd ? ys.length - 1 - ob : ob)) return { length: n, lastChar };
-        lastChar = cx;
-        oa++;
-        ob++;
-        n++;
-      }
-      if (oa < xs.length && ob < ys.length) break; // stopped by max
-      if (oa === xs.length) {
-        ia += step;
-        oa = 0;
-      }
-      if (ob === ys.length) {
-        ib += step;
-        ob = 0;
-      }
-      continue;
-    }
-    if (typeof x.insert === "string" || typeof y.insert === "string" || !equalValue(x.insert, y.insert)) break;
-    n++;
-    lastChar = -1;
-    ia += step;
-    ib += step;
-  }
-  return { length: n, lastChar };
-}
-
-/** The ops covering positions [from, to) of a delta. */
-function sliceOps(ops: Op[], from: number, to: number): Op[] {
-  const out: Op[] = [];
-  let pos = 0;
-  for (const op of ops) {
-    const len = opLength(op);
-    const start = Math.max(from, pos);
-    const end = Math.min(to, pos + len);
-    if (start < end) {
-      out.push(typeof op.insert === "string" ? { insert: op.insert.slice(start - pos, end - pos), attributes: op.attributes } : op);
-    }
-    pos += len;
-    if (pos >= to) break;
-  }
-  return out;
 }
 
 // ---- maps ----
@@ -371,19 +228,7 @@ function restoreList(target: ListTarget, want: unknown[]): void {
   }
 }
 
-// ---- shared types: shape, in-place restore, equality, copies ----
-
-/** Two shared types restore into each other only when their shapes match (class, and node or hook name). */
-function shapeOf(v: unknown): string | undefined {
-  if (v instanceof Y.XmlText) return "xmltext";
-  if (v instanceof Y.Text) return "text";
-  if (v instanceof Y.XmlElement) return `element:${v.nodeName}`;
-  if (v instanceof Y.XmlFragment) return "fragment";
-  if (v instanceof Y.XmlHook) return `hook:${v.hookName}`;
-  if (v instanceof Y.Map) return "map";
-  if (v instanceof Y.Array) return "array";
-  return undefined;
-}
+// ---- shared types: in-place restore ----
 
 /** Makes shared type `target` equal `source` in place when their shapes match; false otherwise. */
 function restoreInPlace(target: unknown, source: unknown): boolean {
@@ -398,99 +243,4 @@ function restoreInPlace(target: unknown, source: unknown): boolean {
     restoreList(t as ListTarget, valuesOf(src));
   }
   return true;
-}
-
-/** Deep equality of stored values: plain values by content, shared types by shape and content, subdocuments by guid. */
-export function equalValue(a: unknown, b: unknown): boolean {
-  if (Object.is(a, b)) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (a instanceof Y.Doc || b instanceof Y.Doc) return a instanceof Y.Doc && b instanceof Y.Doc && a.guid === b.guid;
-  if (a instanceof Y.AbstractType || b instanceof Y.AbstractType) {
-    if (!(a instanceof Y.AbstractType && b instanceof Y.AbstractType)) return false;
-    const shape = shapeOf(a);
-    if (shape !== shapeOf(b)) return false;
-    if (!equalEntries(entriesOf(a), entriesOf(b))) return false;
-    if (a instanceof Y.Text) return equalDelta(deltaOf(a), deltaOf(b));
-    if (a instanceof Y.Map) return true;
-    return equalList(valuesOf(a), valuesOf(b));
-  }
-  const va = ArrayBuffer.isView(a);
-  if (va || ArrayBuffer.isView(b)) {
-    if (!va || !ArrayBuffer.isView(b)) return false;
-    const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    return x.length === y.length && x.every((v, i) => v === y[i]);
-  }
-  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && equalList(a, b);
-  return equalEntries(new Map(plainEntries(a)), new Map(plainEntries(b)));
-}
-
-function equalList(a: readonly unknown[], b: readonly unknown[]): boolean {
-  return a.length === b.length && a.every((v, i) => equalValue(v, b[i]));
-}
-
-function equalEntries(a: Map<string, unknown>, b: Map<string, unknown>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) if (!b.has(k) || !equalValue(v, b.get(k))) return false;
-  return true;
-}
-
-function equalAttrs(a: Attrs, b: Attrs): boolean {
-  return equalEntries(new Map(Object.entries(a)), new Map(Object.entries(b)));
-}
-
-function equalDelta(a: Op[], b: Op[]): boolean {
-  return a.length === b.length && a.every((op, i) => equalAttrs(op.attributes, b[i]!.attributes) && equalValue(op.insert, b[i]!.insert));
-}
-
-/**
- * An object's entries as written to an update: its own keys, plus `__proto__` when decoding made that
- * key the prototype (lib0 decodes with `obj[key] = value`; see to-json.ts).
- */
-function plainEntries(v: object): [string, unknown][] {
-  const out: [string, unknown][] = Object.keys(v).map((k) => [k, (v as Record<string, unknown>)[k]]);
-  const proto: unknown = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype && proto !== null && !Object.hasOwn(v, "__proto__")) out.push(["__proto__", proto]);
-  return out;
-}
-
-function cloneAttrs(a: Attrs): Attrs {
-  return cloneValue(a) as Attrs;
-}
-
-/**
- * A copy of a stored value that can be inserted into another doc: shared types as new (preliminary)
- * types with the same content, subdocuments by guid and options, plain values rebuilt so every key,
- * `__proto__` included, is an own property and encodes as it was decoded.
- */
-function cloneValue(v: unknown): unknown {
-  if (typeof v !== "object" || v === null) return v;
-  if (v instanceof Y.Doc) return new Y.Doc({ guid: v.guid, gc: v.gc, autoLoad: v.autoLoad, meta: v.meta, shouldLoad: v.shouldLoad });
-  if (v instanceof Y.AbstractType) {
-    const attrs = [...entriesOf(v)].map(([k, x]) => [k, cloneValue(x)] as const);
-    if (v instanceof Y.Text) {
-      const t = v instanceof Y.XmlText ? new Y.XmlText() : new Y.Text();
-      const delta = deltaOf(v).map((op) => ({ insert: cloneValue(op.insert), attributes: cloneAttrs(op.attributes) }));
-      t.applyDelta(keepFinalNewline(delta));
-      for (const [k, x] of attrs) t.setAttribute(k, x);
-      return t;
-    }
-    if (v instanceof Y.XmlHook) {
-      const h = new Y.XmlHook(v.hookName);
-      for (const [k, x] of attrs) h.set(k, x);
-      return h;
-    }
-    if (v instanceof Y.Map) return new Y.Map(attrs);
-    const children = valuesOf(v).map(cloneValue);
-    if (v instanceof Y.Array) return Y.Array.from(children as never[]);
-    const f = v instanceof Y.XmlElement ? new Y.XmlElement(v.nodeName) : new Y.XmlFragment();
-    if (f instanceof Y.XmlElement) for (const [k, x] of attrs) f.setAttribute(k, x as string);
-    f.insert(0, children as Y.XmlElement[]);
-    return f;
-  }
-  if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength).slice();
-  if (Array.isArray(v)) return v.map(cloneValue);
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of plainEntries(v)) Object.defineProperty(out, k, { value: cloneValue(x), enumerable: true, writable: true, configurable: true });
-  return out;
 }

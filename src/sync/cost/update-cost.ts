@@ -21,7 +21,10 @@
  */
 import * as decoding from "lib0/decoding";
 import * as Y from "yjs";
-import { type Link, mergeWork } from "./merge-work";
+import { ClientView } from "./client-view";
+import type { Link } from "./merge-model";
+import { mergeWork } from "./merge-work";
+import { readContent } from "./struct-content";
 
 export interface UpdateCost {
   /** Structs the document does not have yet (parts it has are skipped, as Yjs does). Each becomes one Item or GC. */
@@ -97,99 +100,6 @@ export function docItemUnits(doc: Y.Doc): number {
     if (pending) units += itemUnits(updateCost(new Y.Doc(), Y.convertUpdateFormatV2ToV1(pending)));
   }
   return units;
-}
-
-/** A struct of the update the document will hold (its known prefix cut off). */
-interface Added {
-  start: number;
-  end: number;
-  /** GC and deleted Items: never split by a delete range, and a GC never by an origin. */
-  deleted: boolean;
-  gc: boolean;
-}
-
-/** A struct as the walk sees it: the document's (index into its array) or one the update adds. */
-interface At {
-  start: number;
-  end: number;
-  deleted: boolean;
-  gc: boolean;
-  index: number;
-  inDoc: boolean;
-}
-
-/**
- * One client's structs as they will be after the update's structs are integrated, without touching the
- * document: its own array, the update's new structs appended, and the clocks where a new item starts
- * because of a split this update causes.
- */
-class ClientView {
-  readonly structs: (Y.Item | Y.GC)[];
-  readonly docState: number;
-  state: number;
-  readonly added: Added[] = [];
-  readonly splitAt = new Set<number>();
-  /** Splits made by origins, sorted: counted inside delete ranges (they add items to delete). */
-  originSplits: number[] = [];
-  /** Splits made by this client's delete ranges so far, and the furthest end they reached. */
-  dsSplits = 0;
-  dsEnd = 0;
-
-  constructor(doc: Y.Doc, client: number) {
-    this.structs = (doc.store.clients.get(client) ?? []) as (Y.Item | Y.GC)[];
-    this.docState = this.state = Y.getState(doc.store, client);
-  }
-
-  /** The struct (document's or added) containing `clock`, which must be below `state`. */
-  find(clock: number): At {
-    if (clock < this.docState) return this.inDoc(Y.findIndexSS(this.structs, clock));
-    let lo = 0;
-    let hi = this.added.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (this.added[mid]!.start <= clock) lo = mid;
-      else hi = mid - 1;
-    }
-    return this.inAdded(lo);
-  }
-
-  /** The struct after `at` (there must be one: `at.end` below `state`). */
-  next(at: At): At {
-    if (at.inDoc) return at.index + 1 < this.structs.length ? this.inDoc(at.index + 1) : this.inAdded(0);
-    return this.inAdded(at.index + 1);
-  }
-
-  private inDoc(index: number): At {
-    const s = this.structs[index]!;
-    const gc = s instanceof Y.GC;
-    return { start: s.id.clock, end: s.id.clock + s.length, deleted: gc || s.deleted, gc, index, inDoc: true };
-  }
-
-  private inAdded(index: number): At {
-    const a = this.added[index]!;
-    return { start: a.start, end: a.end, deleted: a.deleted, gc: a.gc, index, inDoc: false };
-  }
-
-  isBoundary(clock: number, at: At): boolean {
-    return clock === at.start || clock === at.end || this.splitAt.has(clock);
-  }
-
-  /** Origin splits strictly between `lo` and `hi`. */
-  originSplitsBetween(lo: number, hi: number): number {
-    if (this.originSplits.length === 0) return 0;
-    return lowerBound(this.originSplits, hi) - lowerBound(this.originSplits, lo + 1);
-  }
-}
-
-function lowerBound(sorted: number[], x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /**
@@ -393,58 +303,4 @@ export function updateCost(doc: Y.Doc, update: Uint8Array, limit = Infinity, mer
 /** The conflict-resolution steps loading `update` into an empty document takes (a compaction's snapshot), or a number over `limit`. */
 export function loadMergeSteps(update: Uint8Array, limit = Infinity): number {
   return updateCost(new Y.Doc(), update, Infinity, limit).mergeSteps;
-}
-
-/** Reads an Item's content (v1 encoding); returns its length in clock units, as Yjs counts it. */
-function readContent(d: decoding.Decoder, ref: number): number {
-  switch (ref) {
-    case 1: // deleted
-      return decoding.readVarUint(d);
-    case 2: {
-      // JSON
-      const len = decoding.readVarUint(d);
-      for (let i = 0; i < len; i++) skipString(d);
-      return len;
-    }
-    case 3: // binary
-      decoding.readVarUint8Array(d);
-      return 1;
-    case 4: // string: UTF-16 code units
-      return skipString(d);
-    case 5: // embed
-      skipString(d);
-      return 1;
-    case 6: // format
-      skipString(d);
-      skipString(d);
-      return 1;
-    case 7: {
-      const typeRef = decoding.readVarUint(d);
-      if (typeRef === 3 || typeRef === 5) skipString(d); // XmlElement name, XmlHook key
-      return 1;
-    }
-    case 8: {
-      // any[]
-      const len = decoding.readVarUint(d);
-      for (let i = 0; i < len; i++) decoding.readAny(d);
-      return len;
-    }
-    case 9: // subdocument: guid, options
-      skipString(d);
-      decoding.readAny(d);
-      return 1;
-    default:
-      throw new Error(`unknown content type ${ref}`);
-  }
-}
-
-const utf8 = new TextDecoder();
-
-/** Skips a string; returns its length in UTF-16 code units without building it when it is ASCII. */
-function skipString(d: decoding.Decoder): number {
-  const bytes = decoding.readVarUint8Array(d);
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i]! >= 0x80) return utf8.decode(bytes).length;
-  }
-  return bytes.length;
 }
