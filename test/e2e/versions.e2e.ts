@@ -2,7 +2,7 @@
  * Version history (issue 15) on a real `wrangler dev`, with the stock y-websocket provider over Node's `ws`:
  *
  * - automatic versions appear after a burst, on the object's own alarm (VERSION_INTERVAL_SECONDS=2 here;
- *   the production timing is unit-tested in test/unit/version-policy.test.ts);
+ *   the production timing is unit-tested in test/unit/versions/policy.test.ts);
  * - versions survive a restart of wrangler dev on the same persist dir;
  * - a restore reaches a live provider as an update, with no reconnect, and `GET …/json` equals the version's.
  */
