@@ -18,11 +18,11 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
             TOKEN_SECRET: "test-token-secret-0123456789abcdef",
-            // Low enough that test/integration/limits-live.test.ts reaches it cheaply; above what any other test opens.
+            // Low enough that test/integration/room/limits-live.test.ts reaches it cheaply; above what any other test opens.
             MAX_CONNECTIONS_PER_DOC: "64",
             // The 21 MB document test (bulk text, ~2× in memory) needs more than the 8 MiB default.
             MAX_DOC_BYTES: String(64 * 1024 * 1024),
-            // Room for one version of that size but not two (test/integration/versions.test.ts reaches the 413).
+            // Room for one version of that size but not two (test/integration/versions/versions.test.ts reaches the 413).
             MAX_VERSION_BYTES: String(32 * 1024 * 1024),
           },
           // Every outbound fetch of the tests and the Worker goes through here. A webhook URL must be https on
@@ -36,7 +36,7 @@ export default defineConfig(async () => {
             const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
             return fetch(target, { method: request.method, headers: request.headers, body, redirect: "manual" });
           },
-          // A second, tight limiter for test/integration/rate-limit.test.ts (the app's own allows
+          // A second, tight limiter for test/integration/auth/rate-limit.test.ts (the app's own allows
           // 6,000 a minute per credential, more than the suite sends).
           ratelimits: { RATE_LIMITER_TIGHT: { namespace_id: "9001", simple: { limit: 3, period: 60 } } },
         },

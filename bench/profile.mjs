@@ -17,7 +17,7 @@ import { cpuProfileWhile } from "./lib/inspector.mjs";
 import { canPerf, perfWhile } from "./lib/perf.mjs";
 import { cachedTraceUpdates } from "./lib/traces.mjs";
 import { closeTyping, openTyping, typingRound, w2 } from "./lib/workloads.mjs";
-import { BENCH } from "./lib/paths.mjs";
+import { resultsDir } from "./lib/paths.mjs";
 
 const opt = (name, def) =>
   process.argv
@@ -90,7 +90,7 @@ async function main() {
   } finally {
     for (const s of servers) await s.stop().catch(() => {});
   }
-  const dir = resolve(opt("out", join(BENCH, "results")));
+  const dir = resolve(opt("out", resultsDir("profile")));
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `profile-${new Date().toISOString().replace(/:/g, "-").replace(/\..*$/, "")}.json`);
   writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);

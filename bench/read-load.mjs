@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Reads of a heavy document against a writer: how much of the object's thread can a read token take?
 //
-//   node_modules/.bin/node bench/read-load.mjs [--rounds=6] [--keys=150] [--rate=10] [--out=bench/results/read-load]
+//   node_modules/.bin/node bench/read-load.mjs [--rounds=6] [--keys=150] [--rate=10] [--out=dir; default bench/results/<date>-read-load]
 //
 // One `wrangler dev` with the default limits. A 4 MiB text document; a typist socket sends a keystroke every
 // 12 ms and an observer times each round trip (bench/lib/typist.mjs). Rounds, interleaved ABC/CBA:
@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, ROOT, startWranglerDev } from "../scripts/lib/wrangler-dev.mjs";
+import { resultsDir } from "./lib/paths.mjs";
 import { fillText, r1, sleep, stats, typistPair, writeRun } from "./lib/typist.mjs";
 
 const args = process.argv.slice(2);
@@ -22,7 +23,7 @@ const ROUNDS = Number(opt("rounds", 6));
 const KEYS = Number(opt("keys", 150));
 const RATE = Number(opt("rate", 10));
 const KEY_INTERVAL_MS = 12;
-const OUT = resolve(ROOT, opt("out", "bench/results/read-load"));
+const OUT = resolve(ROOT, opt("out", resultsDir("read-load")));
 const DOC_BYTES = 4 * 2 ** 20;
 const SECRET = "sk_demo_dev_only_not_secret"; // the dev-mode demo project's public key (src/routes/dev.ts)
 const KINDS = ["baseline", "read token", "secret key"];

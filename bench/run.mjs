@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick] [-- --targets=lattice,y-partyserver,hocuspocus,y-websocket-server,floor]
 //   [-- --media=disk,tmpfs] [-- --runtimes=wrangler,miniflare] [-- --workloads=W1,...,W8] [-- --w8-sizes=250,500,990] [-- --rounds=N] [-- --out=dir]`
-// `npm run bench -- --render=bench/results/<date>.json` re-renders that run's markdown.
+// `npm run bench -- --render=bench/results/<date>-<name>/<stamp>.json` re-renders that run's markdown.
 //
 // Starts every server of the run at once (bench/lib/matrix.mjs), warms each, then runs every workload as
 // interleaved rounds (bench/lib/rounds.mjs) with one y-websocket load generator in this process. Raw Yjs
-// in this process and a no-op Durable Object on each runtime are the limits. Writes bench/results/ (a --quick
-// run: bench/results/tmp/, git-ignored).
+// in this process and a no-op Durable Object on each runtime are the limits. Writes bench/results/<date>-bench/
+// (a --quick run: bench/results/tmp/, git-ignored).
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 import { bigDocTrace } from "./lib/big-doc.mjs";
 import { fsyncCost } from "./lib/fsync.mjs";
 import { serverMatrix } from "./lib/matrix.mjs";
-import { BENCH, mediumType } from "./lib/paths.mjs";
+import { BENCH, mediumType, resultsDir } from "./lib/paths.mjs";
 import { rawColdLoad, rawIngest, rawIngestFresh, rawStorm } from "./lib/raw.mjs";
 import { bigRoomSvg } from "./lib/big-room.mjs";
 import { bigRoomSummary, renderMarkdown, summarize } from "./lib/report.mjs";
@@ -130,7 +130,7 @@ async function main() {
   const md = renderMarkdown(results);
   // A quick run is a smoke test, not a run of record: it goes to the git-ignored tmp/, never over the
   // committed results (latest.md included), so it leaves the working tree clean.
-  const dir = resolve(opt("out", quick ? join(BENCH, "results", "tmp") : join(BENCH, "results")));
+  const dir = resolve(opt("out", quick ? join(BENCH, "results", "tmp") : resultsDir("bench")));
   mkdirSync(dir, { recursive: true });
   const stamp = results.date.replace(/:/g, "-").replace(/\..*$/, "") + (quick ? "-quick" : "");
   writeFileSync(join(dir, `${stamp}.json`), `${JSON.stringify(results, null, 2)}\n`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Taking a version of an 8 MiB document: how long does the document's object pause its other work?
 //
-//   node_modules/.bin/node bench/versions.mjs [--rounds=10] [--keys=120] [--out=bench/results/2026-12-01-versions]
+//   node_modules/.bin/node bench/versions.mjs [--rounds=10] [--keys=120] [--out=dir; default bench/results/<date>-versions]
 //
 // One `wrangler dev` (the default limits, except MAX_DOC_BYTES raised to hold 8 MiB of text and no automatic
 // versions: VERSION_INTERVAL_SECONDS is huge, so every version is one this script asks for). A typist socket
@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort, ROOT, startWranglerDev } from "../scripts/lib/wrangler-dev.mjs";
+import { resultsDir } from "./lib/paths.mjs";
 import { fillText, r1, sleep, stats, typistPair, writeRun } from "./lib/typist.mjs";
 
 const args = process.argv.slice(2);
@@ -22,7 +23,7 @@ const ROUNDS = Number(opt("rounds", 10));
 const KEYS = Number(opt("keys", 120));
 const KEY_INTERVAL_MS = 12;
 const VERSION_AT_MS = 300;
-const OUT = resolve(ROOT, opt("out", "bench/results/2026-12-01-versions"));
+const OUT = resolve(ROOT, opt("out", resultsDir("versions")));
 const DOC_BYTES = 8 * 2 ** 20;
 const SECRET = "sk_demo_dev_only_not_secret"; // the dev-mode demo project's public key (src/routes/dev.ts)
 const T0 = performance.now();

@@ -2,11 +2,16 @@
  * The History panel (issue 15): save a version, list the document's versions (named and automatic), say
  * which one the live text matches, preview one read-only and restore it. It talks to the REST API with the
  * page's own client token; a restore reaches every open page, this one included, as an ordinary edit over
- * the WebSocket, so the panel never touches the editor.
+ * the WebSocket, so the panel never touches the editor. Its state and what is derived from it live in
+ * ./history-state (pure); this file renders them and wires the REST calls and the buttons.
  */
 import { ApiError, type Access, type DocApi, type Version, type VersionPage } from "./api";
 import { h, relativeTime } from "./dom";
 import { TEXT_NAME } from "./editor";
+import * as S from "./history-state";
+import { KIND_LABEL, PAGE, versionLabel } from "./history-state";
+
+export { versionLabel };
 
 export interface HistoryHost {
   api: DocApi;
@@ -19,33 +24,16 @@ export interface HistoryHost {
   whenSaved(): Promise<void>;
 }
 
-const PAGE = 20;
-/** How many of the newest versions are compared with the live text to find the current one. */
-const COMPARED = 10;
 const REFRESH_MS = 15_000;
 /** A version or restore waits this long for the page's own edits to reach the server first. */
 const SAVE_WAIT_MS = 10_000;
-
-const KIND_LABEL: Record<Version["kind"], string> = { named: "named", auto: "automatic", "before-restore": "before restore" };
-
-export function versionLabel(v: Version): string {
-  if (v.name) return v.name;
-  if (v.kind === "before-restore") return "Before restore";
-  if (v.kind === "auto") return "Automatic version";
-  return "Unnamed version";
-}
 
 function timeEl(iso: string): HTMLElement {
   const date = new Date(iso);
   return h("time", { datetime: iso, title: Number.isNaN(date.getTime()) ? iso : date.toLocaleString() }, relativeTime(iso));
 }
 
-/** The text root of a JSON rendering; undefined when it is not plain text (formatted text renders otherwise). */
-function textOf(json: Record<string, unknown>): string | undefined {
-  const value = json[TEXT_NAME];
-  if (value === undefined || value === null) return "";
-  return typeof value === "string" ? value : undefined;
-}
+const textOf = (json: Record<string, unknown>) => S.textOf(json, TEXT_NAME);
 
 function describe(err: unknown): string {
   if (err instanceof ApiError) return `${err.message} (${err.status}${err.code ? ` ${err.code}` : ""})`;
@@ -89,13 +77,7 @@ export function historyPanel(): HistoryPanel {
   );
 
   let host: HistoryHost | undefined;
-  let versions: Version[] = [];
-  let nextCursor: string | null = null;
-  let selected: string | undefined;
-  /** The newest version whose text equals the live text, among the first COMPARED; null when none does. */
-  let currentId: string | null | undefined;
-  let unavailable = false;
-  let busy = false;
+  let state = S.initialState();
   /** What the list shows, so a refresh that changes nothing leaves the buttons (and focus, and a click) alone. */
   let shown = "";
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -132,34 +114,29 @@ export function historyPanel(): HistoryPanel {
   // ---- rendering ----
 
   function renderCurrent(): void {
-    const newest = versions[0];
-    if (unavailable) return;
-    if (!newest) {
+    const status = S.currentStatus(state);
+    if (status.state === "unavailable") return;
+    if (status.state === "none") {
       current.textContent = "No versions yet. Save one to mark this point.";
-      current.dataset.state = "none";
-    } else if (currentId === undefined) {
+    } else if (status.state === "checking") {
       current.textContent = "Comparing with the live document…";
-      current.dataset.state = "checking";
-    } else if (currentId === newest.id) {
-      current.replaceChildren("Current: ", h("strong", {}, versionLabel(newest)), " (", timeEl(newest.createdAt), ")");
-      current.dataset.state = "current";
-    } else if (currentId) {
-      const match = versions.find((v) => v.id === currentId)!;
-      current.replaceChildren("Current: ", h("strong", {}, versionLabel(match)), " (", timeEl(match.createdAt), "), not the newest");
-      current.dataset.state = "current";
+    } else if (status.state === "current") {
+      const v = status.version;
+      current.replaceChildren("Current: ", h("strong", {}, versionLabel(v)), " (", timeEl(v.createdAt), status.newest ? ")" : "), not the newest");
     } else {
-      current.replaceChildren("Edited since ", h("strong", {}, versionLabel(newest)), " (", timeEl(newest.createdAt), ")");
-      current.dataset.state = "edited";
+      current.replaceChildren("Edited since ", h("strong", {}, versionLabel(status.since)), " (", timeEl(status.since.createdAt), ")");
     }
+    current.dataset.state = status.state;
     for (const item of list.querySelectorAll<HTMLElement>("[data-version-id]")) {
-      const isCurrent = item.dataset.versionId === currentId;
+      const isCurrent = item.dataset.versionId === state.currentId;
       item.dataset.current = String(isCurrent);
       item.querySelector(".current-tag")?.toggleAttribute("hidden", !isCurrent);
     }
   }
 
   function renderList(): void {
-    if (unavailable) {
+    const { versions, selected } = state;
+    if (state.unavailable) {
       shown = "";
       list.replaceChildren(h("li", { class: "muted", "data-testid": "history-unavailable" }, "History is unavailable on this server."));
       current.textContent = "";
@@ -168,8 +145,8 @@ export function historyPanel(): HistoryPanel {
       return;
     }
     form.hidden = host?.access !== "write";
-    more.hidden = !nextCursor;
-    const key = JSON.stringify(versions.map((v) => [v.id, v.name, relativeTime(v.createdAt)]));
+    more.hidden = !state.nextCursor;
+    const key = S.listKey(state, relativeTime);
     if (key === shown) return renderCurrent();
     shown = key;
     const focused = (document.activeElement as HTMLElement | null)?.dataset?.versionId;
@@ -204,42 +181,42 @@ export function historyPanel(): HistoryPanel {
   }
 
   /** Finds the newest version whose text equals the live text; re-run when either side changes. */
-  let compareRun = 0;
+  const compareRun = S.latestWins();
   async function compare(): Promise<void> {
     if (!host) return;
-    const run = ++compareRun;
-    const candidates = versions.slice(0, COMPARED);
+    const run = compareRun.start();
     let found: string | null = null;
     try {
-      for (const v of candidates) {
+      // One at a time, newest first, stopping at the first match: most often the newest is the one.
+      for (const v of S.candidates(state)) {
         const text = textOf(await rendering(v.id));
-        if (run !== compareRun) return;
-        if (text !== undefined && text === host.liveText()) {
+        if (!compareRun.isLatest(run)) return;
+        if (S.isLiveText(text, host.liveText())) {
           found = v.id;
           break;
         }
       }
     } catch (err) {
-      if (run === compareRun) showError(err, "Could not read a version");
+      if (compareRun.isLatest(run)) showError(err, "Could not read a version");
       return;
     }
-    if (run !== compareRun) return;
-    currentId = found;
+    if (!compareRun.isLatest(run)) return;
+    state = S.compared(state, found);
     renderCurrent();
   }
 
   /** Reloads the first page. Every call asks the server (a save must see its own version); a late answer is dropped. */
-  let listRun = 0;
+  const listRun = S.latestWins();
   async function refresh(): Promise<void> {
     if (!host) return;
-    const run = ++listRun;
+    const run = listRun.start();
     let page: VersionPage;
     try {
       page = await host.api.listVersions({ limit: PAGE });
     } catch (err) {
-      if (run !== listRun) return;
+      if (!listRun.isLatest(run)) return;
       if (err instanceof ApiError && err.status === 404) {
-        unavailable = true;
+        state = S.becameUnavailable(state);
         hidePreview();
         renderList();
         return;
@@ -247,23 +224,19 @@ export function historyPanel(): HistoryPanel {
       showError(err, "Could not load the history", "list");
       return;
     }
-    if (run !== listRun) return;
-    unavailable = false;
-    versions = page.data;
-    nextCursor = page.nextCursor;
+    if (!listRun.isLatest(run)) return;
+    state = S.firstPageLoaded(state, page);
     if (error.dataset.from === "list") clearError();
     renderList();
     await compare();
   }
 
   async function loadMore(): Promise<void> {
-    if (!host || !nextCursor) return;
+    if (!host || !state.nextCursor) return;
     more.disabled = true;
     try {
-      const page = await host.api.listVersions({ limit: PAGE, cursor: nextCursor });
-      const known = new Set(versions.map((v) => v.id));
-      versions = versions.concat(page.data.filter((v) => !known.has(v.id)));
-      nextCursor = page.nextCursor;
+      const page = await host.api.listVersions({ limit: PAGE, cursor: state.nextCursor });
+      state = S.olderPageLoaded(state, page);
       renderList();
     } catch (err) {
       showError(err, "Could not load older versions");
@@ -290,16 +263,16 @@ export function historyPanel(): HistoryPanel {
   // ---- preview, restore, rename ----
 
   function hidePreview(): void {
-    selected = undefined;
+    state = S.selectedVersion(state, undefined);
     preview.hidden = true;
     preview.replaceChildren();
     for (const b of list.querySelectorAll("[aria-pressed]")) b.setAttribute("aria-pressed", "false");
   }
 
   async function select(id: string): Promise<void> {
-    const v = versions.find((x) => x.id === id);
+    const v = S.findVersion(state, id);
     if (!v || !host) return;
-    selected = id;
+    state = S.selectedVersion(state, id);
     for (const b of list.querySelectorAll<HTMLElement>("[data-version-id]")) b.setAttribute("aria-pressed", String(b.dataset.versionId === id));
     const label = versionLabel(v);
     const text = h("pre", { class: "preview-text", tabindex: "0", "aria-label": `Text of ${label} (read-only)`, "data-testid": "version-preview-text" }, "Loading…");
@@ -327,13 +300,13 @@ export function historyPanel(): HistoryPanel {
     preview.hidden = false;
     try {
       const body = await rendering(id);
-      if (selected !== id) return;
+      if (state.selected !== id) return;
       const t = textOf(body);
       text.textContent = t === undefined ? "(formatted text: see the JSON)" : t || "(empty)";
       text.classList.toggle("empty", !t);
       json.textContent = JSON.stringify(body, null, 2);
     } catch (err) {
-      if (selected !== id) return;
+      if (state.selected !== id) return;
       text.textContent = "";
       showError(err, `Could not load ${label}`);
     }
@@ -360,8 +333,8 @@ export function historyPanel(): HistoryPanel {
       restore.focus();
     });
     yes.addEventListener("click", () => {
-      if (busy) return;
-      busy = true;
+      if (state.busy) return;
+      state = S.setBusy(state, true);
       yes.disabled = no.disabled = true;
       clearError();
       say("Restoring…");
@@ -377,7 +350,7 @@ export function historyPanel(): HistoryPanel {
           say("");
           showError(err, "Could not restore");
         } finally {
-          busy = false;
+          state = S.setBusy(state, false);
           yes.disabled = no.disabled = false;
         }
       })();
@@ -406,7 +379,7 @@ export function historyPanel(): HistoryPanel {
         .then(async () => {
           say(`Renamed to “${name}”.`);
           await refresh();
-          if (selected === v.id) await select(v.id);
+          if (state.selected === v.id) await select(v.id);
         })
         .catch((err: unknown) => showError(err, "Could not rename"))
         .finally(() => (button.disabled = false));
@@ -418,8 +391,8 @@ export function historyPanel(): HistoryPanel {
 
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    if (!host || busy) return;
-    busy = true;
+    if (!host || state.busy) return;
+    state = S.setBusy(state, true);
     saveButton.disabled = true;
     clearError();
     const name = nameInput.value.trim() || undefined;
@@ -435,7 +408,7 @@ export function historyPanel(): HistoryPanel {
         say("");
         showError(err, "Could not save a version");
       } finally {
-        busy = false;
+        state = S.setBusy(state, false);
         saveButton.disabled = false;
       }
     })();

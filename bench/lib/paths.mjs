@@ -7,6 +7,14 @@ export const BENCH = join(import.meta.dirname, "..");
 export const PEERS = join(BENCH, "peers");
 export const BENCH_CACHE = join(BENCH, ".cache");
 
+/**
+ * Where a run's files go unless `--out=dir` says otherwise: `bench/results/<YYYY-MM-DD>-<name>/`, one folder
+ * per day and kind of run (bench/results/README.md). Its `latest.md` is a convenience copy, git-ignored.
+ */
+export function resultsDir(name, date = new Date()) {
+  return join(BENCH, "results", `${date.toISOString().slice(0, 10)}-${name}`);
+}
+
 const TMPFS_MAGIC = 0x01021994;
 const MEDIA = { disk: tmpdir(), tmpfs: "/dev/shm" };
 

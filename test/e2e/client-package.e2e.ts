@@ -11,23 +11,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-// @ts-expect-error: a plain .mjs helper shared with `npm run dev` and the benchmarks; typed at the use site below.
-import { NODE as NODE_UNTYPED, ROOT as ROOT_UNTYPED } from "../../scripts/lib/wrangler-dev.mjs";
-import { DEMO_SECRET_KEY, Server } from "./harness";
+import { DEMO_SECRET_KEY, NODE, ROOT, serverSuite } from "./harness";
 
-const NODE = NODE_UNTYPED as string;
-const ROOT = ROOT_UNTYPED as string;
 const run = promisify(execFile);
 const NPM_QUIET = ["--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"];
 
-let server: Server;
+const suite = serverSuite();
 let scratch: string;
-beforeAll(async () => {
+beforeAll(() => {
   scratch = mkdtempSync(join(tmpdir(), "lattice-client-app-"));
-  server = await Server.start();
 });
-afterAll(async () => {
-  await server?.dispose();
+afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -69,7 +63,7 @@ describe("the packed client package", () => {
     expect(yjsCopies.trim().split("\n")).toEqual([join(app, "node_modules", "yjs")]);
 
     const docId = `packed-${Date.now().toString(36)}`;
-    const minted = await fetch(`${server.url}/v1/docs/${docId}/tokens`, {
+    const minted = await fetch(`${suite.server.url}/v1/docs/${docId}/tokens`, {
       method: "POST",
       headers: { authorization: `Bearer ${DEMO_SECRET_KEY}`, "content-type": "application/json" },
       body: JSON.stringify({ userId: "packed", access: "write", create: true }),
@@ -78,12 +72,12 @@ describe("the packed client package", () => {
     const { token } = (await minted.json()) as { token: string };
     const { stdout, stderr } = await run(NODE, ["app.mjs"], {
       cwd: app,
-      env: { ...process.env, LATTICE_URL: server.url, DOC_ID: docId, TOKEN: token },
+      env: { ...process.env, LATTICE_URL: suite.server.url, DOC_ID: docId, TOKEN: token },
       timeout: 60_000,
     });
     expect(JSON.parse(stdout.trim())).toEqual({ state: "live", saved: true });
     expect(stderr).not.toMatch(/already imported/i);
-    const stored = await fetch(`${server.url}/v1/docs/${docId}/json`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
+    const stored = await fetch(`${suite.server.url}/v1/docs/${docId}/json`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
     expect(await stored.json()).toEqual({ t: "written by the packed client" });
   });
 });

@@ -6,11 +6,11 @@
  * - whenSaved() resolves only once the server has committed (the REST JSON already has the edit);
  * - a permanent close (the document deleted) surfaces as `closed`/"deleted", with no reconnect after.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { connect, type LatticeClient, type Status, type TokenSource } from "../../packages/client/src/index";
 import { CloseCode } from "../../src/sync/close-codes";
-import { DEMO_SECRET_KEY, devDoc, Server, shortToken } from "./harness";
+import { DEMO_SECRET_KEY, devDoc, serverSuite, shortToken } from "./harness";
 
 /** Node's `ws`, counting the sockets a client opens and the close codes they end with. */
 function countingSocket() {
@@ -25,22 +25,16 @@ function countingSocket() {
   return { Counted, stats };
 }
 
-let server: Server;
-beforeAll(async () => {
-  server = await Server.start();
-});
-const clients: LatticeClient[] = [];
-afterAll(async () => {
-  for (const c of clients) c.destroy();
-  await server?.dispose();
-});
+/** The file's wrangler dev; the clients its tests connect (in `suite.open`) are destroyed after the file. */
+const suite = serverSuite<LatticeClient>();
+const clients = suite.open;
 
-const newDoc = (prefix: string) => devDoc(server, prefix);
+const newDoc = (prefix: string) => devDoc(suite.server, prefix);
 
 /** `getToken` may answer anything, as an app's may: the client has to cope with what is not a token. */
 function client(docId: string, getToken: (docId: string) => unknown) {
   const { Counted, stats } = countingSocket();
-  const c = connect({ url: server.url, docId, getToken: getToken as TokenSource, WebSocketPolyfill: Counted as never });
+  const c = connect({ url: suite.server.url, docId, getToken: getToken as TokenSource, WebSocketPolyfill: Counted as never });
   const states: Status[] = [];
   c.on("status", (s) => states.push(s));
   clients.push(c);
@@ -56,7 +50,7 @@ async function waitFor(check: () => boolean, what: string, timeoutMs = 20_000): 
 }
 
 async function serverText(docId: string): Promise<string> {
-  const res = await fetch(`${server.url}/v1/docs/${docId}/json`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
+  const res = await fetch(`${suite.server.url}/v1/docs/${docId}/json`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
   expect(res.status).toBe(200);
   return ((await res.json()) as Record<string, string>).t ?? "";
 }
@@ -148,7 +142,7 @@ describe("permanent closes", () => {
     await w.c.whenSynced();
     const saved = w.c.whenSaved(); // already saved: resolves
     await saved;
-    const res = await fetch(`${server.url}/v1/docs/${docId}`, { method: "DELETE", headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
+    const res = await fetch(`${suite.server.url}/v1/docs/${docId}`, { method: "DELETE", headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
     expect(res.status).toBe(204);
     await waitFor(() => w.c.status.state === "closed", "state closed", 5000);
     expect(w.c.status.reason).toBe("deleted");
@@ -161,7 +155,7 @@ describe("permanent closes", () => {
 
   it("a document deleted before the client connects: the refused upgrade is explained by REST, closed 'deleted', no endless retry", async () => {
     const { docId, token } = await newDoc("gone-before");
-    const res = await fetch(`${server.url}/v1/docs/${docId}`, { method: "DELETE", headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
+    const res = await fetch(`${suite.server.url}/v1/docs/${docId}`, { method: "DELETE", headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
     expect(res.status).toBe(204);
     const w = client(docId, () => token);
     await waitFor(() => w.c.status.state === "closed", "state closed", 20_000);
@@ -240,7 +234,7 @@ describe.concurrent("a getToken that keeps failing", () => {
   it("getToken returns the REST API's 404 body (a token asked for a missing document): not taken for a token, closed", async () => {
     const { docId } = await newDoc("token-404");
     const w = failing(docId, async () => {
-      const res = await fetch(`${server.url}/v1/docs/no-such-doc-${docId}/tokens`, {
+      const res = await fetch(`${suite.server.url}/v1/docs/no-such-doc-${docId}/tokens`, {
         method: "POST",
         headers: { authorization: `Bearer ${DEMO_SECRET_KEY}`, "content-type": "application/json" },
         body: JSON.stringify({ userId: "u", access: "write" }),

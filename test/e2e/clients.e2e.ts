@@ -21,9 +21,8 @@ import { DEFAULT_LIMITS } from "../../src/sync/ports";
 import { encodeAwareness, encodeUpdate } from "../../src/sync/frames";
 import { craftEndClaims } from "../helpers/crafted-update";
 import { applyPatches, type SequentialTrace } from "../helpers/traces";
-import { devDoc, Server, serverSuite, shortToken, uniqueDocId } from "./harness";
+import { DEMO_SECRET_KEY, devDoc, Server, serverSuite, shortToken, uniqueDocId } from "./harness";
 
-const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
 const PROMPT_MS = 1000;
 
 /**

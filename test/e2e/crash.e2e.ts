@@ -4,40 +4,19 @@
  * it must hold every update that was acknowledged before the kill: seen by another client, or answered
  * 200 by `POST …/update`. KILL_POINTS kill points (default 20), seeded (CRASH_SEED).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-// @ts-expect-error: a plain .mjs helper shared with `npm run dev` and the benchmarks; typed at the use site below.
-import { freePort as freePortUntyped, startWranglerDev as startUntyped } from "../../scripts/lib/wrangler-dev.mjs";
 import { prng } from "../helpers/fuzz";
-
-interface WranglerDev {
-  url: string;
-  stop(signal?: string): Promise<void>;
-  output(): string;
-}
-const startWranglerDev = startUntyped as (opts: { port: number; persistTo: string; vars: Record<string, string>; migrate?: boolean }) => Promise<WranglerDev>;
+import { serverSuite } from "./harness";
 
 const KILL_POINTS = Number(process.env.KILL_POINTS ?? 20);
 const SEED = Number(process.env.CRASH_SEED ?? 0xc0ffee);
 const ADMIN = "crash-admin-token-0123456789abcdef";
-const VARS = { ADMIN_TOKEN: ADMIN, TOKEN_SECRET: "crash-token-secret-0123456789abcdef", DEV_MODE: "false" };
-
-const freePort = freePortUntyped as () => Promise<number>;
-
-const persistTo = mkdtempSync(join(tmpdir(), "lattice-crash-"));
-let port = 0;
-let dev: WranglerDev | undefined;
-let url = "";
-
-async function start(migrate: boolean): Promise<void> {
-  dev = await startWranglerDev({ port, persistTo, migrate, vars: VARS });
-  url = dev.url;
-}
+/** Not dev mode: no demo project, no /dev routes; `restart()` keeps the port and the persist dir. */
+const suite = serverSuite({ ADMIN_TOKEN: ADMIN, TOKEN_SECRET: "crash-token-secret-0123456789abcdef", DEV_MODE: "false" });
+const url = () => suite.server.url;
 
 async function json<T>(res: Response, status: number): Promise<T> {
   const text = await res.text();
@@ -46,28 +25,18 @@ async function json<T>(res: Response, status: number): Promise<T> {
 }
 
 async function serverKeys(docId: string, secretKey: string): Promise<Set<string>> {
-  const res = await fetch(`${url}/v1/docs/${docId}/update`, { headers: { authorization: `Bearer ${secretKey}` } });
+  const res = await fetch(`${url()}/v1/docs/${docId}/update`, { headers: { authorization: `Bearer ${secretKey}` } });
   if (res.status !== 200) throw new Error(`GET update: ${res.status} ${await res.text()}`);
   const doc = new Y.Doc();
   Y.applyUpdate(doc, new Uint8Array(await res.arrayBuffer()));
   return new Set(doc.getMap("acks").keys());
 }
 
-beforeAll(async () => {
-  port = await freePort();
-  await start(true);
-});
-
-afterAll(async () => {
-  await dev?.stop("SIGKILL");
-  rmSync(persistTo, { recursive: true, force: true });
-});
-
 describe("crash without loss", () => {
   it(`SIGKILL at ${KILL_POINTS} random moments loses no acknowledged update`, async () => {
     const rng = prng(SEED);
     const project = await json<{ secretKey: string }>(
-      await fetch(`${url}/v1/projects`, {
+      await fetch(`${url()}/v1/projects`, {
         method: "POST",
         headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
         body: JSON.stringify({ name: "crash" }),
@@ -76,7 +45,7 @@ describe("crash without loss", () => {
     );
     const key = project.secretKey;
     const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
-    const doc = await json<{ id: string }>(await fetch(`${url}/v1/docs`, { method: "POST", headers: auth, body: JSON.stringify({ id: "crash-doc" }) }), 201);
+    const doc = await json<{ id: string }>(await fetch(`${url()}/v1/docs`, { method: "POST", headers: auth, body: JSON.stringify({ id: "crash-doc" }) }), 201);
     const acked = new Set<string>();
     let totalAcked = 0;
     const perPoint: number[] = [];
@@ -85,14 +54,14 @@ describe("crash without loss", () => {
       const tokens = await Promise.all(
         ["A", "B", "C"].map(async (userId) =>
           json<{ token: string }>(
-            await fetch(`${url}/v1/docs/${doc.id}/tokens`, { method: "POST", headers: auth, body: JSON.stringify({ userId, access: "write" }) }),
+            await fetch(`${url()}/v1/docs/${doc.id}/tokens`, { method: "POST", headers: auth, body: JSON.stringify({ userId, access: "write" }) }),
             201,
           ),
         ),
       );
       const providers = tokens.map(
         ({ token }) =>
-          new WebsocketProvider(`${url.replace(/^http/, "ws")}/v1/sync`, doc.id, new Y.Doc(), {
+          new WebsocketProvider(`${url().replace(/^http/, "ws")}/v1/sync`, doc.id, new Y.Doc(), {
             params: { token },
             WebSocketPolyfill: WebSocket as never,
             disableBc: true,
@@ -124,7 +93,7 @@ describe("crash without loss", () => {
           const sv = Y.encodeStateVector(src);
           src.getMap("acks").set(`R:${k}:${n}`, n);
           try {
-            const res = await fetch(`${url}/v1/docs/${doc.id}/update`, {
+            const res = await fetch(`${url()}/v1/docs/${doc.id}/update`, {
               method: "POST",
               headers: { authorization: `Bearer ${key}`, "content-type": "application/octet-stream" },
               body: Y.encodeStateAsUpdate(src, sv),
@@ -138,14 +107,14 @@ describe("crash without loss", () => {
       })();
       // A random moment, mid-write.
       await new Promise((r) => setTimeout(r, 150 + rng.int(1200)));
-      await dev!.stop("SIGKILL");
+      await suite.server.down("SIGKILL");
       running = false;
       // The clients go away with the server: none may re-send its local state and hide a loss.
       for (const p of providers) p.destroy();
       await Promise.all([...writers, restWriter]);
       const ackedNow = [...acked];
       totalAcked = ackedNow.length;
-      await start(false);
+      await suite.server.restart();
       const present = await serverKeys(doc.id, key);
       const lost = ackedNow.filter((x) => !present.has(x));
       expect(lost, `kill point ${k}: lost ${lost.length} of ${ackedNow.length} acknowledged updates`).toEqual([]);

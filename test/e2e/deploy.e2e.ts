@@ -17,11 +17,7 @@ import { createServer, type Server as HttpServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-// @ts-expect-error: a plain .mjs helper shared with `npm run dev`; typed at the use site below.
-import { NODE as NODE_UNTYPED, ROOT as ROOT_UNTYPED } from "../../scripts/lib/wrangler-dev.mjs";
-
-const NODE = NODE_UNTYPED as string;
-const ROOT = ROOT_UNTYPED as string;
+import { NODE, ROOT } from "./harness";
 
 const trees: string[] = [];
 /** A copy of the tree's deploy inputs whose wrangler.toml has a real-looking database_id (removed after the file). */

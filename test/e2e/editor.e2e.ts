@@ -2,29 +2,11 @@
  * The demo editor in Chromium against a real `wrangler dev`: what two people writing together would notice.
  * Each test leaves a screenshot in test-results/.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docText, editorText, eventually, launch, openDoc, screenshot, Server, typeAtEnd, typeAtStart, uniqueDocId, waitForState, type OpenedPage } from "./harness";
+import { describe, expect, it } from "vitest";
+import { browserSuite, docText, editorText, eventually, screenshot, typeAtEnd, typeAtStart, uniqueDocId, waitForState, type OpenedPage } from "./harness";
 
-let server: Server;
-let browser: Browser;
-const opened: OpenedPage[] = [];
-
-async function open(docId: string, opts?: Parameters<typeof openDoc>[3]): Promise<OpenedPage> {
-  const p = await openDoc(browser, server, docId, opts);
-  opened.push(p);
-  return p;
-}
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([Server.start(), launch()]);
-});
-
-afterAll(async () => {
-  await Promise.all(opened.map((p) => p.context.close().catch(() => undefined)));
-  await browser?.close();
-  await server?.dispose();
-});
+const suite = browserSuite();
+const { open } = suite;
 
 /** Both pages hold the same text, and it contains every piece. */
 async function converged(pages: OpenedPage[], pieces: string[]): Promise<string> {
@@ -42,15 +24,15 @@ async function converged(pages: OpenedPage[], pieces: string[]): Promise<string>
 
 describe("the collaborative editor", () => {
   it("home page lists documents and creates a new one", async () => {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
-    opened.push({ context, page: await context.newPage(), name: "" });
-    const page = opened.at(-1)!.page;
-    await page.goto(server.url);
+    const context = await suite.browser.newContext({ viewport: { width: 1100, height: 720 } });
+    suite.opened.push({ context, page: await context.newPage(), name: "" });
+    const page = suite.opened.at(-1)!.page;
+    await page.goto(suite.server.url);
     await page.locator('input[name="title"]').fill("Meeting notes");
     await page.locator('[data-testid="new-doc"]').click();
     await page.waitForURL(/\/d\/[A-Za-z0-9]+$/);
     await waitForState(page, "live");
-    await page.goto(server.url);
+    await page.goto(suite.server.url);
     await page.locator('[data-testid="doc-list"] a', { hasText: "Meeting notes" }).waitFor();
     await screenshot(page, "e2e-home");
   });
@@ -129,14 +111,14 @@ describe("the collaborative editor", () => {
     await typeAtEnd(b.page, "B too. ");
     await converged([a, b], ["Written before the restart. ", "B too. "]);
 
-    await server.down();
+    await suite.server.down();
     await Promise.all([waitForState(a.page, "offline"), waitForState(b.page, "offline")]);
     // Both keep writing while the server is gone; the edits wait in their Y.Docs.
     await typeAtEnd(a.page, "A during the outage. ");
     await typeAtEnd(b.page, "B during the outage. ");
     await screenshot(a.page, "e2e-restart-a-down");
 
-    await server.restart();
+    await suite.server.restart();
     await Promise.all([waitForState(a.page, "live", 45_000), waitForState(b.page, "live", 45_000)]);
     await typeAtEnd(b.page, "After. ");
     const pieces = ["Written before the restart. ", "B too. ", "A during the outage. ", "B during the outage. ", "After. "];

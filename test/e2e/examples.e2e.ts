@@ -9,13 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
-// @ts-expect-error: a plain .mjs helper shared with `npm run dev` and the benchmarks; typed at the use site below.
-import { freePort as freePortUntyped, NODE as NODE_UNTYPED, ROOT as ROOT_UNTYPED } from "../../scripts/lib/wrangler-dev.mjs";
-import { browserSuite, DEMO_SECRET_KEY, eventually, uniqueDocId } from "./harness";
-
-const NODE = NODE_UNTYPED as string;
-const ROOT = ROOT_UNTYPED as string;
-const freePort = freePortUntyped as () => Promise<number>;
+import { browserSuite, DEMO_SECRET_KEY, eventually, freePort, NODE, ROOT, uniqueDocId } from "./harness";
 
 const suite = browserSuite();
 const servers: ChildProcess[] = [];

@@ -4,33 +4,27 @@
  * first, and one token call (`create: true`) gives what a stock y-websocket provider needs, used exactly
  * as the answer's `syncBase` says: `new WebsocketProvider(syncBase, docId, doc, { params: { token } })`.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { DEMO_SECRET_KEY, eventually, Server } from "./harness";
+import { DEMO_SECRET_KEY, eventually, serverSuite } from "./harness";
 
 const auth = { authorization: `Bearer ${DEMO_SECRET_KEY}` };
-let server: Server;
-beforeAll(async () => {
-  server = await Server.start(); // a new persist dir: no project, no key yet (the harness only polled /healthz)
-});
-afterAll(async () => {
-  await server?.dispose();
-});
+const suite = serverSuite(); // a new persist dir: no project, no key yet (the harness only polled /healthz)
 
 describe("npm run dev on a fresh state", () => {
   it("the demo key answers on /v1 from the first request: lists (empty), creates, lists again", async () => {
-    const first = await fetch(`${server.url}/v1/docs`, { headers: auth });
+    const first = await fetch(`${suite.server.url}/v1/docs`, { headers: auth });
     expect(first.status, await first.clone().text()).toBe(200);
     expect(await first.json()).toMatchObject({ data: [] });
-    const created = await fetch(`${server.url}/v1/docs`, {
+    const created = await fetch(`${suite.server.url}/v1/docs`, {
       method: "POST",
       headers: { ...auth, "content-type": "application/json" },
       body: JSON.stringify({ id: "first-doc" }),
     });
     expect(created.status).toBe(201);
-    const listed = (await (await fetch(`${server.url}/v1/docs`, { headers: auth })).json()) as { data: { id: string }[] };
+    const listed = (await (await fetch(`${suite.server.url}/v1/docs`, { headers: auth })).json()) as { data: { id: string }[] };
     expect(listed.data.map((d) => d.id)).toEqual(["first-doc"]);
   });
 });
@@ -38,7 +32,7 @@ describe("npm run dev on a fresh state", () => {
 describe("one call for a token, the document created if needed, and the stock provider", () => {
   /** What an app's token endpoint does: POST …/tokens with create: true. */
   async function tokenFor(docId: string, userId: string) {
-    const res = await fetch(`${server.url}/v1/docs/${docId}/tokens`, {
+    const res = await fetch(`${suite.server.url}/v1/docs/${docId}/tokens`, {
       method: "POST",
       headers: { ...auth, "content-type": "application/json" },
       body: JSON.stringify({ userId, access: "write", create: true }),
@@ -64,7 +58,7 @@ describe("one call for a token, the document created if needed, and the stock pr
       docs[0]!.getText("t").insert(0, "hello from ada");
       await eventually(async () => expect(docs[1]!.getText("t").toString()).toBe("hello from ada"));
       await eventually(async () => {
-        const res = await fetch(`${server.url}/v1/docs/${docId}/json`, { headers: auth });
+        const res = await fetch(`${suite.server.url}/v1/docs/${docId}/json`, { headers: auth });
         expect(await res.json()).toEqual({ t: "hello from ada" });
       });
       expect(closes).toEqual([]); // connected at the first try: no refused upgrade, no reconnect loop

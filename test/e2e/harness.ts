@@ -6,24 +6,27 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { afterAll, beforeAll } from "vitest";
 import { mintClientToken } from "../../src/auth/client-token";
 // @ts-expect-error: a plain .mjs helper shared with `npm run dev` and the benchmarks; typed at the use site below.
-import { freePort as freePortUntyped, ROOT, startWranglerDev as startUntyped } from "../../scripts/lib/wrangler-dev.mjs";
+import { freePort as freePortUntyped, NODE as NODE_UNTYPED, ROOT as ROOT_UNTYPED, startWranglerDev as startUntyped } from "../../scripts/lib/wrangler-dev.mjs";
 export { eventually } from "../helpers/eventually";
 
-interface WranglerDev {
+export interface WranglerDev {
   url: string;
   stop(signal?: string): Promise<void>;
   output(): string;
 }
-const startWranglerDev = startUntyped as (opts: { port: number; persistTo: string; vars: Record<string, string>; migrate?: boolean }) => Promise<WranglerDev>;
+/** scripts/lib/wrangler-dev.mjs, typed once here for every e2e file. */
+export const startWranglerDev = startUntyped as (opts: { port: number; persistTo: string; vars: Record<string, string>; migrate?: boolean }) => Promise<WranglerDev>;
+export const freePort = freePortUntyped as () => Promise<number>;
+/** The repository's root, and the Node (node@22 from node_modules/.bin) that wrangler and the example servers run with. */
+export const ROOT = ROOT_UNTYPED as string;
+export const NODE = NODE_UNTYPED as string;
 
-export const RESULTS = join(ROOT as string, "test-results");
+export const RESULTS = join(ROOT, "test-results");
 export const E2E_ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef-0123";
 export const E2E_TOKEN_SECRET = "e2e-token-secret-0123456789abcdef";
 /** The demo project's public secret key (src/routes/dev.ts, which Node cannot import: it pulls in cloudflare:*). */
 export const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-
-const freePort = freePortUntyped as () => Promise<number>;
 
 /** One wrangler dev with its own port and persist dir, which `restart()` keeps so state survives. */
 export class Server {
@@ -181,13 +184,15 @@ export function shortToken(docId: string, devToken: string, seconds: number, use
 
 /**
  * A wrangler dev and a Chromium for one test file: started before its tests, stopped after them (every page
- * `open` opened is closed first). Tests read `suite.server` and `suite.browser`.
+ * in `suite.opened` is closed first). Tests read `suite.server` and `suite.browser`.
  */
 export function browserSuite() {
   const opened: OpenedPage[] = [];
   const suite = {
     server: undefined as unknown as Server,
     browser: undefined as unknown as Browser,
+    /** Pages closed after the file's tests: `open` adds its own; a test that makes a context itself may add it. */
+    opened,
     /** openDoc on this suite's browser and server, closed after the file's tests. */
     async open(docId: string, opts?: Parameters<typeof openDoc>[3]): Promise<OpenedPage> {
       const p = await openDoc(suite.browser, suite.server, docId, opts);
@@ -206,11 +211,14 @@ export function browserSuite() {
   return suite;
 }
 
-/** One `wrangler dev` for a test file (default limits), and the providers its tests open: destroyed after the file. */
-export function serverSuite<P extends { destroy(): void }>() {
+/**
+ * One `wrangler dev` for a test file, and the providers (or clients) its tests open: destroyed after the file.
+ * `vars` as for `Server.start` (every limit not named keeps its default).
+ */
+export function serverSuite<P extends { destroy(): void } = { destroy(): void }>(vars: Record<string, string> = {}) {
   const suite = { server: undefined as unknown as Server, open: [] as P[] };
   beforeAll(async () => {
-    suite.server = await Server.start();
+    suite.server = await Server.start(vars);
   });
   afterAll(async () => {
     for (const p of suite.open) p.destroy();

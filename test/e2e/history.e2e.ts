@@ -3,38 +3,19 @@
  * version, writes more and restores the version from the panel; both open pages then show the version's
  * text, the second one live on the socket it already had. Screenshot: test-results/e2e-history.png.
  */
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docText, editorText, eventually, launch, openDoc, screenshot, Server, typeAtEnd, uniqueDocId, waitForState, type OpenedPage } from "./harness";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { browserSuite, DEMO_SECRET_KEY, docText, editorText, eventually, screenshot, typeAtEnd, uniqueDocId, waitForState } from "./harness";
 
-const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
-
-let server: Server;
-let browser: Browser;
-const opened: OpenedPage[] = [];
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([Server.start(), launch()]);
-});
-
-afterAll(async () => {
-  await Promise.all(opened.map((p) => p.context.close().catch(() => undefined)));
-  await browser?.close();
-  await server?.dispose();
-});
-
-async function open(docId: string, opts?: Parameters<typeof openDoc>[3]): Promise<OpenedPage> {
-  const p = await openDoc(browser, server, docId, opts);
-  opened.push(p);
-  return p;
-}
+const suite = browserSuite();
+const { open } = suite;
 
 const byTestId = (page: Page, id: string) => page.locator(`[data-testid="${id}"]`);
 const versionItem = (page: Page, text: string) => byTestId(page, "version-item").filter({ hasText: text });
 
 /** What the server's committed document holds (`GET /v1/docs/{id}/json`, the demo project's key). */
 async function serverText(docId: string): Promise<string> {
-  const res = await fetch(`${server.url}/v1/docs/${docId}/json`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
+  const res = await fetch(`${suite.server.url}/v1/docs/${docId}/json`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
   expect(res.status).toBe(200);
   return ((await res.json()) as Record<string, string>).codemirror ?? "";
 }

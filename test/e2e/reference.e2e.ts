@@ -3,28 +3,17 @@
  * aborted, and the page must still render the operations from /openapi.json (Scalar comes from the
  * Worker's own assets, copied there by scripts/build-web.mjs). Leaves test-results/e2e-reference.png.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launch, screenshot, Server } from "./harness";
+import { describe, expect, it } from "vitest";
+import { browserSuite, screenshot } from "./harness";
 
-let server: Server;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([Server.start(), launch()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.dispose();
-});
+const suite = browserSuite();
 
 describe("the API reference", () => {
   it("renders from the Worker's own origin alone, with no third-party request", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await suite.browser.newContext({ viewport: { width: 1280, height: 900 } });
     try {
       const page = await context.newPage();
-      const origin = new URL(server.url).origin;
+      const origin = new URL(suite.server.url).origin;
       const elsewhere: string[] = [];
       const pageErrors: string[] = [];
       page.on("pageerror", (e) => pageErrors.push(e.message));
@@ -40,7 +29,7 @@ describe("the API reference", () => {
         if (res.request().resourceType() === "script") scripts.push({ url: res.url(), status: res.status(), type: res.headers()["content-type"] });
       });
 
-      await page.goto(`${server.url}/reference`);
+      await page.goto(`${suite.server.url}/reference`);
       // The document's title and an operation summary from /openapi.json, rendered by Scalar.
       await page.getByRole("heading", { name: "Lattice", exact: true }).waitFor({ timeout: 30_000 });
       await page.getByText("Create a project and its first secret key").first().waitFor();

@@ -3,26 +3,17 @@
  * item 8): key A's sockets on two documents are closed with 4401 "key revoked" by the time the DELETE
  * answers, the providers do not reconnect, their later edits are not stored; key B's sockets go on.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { E2E_ADMIN_TOKEN, eventually, Server } from "./harness";
+import { E2E_ADMIN_TOKEN, eventually, serverSuite } from "./harness";
 
-let server: Server;
-const open: WebsocketProvider[] = [];
-
-beforeAll(async () => {
-  server = await Server.start();
-});
-
-afterAll(async () => {
-  for (const p of open) p.destroy();
-  await server?.dispose();
-});
+const suite = serverSuite<WebsocketProvider>();
+const open = suite.open;
 
 async function call<T>(method: string, path: string, token: string, body?: unknown): Promise<{ status: number; json: T }> {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetch(`${suite.server.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -34,7 +25,7 @@ async function call<T>(method: string, path: string, token: string, body?: unkno
 /** A stock provider with default options; only the socket class is Node's. */
 function provider(docId: string, token: string) {
   const doc = new Y.Doc();
-  const p = new WebsocketProvider(`${server.url.replace(/^http/, "ws")}/v1/sync`, docId, doc, {
+  const p = new WebsocketProvider(`${suite.server.url.replace(/^http/, "ws")}/v1/sync`, docId, doc, {
     params: { token },
     WebSocketPolyfill: WebSocket as never,
     disableBc: true,

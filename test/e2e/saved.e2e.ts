@@ -3,31 +3,17 @@
  * real `wrangler dev`: "Saved" shows only once the server has committed the text, never while the server
  * is down, and again after it comes back, with nothing lost.
  */
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { docText, launch, openDoc, screenshot, Server, typeAtEnd, uniqueDocId, waitForState, type OpenedPage } from "./harness";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { browserSuite, DEMO_SECRET_KEY, docText, screenshot, typeAtEnd, uniqueDocId, waitForState } from "./harness";
 
-const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
-
-let server: Server;
-let browser: Browser;
-const opened: OpenedPage[] = [];
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([Server.start(), launch()]);
-});
-
-afterAll(async () => {
-  await Promise.all(opened.map((p) => p.context.close().catch(() => undefined)));
-  await browser?.close();
-  await server?.dispose();
-});
+const suite = browserSuite();
 
 const saveState = (page: Page) => page.locator('[data-testid="saved"]').getAttribute("data-state");
 const connState = (page: Page) => page.locator('[data-testid="status"]').getAttribute("data-state");
 
 async function serverText(docId: string): Promise<string> {
-  const res = await fetch(`${server.url}/v1/docs/${docId}/json`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
+  const res = await fetch(`${suite.server.url}/v1/docs/${docId}/json`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
   expect(res.status).toBe(200);
   return ((await res.json()) as Record<string, string>).codemirror ?? "";
 }
@@ -48,8 +34,7 @@ async function untilSaved(page: Page, docId: string, timeout = 30_000): Promise<
 describe("the save state", () => {
   it('"Saved" only after the server committed; never while it is down; again after it is back, nothing lost', async () => {
     const docId = uniqueDocId("saved");
-    const a = await openDoc(browser, server, docId);
-    opened.push(a);
+    const a = await suite.open(docId);
     const { page } = a;
     // y-websocket logs "Unable to compute message" for a message type it has no handler for: the client registers one for 100.
     const consoleErrors: string[] = [];
@@ -74,7 +59,7 @@ describe("the save state", () => {
 
     // The server goes away while the user types.
     await typeAtEnd(page, "Typed as the server stops. ", 5);
-    await server.down();
+    await suite.server.down();
     await typeAtEnd(page, "Typed while it is down. ", 5);
     await waitForState(page, "offline");
     for (const until = Date.now() + 4000; Date.now() < until; ) {
@@ -85,7 +70,7 @@ describe("the save state", () => {
     await screenshot(page, "e2e-saved-server-down");
 
     // Back: it reconnects and saves everything.
-    await server.restart();
+    await suite.server.restart();
     await waitForState(page, "live");
     const { local, stored } = await untilSaved(page, docId);
     expect(stored).toBe(local);

@@ -2,18 +2,15 @@
  * Version history (issue 15) on a real `wrangler dev`, with the stock y-websocket provider over Node's `ws`:
  *
  * - automatic versions appear after a burst, on the object's own alarm (VERSION_INTERVAL_SECONDS=2 here;
- *   the production timing is unit-tested in test/unit/version-policy.test.ts);
+ *   the production timing is unit-tested in test/unit/versions/policy.test.ts);
  * - versions survive a restart of wrangler dev on the same persist dir;
  * - a restore reaches a live provider as an update, with no reconnect, and `GET …/json` equals the version's.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
-import { devDoc, eventually, Server } from "./harness";
-
-/** The dev-mode demo project's public key (src/routes/dev.ts; importing that module pulls in cloudflare:workers). */
-const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret";
+import { DEMO_SECRET_KEY, devDoc, eventually, serverSuite } from "./harness";
 
 interface Version {
   id: string;
@@ -22,18 +19,11 @@ interface Version {
   sizeBytes: number;
 }
 
-let server: Server;
-const open: WebsocketProvider[] = [];
-beforeAll(async () => {
-  server = await Server.start({ VERSION_INTERVAL_SECONDS: "2" });
-});
-afterAll(async () => {
-  for (const p of open) p.destroy();
-  await server?.dispose();
-});
+const suite = serverSuite<WebsocketProvider>({ VERSION_INTERVAL_SECONDS: "2" });
+const open = suite.open;
 
 function connect(docId: string, token: string): WebsocketProvider {
-  const p = new WebsocketProvider(`${server.url.replace(/^http/, "ws")}/v1/sync`, docId, new Y.Doc(), {
+  const p = new WebsocketProvider(`${suite.server.url.replace(/^http/, "ws")}/v1/sync`, docId, new Y.Doc(), {
     params: { token },
     WebSocketPolyfill: WebSocket as never,
     disableBc: true,
@@ -45,7 +35,7 @@ function connect(docId: string, token: string): WebsocketProvider {
 const synced = (p: WebsocketProvider) => eventually(async () => expect(p.synced).toBe(true), 30_000);
 
 async function call<T>(path: string, init: { method?: string; json?: unknown } = {}): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await fetch(`${suite.server.url}${path}`, {
     method: init.method ?? (init.json === undefined ? "GET" : "POST"),
     headers: { authorization: `Bearer ${DEMO_SECRET_KEY}`, ...(init.json === undefined ? {} : { "content-type": "application/json" }) },
     body: init.json === undefined ? undefined : JSON.stringify(init.json),
@@ -56,7 +46,7 @@ async function call<T>(path: string, init: { method?: string; json?: unknown } =
 
 describe("versions on wrangler dev", () => {
   it("takes automatic versions after a burst, keeps every version across a restart, and restores into a live provider without a reconnect", async () => {
-    const { docId, token } = await devDoc(server, "versions");
+    const { docId, token } = await devDoc(suite.server, "versions");
     const path = `/v1/docs/${docId}`;
     const writer = connect(docId, token);
     await synced(writer);
@@ -80,7 +70,7 @@ describe("versions on wrangler dev", () => {
       return body.data;
     }, 30_000);
 
-    await server.restart();
+    await suite.server.restart();
     expect((await call<{ data: Version[] }>(`${path}/versions`)).body.data).toEqual(listed);
     expect((await call(`${path}/versions/${named.body.id}/json`)).body).toEqual({ t: "first burst" });
 

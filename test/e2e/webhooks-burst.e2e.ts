@@ -8,21 +8,20 @@ import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { startReceiver, type Receiver } from "../webhook-receiver";
-import { Server } from "./harness";
+import { serverSuite } from "./harness";
 import { call, newProject, newWebhook } from "./webhook-helpers";
 
 const BURST_MS = 90_000;
 const THROTTLE_MS = 30_000;
 
-let server: Server;
+const suite = serverSuite();
 let receiver: Receiver;
 
 beforeAll(async () => {
-  [server, receiver] = await Promise.all([Server.start(), startReceiver()]);
+  receiver = await startReceiver();
 });
 
 afterAll(async () => {
-  await server?.dispose();
   await receiver?.close();
 });
 
@@ -31,13 +30,13 @@ const svEntries = (sv: Uint8Array) => [...Y.decodeStateVector(sv).entries()].sor
 
 describe("document.updated under a 90 s editing burst", () => {
   it("two live clients: at most 4 events, the last carrying the document's state vector", async () => {
-    const p = await newProject(server.url, "burst");
-    const hook = await newWebhook(server.url, p.secretKey, `${receiver.url}/hook/burst`, ["document.updated"]);
-    await call(server.url, "/v1/docs", { token: p.secretKey, json: { id: "burst" } });
+    const p = await newProject(suite.server.url, "burst");
+    const hook = await newWebhook(suite.server.url, p.secretKey, `${receiver.url}/hook/burst`, ["document.updated"]);
+    await call(suite.server.url, "/v1/docs", { token: p.secretKey, json: { id: "burst" } });
     const providers = await Promise.all(
       ["ann", "bob"].map(async (userId) => {
-        const { token } = await call<{ token: string }>(server.url, "/v1/docs/burst/tokens", { token: p.secretKey, json: { userId, access: "write" } });
-        const provider = new WebsocketProvider(`${server.url.replace(/^http/, "ws")}/v1/sync`, "burst", new Y.Doc(), {
+        const { token } = await call<{ token: string }>(suite.server.url, "/v1/docs/burst/tokens", { token: p.secretKey, json: { userId, access: "write" } });
+        const provider = new WebsocketProvider(`${suite.server.url.replace(/^http/, "ws")}/v1/sync`, "burst", new Y.Doc(), {
           params: { token },
           WebSocketPolyfill: WebSocket as never,
           disableBc: true,
@@ -62,7 +61,7 @@ describe("document.updated under a 90 s editing burst", () => {
     // Both clients have everything, and the server has it durably.
     await sleep(1_000);
     expect(providers[0]!.doc.getText("t").toString()).toBe(providers[1]!.doc.getText("t").toString());
-    const res = await fetch(`${server.url}/v1/docs/burst/update`, { headers: { authorization: `Bearer ${p.secretKey}` } });
+    const res = await fetch(`${suite.server.url}/v1/docs/burst/update`, { headers: { authorization: `Bearer ${p.secretKey}` } });
     const serverDoc = new Y.Doc();
     Y.applyUpdate(serverDoc, new Uint8Array(await res.arrayBuffer()));
     expect(serverDoc.getText("t").length).toBe(edits);
@@ -79,7 +78,7 @@ describe("document.updated under a 90 s editing burst", () => {
     expect(svEntries(Buffer.from(last.data.stateVector, "base64url"))).toEqual(svEntries(Y.encodeStateVector(serverDoc)));
     expect(svEntries(Y.encodeStateVector(providers[0]!.doc))).toEqual(svEntries(Y.encodeStateVector(serverDoc)));
     // Every delivery is on record as succeeded.
-    const { data } = await call<{ data: { status: string }[] }>(server.url, `/v1/webhooks/${hook.id}/deliveries`, { token: p.secretKey });
+    const { data } = await call<{ data: { status: string }[] }>(suite.server.url, `/v1/webhooks/${hook.id}/deliveries`, { token: p.secretKey });
     expect(data.map((d) => d.status)).toEqual(events.map(() => "succeeded"));
   }, 200_000);
 });

@@ -8,40 +8,39 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as Y from "yjs";
 import { startReceiver, type Receiver } from "../webhook-receiver";
-import { eventually, Server } from "./harness";
+import { eventually, serverSuite } from "./harness";
 import { call, deliveriesOf, newProject, newWebhook } from "./webhook-helpers";
 
-let server: Server;
+const suite = serverSuite({ WEBHOOK_TEST_HOLD_ENQUEUE: "true" });
 let receiver: Receiver;
 
 beforeAll(async () => {
-  [server, receiver] = await Promise.all([Server.start({ WEBHOOK_TEST_HOLD_ENQUEUE: "true" }), startReceiver()]);
+  receiver = await startReceiver();
 });
 
 afterAll(async () => {
-  await server?.dispose();
   await receiver?.close();
 });
 
 describe("webhooks across a crash", () => {
   it("SIGKILL right after POST /v1/docs commits and before its event is enqueued: after restart it is delivered", async () => {
-    const p = await newProject(server.url, "crash");
-    const hook = await newWebhook(server.url, p.secretKey, `${receiver.url}/hook/crash`, ["document.created", "document.updated"]);
-    await call(server.url, "/v1/docs", { token: p.secretKey, json: { id: "survivor" } });
+    const p = await newProject(suite.server.url, "crash");
+    const hook = await newWebhook(suite.server.url, p.secretKey, `${receiver.url}/hook/crash`, ["document.created", "document.updated"]);
+    await call(suite.server.url, "/v1/docs", { token: p.secretKey, json: { id: "survivor" } });
     const doc = new Y.Doc();
     doc.getText("t").insert(0, "kept");
-    const res = await fetch(`${server.url}/v1/docs/survivor/update`, {
+    const res = await fetch(`${suite.server.url}/v1/docs/survivor/update`, {
       method: "POST",
       headers: { authorization: `Bearer ${p.secretKey}`, "content-type": "application/octet-stream" },
       body: Y.encodeStateAsUpdate(doc),
     });
     expect(res.status).toBe(200);
     const written = (await res.json()) as { stateVector: string };
-    await server.down("SIGKILL");
+    await suite.server.down("SIGKILL");
     // Committed, not enqueued: the delivery is recorded, the receiver has nothing.
     expect(receiver.received("crash")).toEqual([]);
 
-    await server.restart({ WEBHOOK_TEST_HOLD_ENQUEUE: "false" });
+    await suite.server.restart({ WEBHOOK_TEST_HOLD_ENQUEUE: "false" });
     const got = await eventually(async () => {
       const r = receiver.received("crash");
       expect(r.map((x) => (JSON.parse(x.body) as { type: string }).type).sort()).toEqual(["document.created", "document.updated"]);
@@ -52,7 +51,7 @@ describe("webhooks across a crash", () => {
     expect(bodies.find((b) => b.type === "document.created")!.data).toEqual({ projectId: p.id, docId: "survivor" });
     expect(bodies.find((b) => b.type === "document.updated")!.data).toMatchObject({ docId: "survivor", stateVector: written.stateVector });
     await eventually(async () => {
-      const list = await deliveriesOf(server.url, p.secretKey, hook.id);
+      const list = await deliveriesOf(suite.server.url, p.secretKey, hook.id);
       expect(list.map((d) => d.status)).toEqual(["succeeded", "succeeded"]);
     });
   }, 120_000);

@@ -7,32 +7,31 @@
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceiver, type Receiver } from "../webhook-receiver";
-import { eventually, Server } from "./harness";
+import { eventually, serverSuite } from "./harness";
 import { call, deliveriesOf, newProject, newWebhook } from "./webhook-helpers";
 
 const SCALE = 0.2; // 5 s → 1 s, 30 s → 6 s
 
-let server: Server;
+const suite = serverSuite({ WEBHOOK_BACKOFF_SCALE: String(SCALE) });
 let receiver: Receiver;
 const secrets: string[] = [];
 
 beforeAll(async () => {
-  [server, receiver] = await Promise.all([Server.start({ WEBHOOK_BACKOFF_SCALE: String(SCALE) }), startReceiver()]);
+  receiver = await startReceiver();
 });
 
 afterAll(async () => {
-  await server?.dispose();
   await receiver?.close();
 });
 
 describe("webhook delivery on wrangler dev", () => {
   it("500, 500, 200: the same webhook-id three times, on the backoff schedule, each signature verifying; a tampered body does not", async () => {
-    const p = await newProject(server.url, "webhooks-e2e");
+    const p = await newProject(suite.server.url, "webhooks-e2e");
     secrets.push(p.secretKey);
     receiver.answer("retry", [500, 500]);
-    const hook = await newWebhook(server.url, p.secretKey, `${receiver.url}/hook/retry`, ["document.created"]);
+    const hook = await newWebhook(suite.server.url, p.secretKey, `${receiver.url}/hook/retry`, ["document.created"]);
     secrets.push(hook.secret);
-    await call(server.url, "/v1/docs", { token: p.secretKey, json: { id: "retried" } });
+    await call(suite.server.url, "/v1/docs", { token: p.secretKey, json: { id: "retried" } });
 
     const got = await eventually(async () => {
       const r = receiver.received("retry");
@@ -54,19 +53,19 @@ describe("webhook delivery on wrangler dev", () => {
     expect(() => wh.verify(last.body, { ...last.headers, "webhook-id": "msg_other" })).toThrow();
 
     await eventually(async () => {
-      const [d] = await deliveriesOf(server.url, p.secretKey, hook.id);
+      const [d] = await deliveriesOf(suite.server.url, p.secretKey, hook.id);
       expect(d).toMatchObject({ id: [...ids][0], event: "document.created", status: "succeeded", attempts: 3, lastResponseStatus: 200 });
     });
   }, 60_000);
 
   it("a redirect is not followed: it counts as a failed attempt", async () => {
-    const p = await newProject(server.url, "webhooks-redirect");
+    const p = await newProject(suite.server.url, "webhooks-redirect");
     secrets.push(p.secretKey);
     receiver.answer("redirect", [307]);
-    const hook = await newWebhook(server.url, p.secretKey, `${receiver.url}/hook/redirect`, ["document.deleted"]);
+    const hook = await newWebhook(suite.server.url, p.secretKey, `${receiver.url}/hook/redirect`, ["document.deleted"]);
     secrets.push(hook.secret);
-    await call(server.url, "/v1/docs", { token: p.secretKey, json: { id: "r" } });
-    await call(server.url, "/v1/docs/r", { method: "DELETE", token: p.secretKey, status: 204 });
+    await call(suite.server.url, "/v1/docs", { token: p.secretKey, json: { id: "r" } });
+    await call(suite.server.url, "/v1/docs/r", { method: "DELETE", token: p.secretKey, status: 204 });
     const got = await eventually(async () => {
       const r = receiver.received("redirect");
       expect(r.length).toBeGreaterThanOrEqual(2);
@@ -77,14 +76,14 @@ describe("webhook delivery on wrangler dev", () => {
   }, 30_000);
 
   it("no secret (key or signing secret, rotated ones included) appears in the Worker's output", async () => {
-    const p = await newProject(server.url, "webhooks-logs");
+    const p = await newProject(suite.server.url, "webhooks-logs");
     secrets.push(p.secretKey);
-    const hook = await newWebhook(server.url, p.secretKey, `${receiver.url}/hook/logs`, ["document.created"]);
-    const rotated = await call<{ secret: string }>(server.url, `/v1/webhooks/${hook.id}/rotate-secret`, { method: "POST", token: p.secretKey, status: 200 });
+    const hook = await newWebhook(suite.server.url, p.secretKey, `${receiver.url}/hook/logs`, ["document.created"]);
+    const rotated = await call<{ secret: string }>(suite.server.url, `/v1/webhooks/${hook.id}/rotate-secret`, { method: "POST", token: p.secretKey, status: 200 });
     secrets.push(hook.secret, rotated.secret);
-    await call(server.url, `/v1/webhooks/${hook.id}/test`, { method: "POST", token: p.secretKey, status: 202 });
+    await call(suite.server.url, `/v1/webhooks/${hook.id}/test`, { method: "POST", token: p.secretKey, status: 202 });
     await eventually(async () => expect(receiver.received("logs")).toHaveLength(1));
-    const out = server.output();
+    const out = suite.server.output();
     expect(out.length).toBeGreaterThan(0);
     for (const s of secrets) {
       expect(out).not.toContain(s);
