@@ -12,7 +12,7 @@ import { AppError } from "../errors";
 export const MIN_SECRET_BYTES = 32;
 
 /**
- * The development values committed in .dev.vars.example (test/integration/http-edges.test.ts checks they
+ * The development values committed in .dev.vars.example (test/integration/http/http-edges.test.ts checks they
  * match): public, so a deployment that still uses them is as open as one with no secret at all.
  */
 export const DEV_SECRETS = {

@@ -14,9 +14,9 @@ import { Outbox, type Sink } from "../sync/outbox";
 import type { Access } from "../sync/ports";
 import { RoomCore } from "../sync/room-core";
 import type { VersionKind } from "../versions/policy";
-import { DocumentVersions, overReadBudget, RENDER_COST_PER_BYTE } from "../versions/room";
+import { DocumentVersions } from "../versions/room";
 import type { VersionMeta, VersionPage } from "../versions/store";
-import { renderRoots, type RootKind } from "../versions/to-json";
+import type { RootKind } from "../versions/to-json";
 import { UPDATED } from "../webhooks/dispatch";
 import { WebhookOutbox } from "../webhooks/room-outbox";
 import { WebhookSchedule } from "../webhooks/room-schedule";
@@ -24,12 +24,12 @@ import { Alarm } from "./alarms";
 import { type Attachment, type Conn, fromAttachment, toAttachment } from "./attachment";
 import { CatalogWriteBack } from "./catalog-writeback";
 import { readLimits, retentionLimits, type Limits } from "./limits";
-import { done, GONE, type Outcome, refuse } from "./outcome";
+import { done, GONE, type Outcome } from "./outcome";
 import { RevokedKeys } from "./revoked-keys";
 import { type DocRef, IdentityHeader, type Presence, type Reader } from "./rpc-types";
+import { DocumentContent } from "./content";
 import { SavedSignal } from "./saved-signal";
 import { SqlUpdateStore } from "./store";
-import { writeUpdate } from "./write";
 
 const IDLE_BEFORE_COMPACT_MS = 5_000;
 /** Log entries left uncompacted when a document goes idle, so a cold start sends few messages. */
@@ -46,6 +46,7 @@ export class DocRoom extends DurableObject<Env> {
   private outbox!: Outbox<Conn>;
   private core!: RoomCore<Conn>;
   private webhookOutbox!: WebhookOutbox;
+  private readonly content: DocumentContent;
   private readonly versions: DocumentVersions<Conn>;
   private readonly webhooks: WebhookSchedule;
   private readonly catalog: CatalogWriteBack;
@@ -100,6 +101,18 @@ export class DocRoom extends DurableObject<Env> {
       this.limits.versionIntervalSeconds,
       this.erased,
     );
+    this.content = new DocumentContent({
+      get core() {
+        return room().core;
+      },
+      get outbox() {
+        return room().outbox;
+      },
+      limits: this.limits,
+      storedBytes: () => this.storedBytes(),
+      chargeRead: (reader, bytes) => this.chargeRead(reader, bytes),
+      conns: () => this.connMap(),
+    });
     const source = { ref: () => this.ref, sizeBytes: () => this.storedBytes() };
     this.webhooks = new WebhookSchedule({ env, outbox: () => this.webhookOutbox, durableStateVector: () => this.core.durableStateVector(), ...source });
     this.catalog = new CatalogWriteBack(env.DB, { ...source, lastChangeAt: () => this.lastChangeAt });
@@ -316,77 +329,20 @@ export class DocRoom extends DurableObject<Env> {
 
   // ---- typed RPC for the REST routes: every call answers an Outcome (room/outcome.ts) ----
 
-  /** The state, or what `stateVector` lacks. A client token's user pays for it from their byte allowance. */
   async readUpdate(ref: DocRef, stateVector?: Uint8Array, reader?: Reader): Promise<Outcome<Uint8Array>> {
-    return this.call(ref, () => {
-      // The whole state costs its stored size up front; a diff, what it turns out to be.
-      if (!stateVector && !this.chargeRead(reader, this.storedBytes())) return overReadBudget;
-      this.outbox.flush(); // never reveal an update before it is written
-      const update = this.core.encodeState(stateVector);
-      if (stateVector && reader) this.core.chargeRead(reader.userId, update.length);
-      return done(update);
-    });
+    return this.call(ref, () => this.content.read(stateVector, reader));
   }
-
-  /** Applies `update` and answers the new state vector. `author`: the client token's user, charged for it; none for a secret key. */
   async applyUpdate(ref: DocRef, update: Uint8Array, author?: string): Promise<Outcome<Uint8Array>> {
-    return this.call(ref, () => {
-      if (update.length > this.limits.maxUpdateBytes) return refuse("too_large", `an update may be at most ${this.limits.maxUpdateBytes} bytes`);
-      const written = writeUpdate(
-        { core: this.core, outbox: this.outbox },
-        update,
-        { userId: author },
-        {
-          invalid: "the body is not a valid Yjs v1 update",
-          storage: "the update could not be stored; nothing was applied",
-        },
-      );
-      return written.ok ? done(this.core.stateVector()) : written;
-    });
+    return this.call(ref, () => this.content.write(update, author));
   }
-
-  /** Fills a new, empty document (a fork) with `update`, under the document limits but not MAX_UPDATE_BYTES. */
   async seed(ref: DocRef, update: Uint8Array): Promise<Outcome<{ sizeBytes: number }>> {
-    return this.call(ref, () => {
-      if (this.storedBytes() > 0) return refuse("invalid_update", "only an empty document can be seeded");
-      const written = writeUpdate(
-        { core: this.core, outbox: this.outbox },
-        update,
-        {},
-        { invalid: "not a valid Yjs v1 update", storage: "the content could not be stored" },
-      );
-      return written.ok ? done({ sizeBytes: this.storedBytes() }) : written;
-    });
+    return this.call(ref, () => this.content.seed(update));
   }
-
   async getJson(ref: DocRef, kinds: ReadonlyMap<string, RootKind>, reader?: Reader): Promise<Outcome<Record<string, unknown>>> {
-    return this.call(ref, () => {
-      if (!this.chargeRead(reader, RENDER_COST_PER_BYTE * this.storedBytes())) return overReadBudget;
-      this.outbox.flush();
-      // renderRoots reads items and never types a root (doc.getText etc. would be permanent), so the
-      // live document can be read as it is: no copy to encode and decode.
-      const rendered = renderRoots(this.core.doc, kinds);
-      return rendered.ok ? rendered : refuse("unrenderable", rendered.message);
-    });
+    return this.call(ref, () => this.content.json(kinds, reader));
   }
-
-  /** Who is connected. */
   async getPresence(ref: DocRef): Promise<Outcome<Presence>> {
-    return this.call(ref, () => {
-      const byUser = new Map<string, Presence["users"][number]>();
-      let connections = 0;
-      for (const conn of this.connMap().values()) {
-        connections++;
-        const key = `${conn.access}:${conn.userId}`;
-        let entry = byUser.get(key);
-        if (!entry) {
-          entry = { userId: conn.userId, access: conn.access, clientIds: [] };
-          byUser.set(key, entry);
-        }
-        entry.clientIds.push(...conn.clientIds.keys());
-      }
-      return done({ connections, users: [...byUser.values()] });
-    });
+    return this.call(ref, () => this.content.presence());
   }
 
   /**

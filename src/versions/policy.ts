@@ -104,7 +104,7 @@ export const THINNING: readonly { upToMs: number; everyMs: number }[] = [
 
 /**
  * What a stored version costs against maxBytes beyond its state: a versions row, its version_parts row
- * and their index entries in the object's SQLite. Measured (test/integration/versions-store.test.ts,
+ * and their index entries in the object's SQLite. Measured (test/integration/versions/versions-store.test.ts,
  * "costs what it takes in storage"): about 200 bytes of pages per version with no name; rounded up.
  */
 export const VERSION_ROW_BYTES = 256;
