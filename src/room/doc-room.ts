@@ -39,7 +39,7 @@ import {
 import { RevokedKeys } from "./revoked-keys";
 import { SqlUpdateStore } from "./store";
 import { putRefusal, SqlVersionStore, type PutResult, type PutVersion, type VersionMeta, type VersionPage } from "../versions/store";
-import { WebhookOutbox } from "../webhooks/room-outbox";
+import { WebhookLedger } from "../webhooks/room-ledger";
 import { dispatchUpdated, UPDATED } from "../webhooks/dispatch";
 import { dispatchOnce, hasPendingOnce, recordOnce, RESTORED, VERSION_CREATED, type OnceData } from "../webhooks/once";
 
@@ -94,7 +94,7 @@ export class DocRoom extends DurableObject<Env> {
   private readonly admission: Admission;
   /** The update log, the outbox that holds messages until their updates are stored, and the room. */
   private store!: SqlUpdateStore;
-  private webhooks!: WebhookOutbox;
+  private webhooks!: WebhookLedger;
   /** Named, automatic and before-restore versions, beside the log in the same SQLite (erased with it). */
   private versions!: SqlVersionStore;
   private readonly versionTiming: AutoVersionTiming;
@@ -163,7 +163,7 @@ export class DocRoom extends DurableObject<Env> {
   /** Wires storage, the outbox and the room together (again after an erase: deleteAll drops the tables). */
   private open(): void {
     this.store = new SqlUpdateStore(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn));
-    this.webhooks = new WebhookOutbox(this.ctx.storage.sql);
+    this.webhooks = new WebhookLedger(this.ctx.storage.sql);
     // The store's own transaction is a no-op: every write the room makes to it runs in one of the room's
     // (putVersion, deleteVersion), together with the webhook event it is about.
     this.versions = new SqlVersionStore(this.ctx.storage.sql, (fn) => fn(), retentionLimits(this.limits));

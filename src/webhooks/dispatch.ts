@@ -1,7 +1,7 @@
 /**
- * From the document object's outbox to D1 and the queue: `document.updated` for every subscribed endpoint
+ * From the document object's webhook ledger (room-ledger.ts) to D1 and the queue: `document.updated` for every subscribed endpoint
  * whose throttle allows it, carrying the document's state now. Idempotent per change: event and delivery
- * ids derive from the object's name, the change sequence and the endpoints, and the outbox marks them sent
+ * ids derive from the object's name, the change sequence and the endpoints, and the ledger marks them sent
  * only after D1 has them and the queue took them.
  */
 import { recordEvent, subscribers } from "./queries";
@@ -10,13 +10,14 @@ import { eventBody, type DocumentUpdatedData } from "./events";
 import { enqueueDeliveries } from "./queue";
 import { readWebhookSettings } from "./settings";
 import { decide } from "./throttle";
-import type { WebhookOutbox } from "./room-outbox";
+import type { WebhookLedger } from "./room-ledger";
 
 export const UPDATED = "document.updated";
 
 export interface DispatchInput {
   env: Env;
-  outbox: WebhookOutbox;
+  /** The object's webhook ledger (room-ledger.ts). */
+  outbox: WebhookLedger;
   ref: { projectId: string; docId: string; incarnation: string };
   now: number;
   /** The durable state now (read only when some endpoint is due). */

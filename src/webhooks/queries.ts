@@ -1,5 +1,6 @@
 /**
- * Every D1 statement about webhooks: endpoints, the events and deliveries outbox, and the catalog changes
+ * Every D1 statement about webhooks: endpoints, events and their deliveries (the deliveries the queue
+ * has not taken yet are the relay's backlog, src/webhooks/relay.ts), and the catalog changes
  * whose events must be written in the same batch. Functions take the D1 binding and plain values.
  */
 import { and, desc, eq, exists, isNull, lt, or, sql } from "drizzle-orm";
@@ -206,10 +207,10 @@ export async function markEnqueued(d1: D1Database, ids: readonly string[], at: n
 }
 
 /**
- * The project's deliveries the relay must (re)enqueue: still in the outbox (never enqueued) for longer
+ * The project's deliveries the relay must (re)enqueue: never enqueued (`enqueued_at` null) for longer
  * than `graceMs`, or pending with an attempt overdue by more than `lostAfterMs` (a queue message lost, e.g. by a local restart).
  */
-export async function outboxBacklog(
+export async function relayBacklog(
   d1: D1Database,
   projectId: string,
   now: number,

@@ -280,7 +280,7 @@ async function loadHook(c: Context<AppEnv>, id: string): Promise<WebhookRow> {
   return row;
 }
 
-/** Records one event for one endpoint and enqueues it (the relay armed first, as for every outbox write). */
+/** Records one event for one endpoint and enqueues it (the relay armed first, as for every delivery a route records). */
 async function sendOne(c: Context<AppEnv>, hook: WebhookRow, type: EventType, data: unknown): Promise<string> {
   const now = Date.now();
   const event = { id: randomId(24, "evt_"), projectId: hook.projectId, type, body: JSON.stringify(eventBody(type, now, data)), createdAt: now };
