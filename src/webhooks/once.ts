@@ -4,11 +4,10 @@
  * records each for the endpoints subscribed then, enqueues it, and only then removes the row, so a crash in
  * between records and enqueues the same ids again (at-least-once, as for `document.updated`).
  */
-import { recordEvent, subscribers } from "./queries";
+import { subscribers } from "./queries";
 import type { Env } from "../env";
-import { eventBody, type DocumentRestoredData, type VersionCreatedData } from "./events";
-import { enqueueDeliveries } from "./queue";
-import { digest } from "./dispatch";
+import type { DocumentRestoredData, VersionCreatedData } from "./events";
+import { sendRoomEvent, type DocRef } from "./room-event";
 import type { WebhookLedger } from "./room-ledger";
 
 export const VERSION_CREATED = "version.created";
@@ -35,26 +34,26 @@ export async function dispatchOnce(input: {
   env: Env;
   /** The object's webhook ledger (room-ledger.ts). */
   outbox: WebhookLedger;
-  ref: { projectId: string; docId: string; incarnation: string };
+  ref: DocRef;
   now: number;
 }): Promise<void> {
-  const { env, outbox, ref, now } = input;
+  const { env, outbox: ledger, ref, now } = input;
   for (const type of ONCE_TYPES) {
-    const rows = outbox.pendingKeys(type);
+    const rows = ledger.pendingKeys(type);
     if (rows.length === 0) continue;
     const hooks = await subscribers(env.DB, ref.projectId, type);
     for (const row of rows) {
       if (hooks.length > 0) {
-        const data = { projectId: ref.projectId, docId: ref.docId, ...(JSON.parse(row.key) as object) };
-        const eventId = `evt_${await digest(`${ref.projectId}/${ref.docId}/${ref.incarnation}|${type}|${row.key}`)}`;
-        const deliveries = await Promise.all(hooks.map(async (h) => ({ webhookId: h.id, id: `msg_${await digest(`${eventId}|${h.id}`)}` })));
-        await recordEvent(env.DB, { id: eventId, projectId: ref.projectId, type, body: JSON.stringify(eventBody(type, row.at, data)), createdAt: now }, deliveries);
-        await enqueueDeliveries(
+        const event = { type, key: `${type}|${row.key}`, at: row.at, data: JSON.parse(row.key) as object };
+        await sendRoomEvent(
           env,
-          deliveries.map((d) => d.id),
+          ref,
+          event,
+          hooks.map((h) => h.id),
+          now,
         );
       }
-      outbox.remove(type, row.key);
+      ledger.remove(type, row.key);
     }
   }
 }
