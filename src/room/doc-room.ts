@@ -18,7 +18,7 @@ import { DocumentVersions } from "../versions/room";
 import type { VersionMeta, VersionPage } from "../versions/store";
 import type { RootKind } from "../versions/to-json";
 import { UPDATED } from "../webhooks/dispatch";
-import { WebhookOutbox } from "../webhooks/room-outbox";
+import { WebhookLedger } from "../webhooks/room-ledger";
 import { WebhookSchedule } from "../webhooks/room-schedule";
 import { Alarm } from "./alarms";
 import { type Attachment, type Conn, fromAttachment, toAttachment } from "./attachment";
@@ -45,7 +45,7 @@ export class DocRoom extends DurableObject<Env> {
   private store!: SqlUpdateStore;
   private outbox!: Outbox<Conn>;
   private core!: RoomCore<Conn>;
-  private webhookOutbox!: WebhookOutbox;
+  private webhookLedger!: WebhookLedger;
   private readonly content: DocumentContent;
   private readonly versions: DocumentVersions<Conn>;
   private readonly webhooks: WebhookSchedule;
@@ -91,7 +91,7 @@ export class DocRoom extends DurableObject<Env> {
         get outbox() {
           return room().outbox;
         },
-        webhooks: () => this.webhookOutbox,
+        webhooks: () => this.webhookLedger,
         webhooksSoon: () => this.alarm_.request(this.webhooks.soon(Date.now())),
         requestAlarm: (at) => this.alarm_.request(at),
         chargeRead: (reader, bytes) => this.chargeRead(reader, bytes),
@@ -114,7 +114,7 @@ export class DocRoom extends DurableObject<Env> {
       conns: () => this.connMap(),
     });
     const source = { ref: () => this.ref, sizeBytes: () => this.storedBytes() };
-    this.webhooks = new WebhookSchedule({ env, outbox: () => this.webhookOutbox, durableStateVector: () => this.core.durableStateVector(), ...source });
+    this.webhooks = new WebhookSchedule({ env, ledger: () => this.webhookLedger, durableStateVector: () => this.core.durableStateVector(), ...source });
     this.catalog = new CatalogWriteBack(env.DB, { ...source, lastChangeAt: () => this.lastChangeAt });
     this.alarm_ = new Alarm(ctx.storage, [
       { name: "commit", run: () => (this.outbox.flush(), Infinity) },
@@ -136,10 +136,10 @@ export class DocRoom extends DurableObject<Env> {
   /** Wires storage, the outbox and the room together (again after an erase: deleteAll drops the tables). */
   private open(): void {
     this.store = new SqlUpdateStore(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn));
-    this.webhookOutbox = new WebhookOutbox(this.ctx.storage.sql);
+    this.webhookLedger = new WebhookLedger(this.ctx.storage.sql);
     // The events are part of the commit: same transaction (the delivery itself happens later, on the alarm).
     this.store.withUpdates = () => {
-      this.webhookOutbox.recordChange(UPDATED, Date.now());
+      this.webhookLedger.recordChange(UPDATED, Date.now());
       this.versions.recordInCommit();
     };
     const sockets: Sink<Conn> = {

@@ -12,7 +12,7 @@ import { done, type Outcome, refuse } from "../room/outcome";
 import type { Reader } from "../room/rpc-types";
 import { writeUpdate } from "../room/write";
 import { RESTORED, recordOnce, VERSION_CREATED, type OnceData } from "../webhooks/once";
-import type { WebhookOutbox } from "../webhooks/room-outbox";
+import type { WebhookLedger } from "../webhooks/room-ledger";
 import {
   nextAutoVersionAt,
   recordAutoVersion,
@@ -48,7 +48,7 @@ export interface VersionHost<C extends RoomConn> {
   meta: { getMeta(key: string): string | undefined; setMeta(key: string, value: string): void };
   core: RoomCore<C>;
   outbox: Outbox<C>;
-  webhooks(): WebhookOutbox;
+  webhooks(): WebhookLedger;
   /** A version or restore event was recorded: it goes out within about a second. */
   webhooksSoon(): void;
   /** The alarm must come by `at` (the automatic version's due time). */

@@ -1,7 +1,7 @@
 /**
  * The webhook event types. One list: the REST schema (which events an endpoint may subscribe to), the
  * OpenAPI `webhooks` section and the docs all read it, so a new type is one entry here plus its payload
- * schema in src/routes/webhooks.ts.
+ * schema in src/webhooks/event-docs.ts.
  */
 
 export const EVENT_TYPES = ["document.created", "document.deleted", "document.updated", "version.created", "document.restored", "webhook.test"] as const;

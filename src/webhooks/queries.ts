@@ -1,12 +1,18 @@
 /**
- * Every D1 statement about webhooks: endpoints, the events and deliveries outbox, and the catalog changes
+ * Every D1 statement about webhooks: endpoints, events and their deliveries (the deliveries the queue
+ * has not taken yet are the relay's backlog, src/webhooks/relay.ts), and the catalog changes
  * whose events must be written in the same batch. Functions take the D1 binding and plain values.
  */
-import { and, desc, eq, lt, or } from "drizzle-orm";
+import { and, desc, eq, exists, isNull, lt, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { webhookDeliveries, webhookEvents, webhooks, type DeliveryRow, type DocumentRow, type WebhookRow } from "../db/schema";
+import { documents, webhookDeliveries, webhookEvents, webhooks, type DeliveryRow, type DocumentRow, type WebhookRow } from "../db/schema";
 
 const db = (d1: D1Database) => drizzle(d1);
+type Db = ReturnType<typeof db>;
+
+/** The project's enabled endpoints subscribed to `type` (`events` is a JSON array of quoted types). */
+const subscribedTo = (projectId: string, type: string) =>
+  and(eq(webhooks.projectId, projectId), eq(webhooks.enabled, true), sql`instr(${webhooks.events}, ${JSON.stringify(type)}) > 0`);
 
 // ---- endpoints ----
 
@@ -15,29 +21,15 @@ const db = (d1: D1Database) => drizzle(d1);
  * so concurrent creates cannot pass the cap together (D1 runs statements one at a time). False when full.
  */
 export async function insertWebhookUnderCap(d1: D1Database, row: WebhookRow, max: number): Promise<boolean> {
-  const res = await d1
-    .prepare(
-      `INSERT INTO webhooks (id, project_id, url, events, description, enabled, disabled_reason, secret, previous_secret, previous_secret_expires_at,
-         failing_since, created_at, updated_at)
-       SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13 WHERE (SELECT count(*) FROM webhooks WHERE project_id = ?2) < ?14`,
-    )
-    .bind(
-      row.id,
-      row.projectId,
-      row.url,
-      row.events,
-      row.description,
-      row.enabled ? 1 : 0,
-      row.disabledReason,
-      row.secret,
-      row.previousSecret,
-      row.previousSecretExpiresAt,
-      row.failingSince,
-      row.createdAt,
-      row.updatedAt,
-      max,
-    )
-    .run();
+  // drizzle's `sql`, every value bound: the builder's INSERT takes VALUES or a SELECT … FROM, and the cap
+  // needs a SELECT of the values without a FROM, guarded by the count (checking the cap apart would race).
+  const res = await db(d1).run(
+    sql`INSERT INTO ${webhooks} (id, project_id, url, events, description, enabled, disabled_reason, secret, previous_secret, previous_secret_expires_at,
+          failing_since, created_at, updated_at)
+        SELECT ${row.id}, ${row.projectId}, ${row.url}, ${row.events}, ${row.description}, ${row.enabled ? 1 : 0}, ${row.disabledReason}, ${row.secret},
+          ${row.previousSecret}, ${row.previousSecretExpiresAt}, ${row.failingSince}, ${row.createdAt}, ${row.updatedAt}
+        WHERE (SELECT count(*) FROM ${webhooks} WHERE ${webhooks.projectId} = ${row.projectId}) < ${max}`,
+  );
   return res.meta.changes === 1;
 }
 
@@ -67,10 +59,11 @@ export async function updateWebhook(d1: D1Database, projectId: string, id: strin
 
 /** The new secret becomes current; the current one stays valid (both signatures are sent) until `previousUntil`. */
 export async function rotateWebhookSecret(d1: D1Database, projectId: string, id: string, secret: string, at: number, previousUntil: number): Promise<boolean> {
-  const res = await d1
-    .prepare("UPDATE webhooks SET previous_secret = secret, previous_secret_expires_at = ?1, secret = ?2, updated_at = ?3 WHERE project_id = ?4 AND id = ?5")
-    .bind(previousUntil, secret, at, projectId, id)
-    .run();
+  // Every right-hand side reads the row as it was: previous_secret takes the secret being replaced.
+  const res = await db(d1)
+    .update(webhooks)
+    .set({ previousSecret: sql`${webhooks.secret}`, previousSecretExpiresAt: previousUntil, secret, updatedAt: at })
+    .where(and(eq(webhooks.projectId, projectId), eq(webhooks.id, id)));
   return res.meta.changes > 0;
 }
 
@@ -84,12 +77,8 @@ export async function deleteWebhook(d1: D1Database, projectId: string, id: strin
 }
 
 /** The project's enabled endpoints subscribed to `type`. */
-export async function subscribers(d1: D1Database, projectId: string, type: string): Promise<{ id: string }[]> {
-  const { results } = await d1
-    .prepare("SELECT id FROM webhooks WHERE project_id = ? AND enabled = 1 AND instr(events, ?) > 0")
-    .bind(projectId, JSON.stringify(type))
-    .all<{ id: string }>();
-  return results;
+export function subscribers(d1: D1Database, projectId: string, type: string): Promise<{ id: string }[]> {
+  return db(d1).select({ id: webhooks.id }).from(webhooks).where(subscribedTo(projectId, type));
 }
 
 // ---- events and deliveries ----
@@ -108,44 +97,49 @@ export interface NewEvent {
  * the statement just before them in the same batch changed exactly one row (the catalog change the event
  * is about), and only if some endpoint subscribes. The last one returns the new deliveries' ids.
  */
-function fanOut(d1: D1Database, event: NewEvent, guard: "after-change" | "always"): D1PreparedStatement[] {
-  const changed = guard === "after-change" ? "changes() = 1 AND " : "";
-  const type = JSON.stringify(event.type);
+function fanOut(d: Db, event: NewEvent) {
+  const subscribed = subscribedTo(event.projectId, event.type);
+  const at = (name: string) => sql<number>`${event.createdAt}`.as(name);
   return [
-    d1
-      .prepare(
-        `INSERT INTO webhook_events (id, project_id, type, body, created_at) SELECT ?1, ?2, ?3, ?4, ?5
-         WHERE ${changed}EXISTS (SELECT 1 FROM webhooks WHERE project_id = ?2 AND enabled = 1 AND instr(events, ?6) > 0)`,
-      )
-      .bind(event.id, event.projectId, event.type, event.body, event.createdAt, type),
-    d1
-      .prepare(
-        `INSERT INTO webhook_deliveries (id, webhook_id, event_id, status, attempts, created_at, started_at, next_attempt_at)
-         SELECT 'msg_' || lower(hex(randomblob(16))), id, ?1, 'pending', 0, ?2, ?2, ?2 FROM webhooks
-         WHERE project_id = ?3 AND enabled = 1 AND instr(events, ?4) > 0 AND EXISTS (SELECT 1 FROM webhook_events WHERE id = ?1)`,
-      )
-      .bind(event.id, event.createdAt, event.projectId, type),
-    d1.prepare("SELECT id FROM webhook_deliveries WHERE event_id = ?").bind(event.id),
-  ];
+    // `changes()` must be read by the statement right after the change, and the event's values selected
+    // without a FROM, which the select builder cannot write: so the SELECT is drizzle's `sql`, every value
+    // bound, in the order of the table's five columns (the insert lists them all).
+    d.insert(webhookEvents).select(
+      sql`SELECT ${event.id}, ${event.projectId}, ${event.type}, ${event.body}, ${event.createdAt}
+          WHERE changes() = 1 AND EXISTS (SELECT 1 FROM ${webhooks} WHERE ${subscribed})`,
+    ),
+    // Only once the event row exists, i.e. the guard above held. drizzle checks that these fields are the table's, in its order.
+    d.insert(webhookDeliveries).select(
+      d
+        .select({
+          id: sql<string>`'msg_' || lower(hex(randomblob(16)))`.as("id"),
+          webhookId: sql<string>`${webhooks.id}`.as("webhook_id"),
+          eventId: sql<string>`${event.id}`.as("event_id"),
+          status: sql<string>`'pending'`.as("status"),
+          attempts: sql<number>`0`.as("attempts"),
+          createdAt: at("created_at"),
+          startedAt: at("started_at"),
+          lastAttemptAt: sql<null>`NULL`.as("last_attempt_at"),
+          lastResponseStatus: sql<null>`NULL`.as("last_response_status"),
+          nextAttemptAt: at("next_attempt_at"),
+          enqueuedAt: sql<null>`NULL`.as("enqueued_at"),
+          chain: sql<number>`0`.as("chain"),
+        })
+        .from(webhooks)
+        .where(and(subscribed, exists(d.select({ one: sql`1` }).from(webhookEvents).where(eq(webhookEvents.id, event.id))))),
+    ),
+    d.select({ id: webhookDeliveries.id }).from(webhookDeliveries).where(eq(webhookDeliveries.eventId, event.id)),
+  ] as const;
 }
-
-const deliveryIds = (result: D1Result | undefined) => ((result?.results ?? []) as { id: string }[]).map((r) => r.id);
 
 /**
  * Inserts the document unless the project has its id, and in the same batch (one transaction) its
  * `document.created` event for every subscribed endpoint. Returns whether it was inserted and the deliveries to enqueue.
  */
 export async function insertDocumentWithEvent(d1: D1Database, doc: DocumentRow, event: NewEvent): Promise<{ inserted: boolean; deliveries: string[] }> {
-  const results = await d1.batch([
-    d1
-      .prepare(
-        `INSERT INTO documents (project_id, id, title, metadata, created_at, updated_at, size_bytes, incarnation)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      )
-      .bind(doc.projectId, doc.id, doc.title, doc.metadata, doc.createdAt, doc.updatedAt, doc.sizeBytes, doc.incarnation),
-    ...fanOut(d1, event, "after-change"),
-  ]);
-  return { inserted: (results[0]?.meta.changes ?? 0) === 1, deliveries: deliveryIds(results[3]) };
+  const d = db(d1);
+  const [inserted, , , deliveries] = await d.batch([d.insert(documents).values(doc).onConflictDoNothing(), ...fanOut(d, event)]);
+  return { inserted: inserted.meta.changes === 1, deliveries: deliveries.map((r) => r.id) };
 }
 
 /** Deletes that creation's catalog row and, in the same batch, records its `document.deleted` event. */
@@ -154,11 +148,12 @@ export async function deleteDocumentWithEvent(
   ref: { projectId: string; docId: string; incarnation: string },
   event: NewEvent,
 ): Promise<{ deleted: boolean; deliveries: string[] }> {
-  const results = await d1.batch([
-    d1.prepare("DELETE FROM documents WHERE project_id = ? AND id = ? AND incarnation = ?").bind(ref.projectId, ref.docId, ref.incarnation),
-    ...fanOut(d1, event, "after-change"),
+  const d = db(d1);
+  const [doc, , , deliveries] = await d.batch([
+    d.delete(documents).where(and(eq(documents.projectId, ref.projectId), eq(documents.id, ref.docId), eq(documents.incarnation, ref.incarnation))),
+    ...fanOut(d, event),
   ]);
-  return { deleted: (results[0]?.meta.changes ?? 0) === 1, deliveries: deliveryIds(results[3]) };
+  return { deleted: doc.meta.changes === 1, deliveries: deliveries.map((r) => r.id) };
 }
 
 /**
@@ -167,17 +162,26 @@ export async function deleteDocumentWithEvent(
  */
 export async function recordEvent(d1: D1Database, event: NewEvent, deliveries: { id: string; webhookId: string }[]): Promise<void> {
   if (deliveries.length === 0) return;
-  await d1.batch([
-    d1
-      .prepare("INSERT OR IGNORE INTO webhook_events (id, project_id, type, body, created_at) VALUES (?, ?, ?, ?, ?)")
-      .bind(event.id, event.projectId, event.type, event.body, event.createdAt),
-    ...deliveries.map((d) =>
-      d1
-        .prepare(
-          `INSERT OR IGNORE INTO webhook_deliveries (id, webhook_id, event_id, status, attempts, created_at, started_at, next_attempt_at)
-           VALUES (?1, ?2, ?3, 'pending', 0, ?4, ?4, ?4)`,
-        )
-        .bind(d.id, d.webhookId, event.id, event.createdAt),
+  const d = db(d1);
+  // ON CONFLICT DO NOTHING where the SQL said INSERT OR IGNORE: the same here, as every value is set and
+  // not null, so the only conflict there can be is a row with that id already (a run again).
+  await d.batch([
+    d.insert(webhookEvents).values(event).onConflictDoNothing(),
+    // One statement per delivery: a row binds every column, and one statement takes at most 100 values.
+    ...deliveries.map((x) =>
+      d
+        .insert(webhookDeliveries)
+        .values({
+          id: x.id,
+          webhookId: x.webhookId,
+          eventId: event.id,
+          status: "pending",
+          attempts: 0,
+          createdAt: event.createdAt,
+          startedAt: event.createdAt,
+          nextAttemptAt: event.createdAt,
+        })
+        .onConflictDoNothing(),
     ),
   ]);
 }
@@ -188,36 +192,43 @@ export async function recordEvent(d1: D1Database, event: NewEvent, deliveries: {
  */
 export async function startChains(d1: D1Database, ids: readonly string[]): Promise<{ id: string; chain: number }[]> {
   if (ids.length === 0) return [];
-  const { results } = await d1
-    .prepare("UPDATE webhook_deliveries SET chain = chain + 1 WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'pending' RETURNING id, chain")
-    .bind(JSON.stringify(ids))
-    .all<{ id: string; chain: number }>();
-  return results;
+  return db(d1)
+    .update(webhookDeliveries)
+    .set({ chain: sql`${webhookDeliveries.chain} + 1` })
+    .where(and(sql`${webhookDeliveries.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`, eq(webhookDeliveries.status, "pending")))
+    .returning({ id: webhookDeliveries.id, chain: webhookDeliveries.chain });
 }
 
 export async function markEnqueued(d1: D1Database, ids: readonly string[], at: number): Promise<void> {
-  if (ids.length === 0) return;
-  await d1.batch(ids.map((id) => d1.prepare("UPDATE webhook_deliveries SET enqueued_at = ? WHERE id = ?").bind(at, id)));
+  const d = db(d1);
+  const [first, ...rest] = ids.map((id) => d.update(webhookDeliveries).set({ enqueuedAt: at }).where(eq(webhookDeliveries.id, id)));
+  if (!first) return;
+  await d.batch([first, ...rest]);
 }
 
 /**
- * The project's deliveries the relay must (re)enqueue: still in the outbox (never enqueued) for longer
+ * The project's deliveries the relay must (re)enqueue: never enqueued (`enqueued_at` null) for longer
  * than `graceMs`, or pending with an attempt overdue by more than `lostAfterMs` (a queue message lost, e.g. by a local restart).
  */
-export async function outboxBacklog(
+export async function relayBacklog(
   d1: D1Database,
   projectId: string,
   now: number,
   graceMs: number,
   lostAfterMs: number,
 ): Promise<{ due: string[]; waiting: boolean }> {
-  const { results } = await d1
-    .prepare(
-      `SELECT d.id, d.enqueued_at AS enqueuedAt, d.created_at AS createdAt FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-       WHERE w.project_id = ?1 AND d.status = 'pending' AND (d.enqueued_at IS NULL OR d.next_attempt_at < ?2) LIMIT 500`,
+  const results = await db(d1)
+    .select({ id: webhookDeliveries.id, enqueuedAt: webhookDeliveries.enqueuedAt, createdAt: webhookDeliveries.createdAt })
+    .from(webhookDeliveries)
+    .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
+    .where(
+      and(
+        eq(webhooks.projectId, projectId),
+        eq(webhookDeliveries.status, "pending"),
+        or(isNull(webhookDeliveries.enqueuedAt), lt(webhookDeliveries.nextAttemptAt, now - lostAfterMs)),
+      ),
     )
-    .bind(projectId, now - lostAfterMs)
-    .all<{ id: string; enqueuedAt: number | null; createdAt: number }>();
+    .limit(500);
   const due = results.filter((r) => r.enqueuedAt !== null || r.createdAt <= now - graceMs).map((r) => r.id);
   return { due, waiting: due.length < results.length };
 }
@@ -257,30 +268,35 @@ export interface AttemptOutcome {
  * not (a newer chain took over during the attempt: the caller lets this one end). A success always counts.
  */
 export async function recordAttempt(d1: D1Database, delivery: DeliveryRow, outcome: AttemptOutcome, disable?: string): Promise<boolean> {
-  const statements = [
-    d1
-      .prepare(
-        `UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = ?1, last_response_status = ?2, status = ?3, next_attempt_at = ?4
-         WHERE id = ?5 AND (chain = ?6 OR ?3 = 'succeeded')`,
-      )
-      .bind(outcome.at, outcome.responseStatus, outcome.status, outcome.nextAttemptAt, delivery.id, delivery.chain),
-    outcome.status === "succeeded"
-      ? d1.prepare("UPDATE webhooks SET failing_since = NULL WHERE id = ?").bind(delivery.webhookId)
-      : d1.prepare("UPDATE webhooks SET failing_since = coalesce(failing_since, ?) WHERE id = ?").bind(outcome.at, delivery.webhookId),
-  ];
-  if (disable) {
-    statements.push(d1.prepare("UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ?").bind(disable, outcome.at, delivery.webhookId));
-  }
-  const [delivered] = await d1.batch(statements);
-  return (delivered?.meta.changes ?? 0) === 1;
+  const d = db(d1);
+  const succeeded = outcome.status === "succeeded";
+  const hook = eq(webhooks.id, delivery.webhookId);
+  const [delivered] = await d.batch([
+    d
+      .update(webhookDeliveries)
+      .set({
+        attempts: sql`${webhookDeliveries.attempts} + 1`,
+        lastAttemptAt: outcome.at,
+        lastResponseStatus: outcome.responseStatus,
+        status: outcome.status,
+        nextAttemptAt: outcome.nextAttemptAt,
+      })
+      .where(and(eq(webhookDeliveries.id, delivery.id), succeeded ? undefined : eq(webhookDeliveries.chain, delivery.chain))),
+    d
+      .update(webhooks)
+      .set({ failingSince: succeeded ? null : sql`coalesce(${webhooks.failingSince}, ${outcome.at})` })
+      .where(hook),
+    ...(disable ? [d.update(webhooks).set({ enabled: false, disabledReason: disable, updatedAt: outcome.at }).where(hook)] : []),
+  ]);
+  return delivered.meta.changes === 1;
 }
 
 /** A delivery the queue gave up on (dead-lettered) or must not send: failed, unless it already finished or `chain` is not its current chain. */
 export async function failDelivery(d1: D1Database, deliveryId: string, chain: number): Promise<void> {
-  await d1
-    .prepare("UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL WHERE id = ? AND status = 'pending' AND chain = ?")
-    .bind(deliveryId, chain)
-    .run();
+  await db(d1)
+    .update(webhookDeliveries)
+    .set({ status: "failed", nextAttemptAt: null })
+    .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.status, "pending"), eq(webhookDeliveries.chain, chain)));
 }
 
 /**
@@ -320,9 +336,9 @@ export async function getDelivery(d1: D1Database, webhookId: string, deliveryId:
 
 /** A failed delivery starts a new run of attempts now; false unless it was failed. */
 export async function restartDelivery(d1: D1Database, deliveryId: string, at: number): Promise<boolean> {
-  const res = await d1
-    .prepare("UPDATE webhook_deliveries SET status = 'pending', started_at = ?1, next_attempt_at = ?1, enqueued_at = NULL WHERE id = ?2 AND status = 'failed'")
-    .bind(at, deliveryId)
-    .run();
+  const res = await db(d1)
+    .update(webhookDeliveries)
+    .set({ status: "pending", startedAt: at, nextAttemptAt: at, enqueuedAt: null })
+    .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.status, "failed")));
   return res.meta.changes > 0;
 }

@@ -1,11 +1,13 @@
 /**
- * The relay of a project's webhook outbox in D1: one small Durable Object per project, whose alarm hands
- * the queue every delivery that a request recorded but could not enqueue itself (the Worker died between
- * the commit and its after-commit work). A route arms it before the batch that records the event, so the
- * alarm exists whenever such a delivery can.
+ * The relay: one small Durable Object per project, whose alarm hands the queue every delivery D1 holds
+ * that the queue does not (its `relayBacklog`): one a request recorded but could not enqueue itself (the
+ * Worker died between the commit and its after-commit work), or one whose queue message was lost. A route
+ * records deliveries only through `recordDeliveries`, which arms the relay before the batch that records
+ * them, so the alarm exists whenever such a delivery can. (The document object's own pending events are
+ * its ledger, src/webhooks/room-ledger.ts, which hands them to D1 and the queue itself.)
  */
 import { DurableObject } from "cloudflare:workers";
-import { outboxBacklog } from "./queries";
+import { relayBacklog } from "./queries";
 import type { Env } from "../env";
 import { enqueueDeliveries } from "./queue";
 import { readWebhookSettings } from "./settings";
@@ -18,7 +20,7 @@ const GRACE_MS = 5_000;
 const LOST_AFTER_MS = 15 * 60_000;
 
 export class WebhookRelay extends DurableObject<Env> {
-  /** Makes sure the relay looks at the project's outbox in RELAY_DELAY_MS at the latest. */
+  /** Makes sure the relay looks at the project's unqueued deliveries in RELAY_DELAY_MS at the latest. */
   async arm(projectId: string): Promise<void> {
     if ((await this.ctx.storage.get<string>("project")) !== projectId) await this.ctx.storage.put("project", projectId);
     const at = Date.now() + RELAY_DELAY_MS;
@@ -30,7 +32,7 @@ export class WebhookRelay extends DurableObject<Env> {
     const projectId = await this.ctx.storage.get<string>("project");
     if (!projectId) return;
     const now = Date.now();
-    const { due, waiting } = await outboxBacklog(this.env.DB, projectId, now, GRACE_MS, LOST_AFTER_MS);
+    const { due, waiting } = await relayBacklog(this.env.DB, projectId, now, GRACE_MS, LOST_AFTER_MS);
     if (due.length > 0) await enqueueDeliveries(this.env, due);
     if (waiting || due.length === 500) await this.ctx.storage.setAlarm(Date.now() + GRACE_MS);
   }

@@ -1,5 +1,5 @@
 /**
- * When the document's object turns its pending webhook work into events (an alarm duty): a change after a
+ * When the document's object turns what its webhook ledger (room-ledger.ts) holds into events (an alarm duty): a change after a
  * quiet period is announced within about a second; a version or a restore within a second too; after a
  * look-up found no endpoint, `document.updated` waits WEBHOOK_RECHECK_MS before looking again. Off the
  * sync path: only the alarm records and enqueues.
@@ -8,7 +8,7 @@ import type { Env } from "../env";
 import { base64url } from "../ids";
 import { dispatchUpdated, UPDATED } from "./dispatch";
 import { dispatchOnce, hasPendingOnce } from "./once";
-import type { WebhookOutbox } from "./room-outbox";
+import type { WebhookLedger } from "./room-ledger";
 
 /** A change after a quiet period is turned into `document.updated` this soon (queued within 5 s). */
 export const WEBHOOK_FIRST_DELAY_MS = 1_000;
@@ -21,7 +21,7 @@ export const WEBHOOK_RECHECK_MS = 5_000;
 
 export interface WebhookSource {
   env: Env;
-  outbox(): WebhookOutbox;
+  ledger(): WebhookLedger;
   /** The document's names; undefined when no call has named it (it cannot have written anything). */
   ref(): { projectId: string; docId: string; incarnation?: string } | undefined;
   sizeBytes(): number;
@@ -29,7 +29,7 @@ export interface WebhookSource {
 }
 
 export class WebhookSchedule {
-  /** When the alarm should next look at the outbox (Infinity: nothing pending that it knows of). */
+  /** When the alarm should next look at the ledger (Infinity: nothing pending that it knows of). */
   private dueAt = Infinity;
   /** No endpoint subscribed at the last look-up: the next waits until then. */
   private quietUntil = 0;
@@ -38,8 +38,8 @@ export class WebhookSchedule {
 
   /** After waking: a change committed just before the object died whose event is not out yet wants a look now. */
   pendingAtWake(now: number): number | undefined {
-    const outbox = this.source.outbox();
-    if (!outbox.pending(UPDATED) && !hasPendingOnce(outbox)) return undefined;
+    const ledger = this.source.ledger();
+    if (!ledger.pending(UPDATED) && !hasPendingOnce(ledger)) return undefined;
     this.dueAt = now;
     return now;
   }
@@ -68,16 +68,16 @@ export class WebhookSchedule {
       this.dueAt = Infinity;
       const named = this.source.ref();
       if (!named) return Infinity;
-      const outbox = this.source.outbox();
+      const ledger = this.source.ledger();
       let next: number;
       try {
         const ref = { ...named, incarnation: named.incarnation ?? "" };
         const { env } = this.source;
         // Versions and restores first: one event each, never throttled.
-        await dispatchOnce({ env, outbox, ref, now });
+        await dispatchOnce({ env, outbox: ledger, ref, now });
         const sent = await dispatchUpdated({
           env,
-          outbox,
+          outbox: ledger,
           ref,
           now,
           state: () => ({ sizeBytes: this.source.sizeBytes(), stateVector: base64url(this.source.durableStateVector()) }),
@@ -90,7 +90,7 @@ export class WebhookSchedule {
         next = Date.now() + 10 * WEBHOOK_FIRST_DELAY_MS;
       }
       // A change that came in while this ran asked for nothing (dueAt was not Infinity): look again.
-      if (next === Infinity && outbox.pending(UPDATED)) next = Math.max(Date.now() + WEBHOOK_FIRST_DELAY_MS, this.quietUntil);
+      if (next === Infinity && ledger.pending(UPDATED)) next = Math.max(Date.now() + WEBHOOK_FIRST_DELAY_MS, this.quietUntil);
       this.dueAt = Math.min(this.dueAt, next);
       return this.dueAt;
     },

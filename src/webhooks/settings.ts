@@ -6,7 +6,7 @@ export interface WebhookSettings {
   throttleMs: number;
   /** Multiplies the retry schedule (WEBHOOK_BACKOFF_SCALE); always 1 unless DEV_MODE is "true". */
   backoffScale: number;
-  /** Leave new events in the outbox for the relay (WEBHOOK_TEST_HOLD_ENQUEUE, DEV_MODE only): the crash test's kill window. */
+  /** Leave new deliveries unqueued, for the relay (WEBHOOK_TEST_HOLD_ENQUEUE, DEV_MODE only): the crash test's kill window. */
   holdEnqueue: boolean;
   devMode: boolean;
 }

@@ -1,15 +1,20 @@
 /**
- * The document object's webhook outbox, in its own SQLite. Every commit that writes updates bumps the
+ * The webhook ledger of one document object, in the object's own SQLite: the changes it has yet to
+ * announce, and the last change each endpoint was sent. Every commit that writes updates bumps the
  * `document.updated` change sequence inside that same transaction (SqlUpdateStore calls `recordChange`),
  * so a change is never committed without its event. The object's alarm later turns pending changes into
- * events per endpoint (throttled: src/webhooks/throttle.ts), records them in D1 and enqueues them; only
- * then are they marked sent here, so a crash anywhere in between sends again (at-least-once, same ids).
+ * events per endpoint (throttled: src/webhooks/throttle.ts; src/webhooks/dispatch.ts, once.ts), records
+ * them in D1 and enqueues them; only then are they marked sent here, so a crash anywhere in between sends
+ * again (at-least-once, same ids). Nothing here is in D1: the deliveries D1 holds and the queue does not
+ * yet are the relay's (src/webhooks/relay.ts).
  *
  * Rows are keyed by (type, key) so later event types fit: one that must not coalesce (a version) uses its own key.
+ * The tables keep the names they were created with (`webhook_outbox`, `webhook_sent`): they exist in
+ * every object's storage.
  */
 import type { Sent } from "./throttle";
 
-export class WebhookOutbox {
+export class WebhookLedger {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(
       `CREATE TABLE IF NOT EXISTS webhook_outbox (type TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, handled INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (type, key))`,
