@@ -1,5 +1,5 @@
-/** Every D1 statement of the product: functions taking the D1 binding and plain values, returning rows. No Hono context. */
-import { and, asc, desc, eq, gt, gte, isNull, lt, or } from "drizzle-orm";
+/** The catalog's D1 statements (projects, keys, documents), through drizzle like webhooks/queries.ts: functions taking the D1 binding and plain values, returning rows. No Hono context. */
+import { and, asc, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { apiKeys, documents, projects, type ApiKey, type DocumentRow, type Project } from "./schema";
 
@@ -46,13 +46,11 @@ export async function touchKey(d1: D1Database, keyId: string, at: number): Promi
  * are one statement, so concurrent creates cannot pass the cap together. False when full.
  */
 export async function insertKeyUnderCap(d1: D1Database, key: Omit<ApiKey, "lastUsedAt" | "revokedAt">, max: number): Promise<boolean> {
-  const res = await d1
-    .prepare(
-      `INSERT INTO api_keys (id, project_id, name, hash, created_at) SELECT ?1, ?2, ?3, ?4, ?5
-       WHERE (SELECT count(*) FROM api_keys WHERE project_id = ?2 AND revoked_at IS NULL) < ?6`,
-    )
-    .bind(key.id, key.projectId, key.name, key.hash, key.createdAt, max)
-    .run();
+  // drizzle's `sql`, every value bound: the builder's INSERT cannot guard a SELECT without FROM by the count.
+  const res = await db(d1).run(
+    sql`INSERT INTO ${apiKeys} (id, project_id, name, hash, created_at) SELECT ${key.id}, ${key.projectId}, ${key.name}, ${key.hash}, ${key.createdAt}
+        WHERE (SELECT count(*) FROM ${apiKeys} WHERE ${apiKeys.projectId} = ${key.projectId} AND ${apiKeys.revokedAt} IS NULL) < ${max}`,
+  );
   return res.meta.changes === 1;
 }
 
@@ -158,15 +156,6 @@ export async function ensureProjectWithKey(d1: D1Database, project: Project, key
       .values({ ...key, projectId: project.id, createdAt: project.createdAt })
       .onConflictDoNothing(),
   ]);
-}
-
-/** Deletes the catalog row of that creation of the document; false when there was none. */
-export async function deleteDocument(d1: D1Database, projectId: string, docId: string, incarnation: string): Promise<boolean> {
-  const rows = await db(d1)
-    .delete(documents)
-    .where(and(eq(documents.projectId, projectId), eq(documents.id, docId), eq(documents.incarnation, incarnation)))
-    .returning({ id: documents.id });
-  return rows.length > 0;
 }
 
 /**
