@@ -26,9 +26,9 @@ export interface Limits extends RoomLimits {
   maxConnectionsPerUser: number;
   /** Sockets one user may open on one document per minute, sustained (a burst of UPGRADE_BURST); past it, 1013. */
   maxUpgradesPerUserPerMinute: number;
-  /** At most one automatic version per this many seconds of editing (src/sync/version-policy.ts). */
+  /** At most one automatic version per this many seconds of editing (src/versions/policy.ts). */
   versionIntervalSeconds: number;
-  /** Automatic versions kept per document, after thinning by age (src/sync/version-policy.ts). */
+  /** Automatic versions kept per document, after thinning by age (src/versions/policy.ts). */
   maxAutoVersions: number;
   /** All of a document's versions together, in bytes of what they cost (state, name, row); split in shares by kind. */
   maxVersionBytes: number;
@@ -110,7 +110,7 @@ export function readLimits(env: Env): Limits {
   return out;
 }
 
-/** What the version store needs of the limits (src/room/versions.ts). */
+/** What the version store needs of the limits (src/versions/store.ts). */
 export function retentionLimits(l: Limits): RetentionLimits {
   return {
     maxAuto: l.maxAutoVersions,

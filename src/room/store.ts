@@ -24,7 +24,7 @@ export class SqlUpdateStore implements UpdateStore {
   onPending: () => void = () => {};
   /**
    * Runs inside every transaction that commits updates (a flush or a compaction that folds pending ones),
-   * so what must happen with a change (its webhook event: src/room/webhook-outbox.ts) commits with it or not at all.
+   * so what must happen with a change (its webhook event: src/webhooks/room-ledger.ts) commits with it or not at all.
    */
   withUpdates: () => void = () => {};
 

@@ -53,7 +53,7 @@ export interface UpdateStore {
   setMeta(key: string, value: string): void;
 }
 
-/** How messages reach connections: src/room/outbox.ts, which holds them until their updates are stored. */
+/** How messages reach connections: src/sync/outbox.ts, which holds them until their updates are stored. */
 export interface Transport<C extends RoomConn> {
   send(conn: C, message: Uint8Array): void;
   /** Every open connection of the room. */
@@ -85,14 +85,14 @@ export interface RoomLimits {
   /** Largest stored document (snapshot + log bytes) a write may produce. */
   maxDocBytes: number;
   /**
-   * Item units (src/sync/update-cost.ts: Items, splits, shared types) the document may hold in memory,
+   * Item units (src/sync/cost/update-cost.ts: Items, splits, shared types) the document may hold in memory,
    * the update included. Bytes do not bound memory: a 1 MB delete set can split 240,000 items.
    */
   maxDocItemUnits: number;
   /** Root types (top-level names) a document may have: Yjs looks a root's name up by scanning them all. */
   maxRootTypes: number;
   /**
-   * Steps of conflict resolution one update may cost (src/sync/merge-work.ts). Bytes do not bound it:
+   * Steps of conflict resolution one update may cost (src/sync/cost/merge-work.ts). Bytes do not bound it:
    * 2,000 inserts that all claim to end a text (14 KB) take 4 million steps, over a second.
    */
   maxMergeStepsPerUpdate: number;

@@ -4,7 +4,7 @@
  * tests an in-memory store.
  *
  * Durability: an update is appended to the store before any message about it is handed to the
- * transport; the outbox (src/room/outbox.ts) holds every message until the append is committed.
+ * transport; the outbox (src/sync/outbox.ts) holds every message until the append is committed.
  */
 import * as Y from "yjs";
 import { budgetsOfUser } from "./budget";

@@ -1,6 +1,6 @@
 /**
  * A document's versions (issue 15): take, list and read them, restore one as a forward edit, fork one
- * into a new document, rename and delete. The versions live in the document's object (src/room/versions.ts);
+ * into a new document, rename and delete. The versions live in the document's object (src/versions/store.ts);
  * every call goes through it and comes back as a domain outcome that this file maps to HTTP.
  */
 import { createRoute, z } from "@hono/zod-openapi";
