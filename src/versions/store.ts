@@ -33,7 +33,7 @@ export type VersionPage = { data: VersionMeta[]; nextCursor: string | null };
 export type PutVersion = { state: Uint8Array; kind: VersionKind; name?: string | null; createdBy?: string | null; now?: number };
 
 /**
- * `too_large`: over MAX_VERSION_BYTES; `quota`: a count or share of its kind is full (version-policy.ts);
+ * `too_large`: over MAX_VERSION_BYTES; `quota`: a count or share of its kind is full (policy.ts);
  * `rate_limited`: the user's named versions and restores per minute are spent (retry after retryAfterSeconds).
  * Nothing is written or deleted then.
  */
@@ -82,14 +82,14 @@ export class SqlVersionStore {
     // Covers every aggregate put asks for (counts and sums by kind and author), so none reads the table.
     sql.exec(`CREATE INDEX IF NOT EXISTS versions_usage ON versions (kind, created_by, cost_bytes)`);
     sql.exec(`CREATE TABLE IF NOT EXISTS version_parts (id TEXT NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (id, part))`);
-    // Each user's allowance of named versions and restores (version-policy.ts spendVersionWrite); survives eviction.
+    // Each user's allowance of named versions and restores (policy.ts spendVersionWrite); survives eviction.
     sql.exec(`CREATE TABLE IF NOT EXISTS version_writes (user TEXT PRIMARY KEY, tokens REAL NOT NULL, at INTEGER NOT NULL)`);
     const newest = sql.exec<{ id: string | null }>(`SELECT MAX(id) AS id FROM versions`).one().id;
     if (newest) this.lastIdTime = Number.parseInt(newest.slice(0, TIME_DIGITS), 36) || 0;
   }
 
   /**
-   * Stores a version and applies retention (version-policy.ts planPut) in one transaction: the versions
+   * Stores a version and applies retention (policy.ts planPut) in one transaction: the versions
    * retention gives up are deleted with the insert. A client's named version or before-restore version
    * (createdBy set) also spends one of that user's writes per minute. Refused with nothing written or
    * deleted when a quota, the byte cap or the rate says no. Reads aggregates and the automatic and
@@ -254,7 +254,7 @@ export class SqlVersionStore {
     return this.sql.exec<{ bytes: number | null }>(`SELECT SUM(size_bytes) AS bytes FROM versions`).one().bytes ?? 0;
   }
 
-  /** What the versions cost against MAX_VERSION_BYTES: state, names and rows (version-policy.ts versionCost). */
+  /** What the versions cost against MAX_VERSION_BYTES: state, names and rows (policy.ts versionCost). */
   costBytes(): number {
     return this.sql.exec<{ bytes: number | null }>(`SELECT SUM(cost_bytes) AS bytes FROM versions`).one().bytes ?? 0;
   }
