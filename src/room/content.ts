@@ -3,20 +3,18 @@
  * writes and a fork's seed (through writeUpdate: validated, charged, committed before the answer), the
  * JSON rendering and who is connected. Nothing is revealed before it is written: every read flushes first.
  */
-import type { Outbox } from "../sync/outbox";
-import type { RoomCore } from "../sync/room-core";
 import { overReadBudget, RENDER_COST_PER_BYTE } from "../versions/room";
 import { renderRoots, type RootKind } from "../versions/to-json";
 import type { Conn } from "./attachment";
 import type { Limits } from "./limits";
 import { done, type Outcome, refuse } from "./outcome";
+import type { RoomParts } from "./parts";
 import type { Presence, Reader } from "./rpc-types";
 import { writeUpdate } from "./write";
 
-/** What the content calls need of their object (getters: an erase re-opens the room). */
+/** What the content calls need of their object. */
 export interface ContentHost {
-  readonly core: RoomCore<Conn>;
-  readonly outbox: Outbox<Conn>;
+  parts: RoomParts;
   readonly limits: Limits;
   storedBytes(): number;
   chargeRead(reader: Reader | undefined, bytes: number): boolean;
@@ -30,9 +28,9 @@ export class DocumentContent {
   read(stateVector?: Uint8Array, reader?: Reader): Outcome<Uint8Array> {
     // The whole state costs its stored size up front; a diff, what it turns out to be.
     if (!stateVector && !this.room.chargeRead(reader, this.room.storedBytes())) return overReadBudget;
-    this.room.outbox.flush(); // never reveal an update before it is written
-    const update = this.room.core.encodeState(stateVector);
-    if (stateVector && reader) this.room.core.chargeRead(reader.userId, update.length);
+    this.room.parts.outbox.flush(); // never reveal an update before it is written
+    const update = this.room.parts.core.encodeState(stateVector);
+    if (stateVector && reader) this.room.parts.core.chargeRead(reader.userId, update.length);
     return done(update);
   }
 
@@ -40,7 +38,7 @@ export class DocumentContent {
   write(update: Uint8Array, author?: string): Outcome<Uint8Array> {
     if (update.length > this.room.limits.maxUpdateBytes) return refuse("too_large", `an update may be at most ${this.room.limits.maxUpdateBytes} bytes`);
     const written = writeUpdate(
-      this.room,
+      this.room.parts,
       update,
       { userId: author },
       {
@@ -48,22 +46,22 @@ export class DocumentContent {
         storage: "the update could not be stored; nothing was applied",
       },
     );
-    return written.ok ? done(this.room.core.stateVector()) : written;
+    return written.ok ? done(this.room.parts.core.stateVector()) : written;
   }
 
   /** Fills a new, empty document (a fork) with `update`, under the document limits but not MAX_UPDATE_BYTES. */
   seed(update: Uint8Array): Outcome<{ sizeBytes: number }> {
     if (this.room.storedBytes() > 0) return refuse("invalid_update", "only an empty document can be seeded");
-    const written = writeUpdate(this.room, update, {}, { invalid: "not a valid Yjs v1 update", storage: "the content could not be stored" });
+    const written = writeUpdate(this.room.parts, update, {}, { invalid: "not a valid Yjs v1 update", storage: "the content could not be stored" });
     return written.ok ? done({ sizeBytes: this.room.storedBytes() }) : written;
   }
 
   json(kinds: ReadonlyMap<string, RootKind>, reader?: Reader): Outcome<Record<string, unknown>> {
     if (!this.room.chargeRead(reader, RENDER_COST_PER_BYTE * this.room.storedBytes())) return overReadBudget;
-    this.room.outbox.flush();
+    this.room.parts.outbox.flush();
     // renderRoots reads items and never types a root (doc.getText etc. would be permanent), so the
     // live document can be read as it is: no copy to encode and decode.
-    const rendered = renderRoots(this.room.core.doc, kinds);
+    const rendered = renderRoots(this.room.parts.core.doc, kinds);
     return rendered.ok ? rendered : refuse("unrenderable", rendered.message);
   }
 

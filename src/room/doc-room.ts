@@ -21,14 +21,16 @@ import { UPDATED } from "../webhooks/dispatch";
 import { WebhookLedger } from "../webhooks/room-ledger";
 import { WebhookSchedule } from "../webhooks/room-schedule";
 import { Alarm } from "./alarms";
-import { type Attachment, type Conn, fromAttachment, toAttachment } from "./attachment";
+import { type Conn, toAttachment } from "./attachment";
 import { CatalogWriteBack } from "./catalog-writeback";
 import { readLimits, retentionLimits, type Limits } from "./limits";
 import { done, GONE, type Outcome } from "./outcome";
 import { RevokedKeys } from "./revoked-keys";
 import { type DocRef, IdentityHeader, type Presence, type Reader } from "./rpc-types";
 import { DocumentContent } from "./content";
+import type { RoomParts } from "./parts";
 import { SavedSignal } from "./saved-signal";
+import { closedAtOnce, Sockets } from "./sockets";
 import { SqlUpdateStore } from "./store";
 
 const IDLE_BEFORE_COMPACT_MS = 5_000;
@@ -41,19 +43,15 @@ export class DocRoom extends DurableObject<Env> {
   private readonly limits: Limits;
   /** Who may open one more socket: per document, per user, and how fast (in memory: a wake-up refills it). */
   private readonly admission: Admission;
-  /** The update log, the outbox that holds messages until their updates are stored, and the room. */
-  private store!: SqlUpdateStore;
-  private outbox!: Outbox<Conn>;
-  private core!: RoomCore<Conn>;
-  private webhookLedger!: WebhookLedger;
+  /** The update log, the outbox that holds messages until their updates are stored, the room, the webhook ledger. */
+  private readonly parts = {} as RoomParts;
   private readonly content: DocumentContent;
-  private readonly versions: DocumentVersions<Conn>;
+  private readonly versions: DocumentVersions;
   private readonly webhooks: WebhookSchedule;
   private readonly catalog: CatalogWriteBack;
   private readonly saved: SavedSignal;
   private readonly alarm_: Alarm;
-  /** Per-socket state, kept in memory; filled from attachments once after waking. */
-  private conns: Map<WebSocket, Conn> | undefined;
+  private readonly sockets: Sockets;
   private ref: DocRef | undefined;
   private lastChangeAt = 0;
   /**
@@ -63,35 +61,27 @@ export class DocRoom extends DurableObject<Env> {
    */
   private erased: boolean;
   /** Keys revoked while tokens they minted may live: their sockets and upgrades are refused. */
-  private readonly revokedKeys = new RevokedKeys({ getMeta: (k) => this.store.getMeta(k), setMeta: (k, v) => this.store.setMeta(k, v) });
+  private readonly revokedKeys = new RevokedKeys({ getMeta: (k) => this.parts.store.getMeta(k), setMeta: (k, v) => this.parts.store.setMeta(k, v) });
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.limits = readLimits(env);
     this.admission = new Admission(this.limits);
+    this.sockets = new Sockets(ctx, () => this.parts.core);
     this.saved = new SavedSignal(
-      () => this.connMap(),
-      () => this.core.durableStateVector(),
+      () => this.sockets.all(),
+      () => this.parts.core.durableStateVector(),
     );
     // The document itself loads lazily: an awareness-only wake-up never pays for it.
     this.open();
-    const ref = this.store.getMeta("ref");
+    const ref = this.parts.store.getMeta("ref");
     if (ref) this.ref = JSON.parse(ref) as DocRef;
-    this.erased = this.store.getMeta("erased") !== undefined;
-    const room = () => ({ core: this.core, outbox: this.outbox });
-    this.versions = new DocumentVersions<Conn>(
+    this.erased = this.parts.store.getMeta("erased") !== undefined;
+    this.versions = new DocumentVersions(
       {
+        parts: this.parts,
         sql: ctx.storage.sql,
         transaction: (fn) => ctx.storage.transactionSync(fn),
-        meta: { getMeta: (k) => this.store.getMeta(k), setMeta: (k, v) => this.store.setMeta(k, v) },
-        // Getters: an erase re-opens the room (deleteAll drops the tables).
-        get core() {
-          return room().core;
-        },
-        get outbox() {
-          return room().outbox;
-        },
-        webhooks: () => this.webhookLedger,
         webhooksSoon: () => this.alarm_.request(this.webhooks.soon(Date.now())),
         requestAlarm: (at) => this.alarm_.request(at),
         chargeRead: (reader, bytes) => this.chargeRead(reader, bytes),
@@ -102,23 +92,18 @@ export class DocRoom extends DurableObject<Env> {
       this.erased,
     );
     this.content = new DocumentContent({
-      get core() {
-        return room().core;
-      },
-      get outbox() {
-        return room().outbox;
-      },
+      parts: this.parts,
       limits: this.limits,
       storedBytes: () => this.storedBytes(),
       chargeRead: (reader, bytes) => this.chargeRead(reader, bytes),
-      conns: () => this.connMap(),
+      conns: () => this.sockets.all(),
     });
     const source = { ref: () => this.ref, sizeBytes: () => this.storedBytes() };
-    this.webhooks = new WebhookSchedule({ env, ledger: () => this.webhookLedger, durableStateVector: () => this.core.durableStateVector(), ...source });
+    this.webhooks = new WebhookSchedule({ env, ledger: () => this.parts.ledger, durableStateVector: () => this.parts.core.durableStateVector(), ...source });
     this.catalog = new CatalogWriteBack(env.DB, { ...source, lastChangeAt: () => this.lastChangeAt });
     this.alarm_ = new Alarm(ctx.storage, [
-      { name: "commit", run: () => (this.outbox.flush(), Infinity) },
-      { name: "token expiry", run: (now) => this.expireTokens(now) },
+      { name: "commit", run: () => (this.parts.outbox.flush(), Infinity) },
+      this.sockets.expiry,
       this.webhooks.duty,
       this.catalog.duty,
       { name: "idle compaction", run: (now) => this.compactWhenIdle(now) },
@@ -130,16 +115,16 @@ export class DocRoom extends DurableObject<Env> {
     // Answered by the runtime without waking the object: a cheap keep-alive for clients that want one.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     // A debug count of wake-ups (constructions), off unless DEBUG_WAKEUPS is "true" (bench W6, /dev/docs/{id}/wakeups).
-    if ((env.DEBUG_WAKEUPS as string) === "true") this.store.setMeta(WAKEUPS_META, String(Number(this.store.getMeta(WAKEUPS_META) ?? 0) + 1));
+    if ((env.DEBUG_WAKEUPS as string) === "true") this.parts.store.setMeta(WAKEUPS_META, String(Number(this.parts.store.getMeta(WAKEUPS_META) ?? 0) + 1));
   }
 
   /** Wires storage, the outbox and the room together (again after an erase: deleteAll drops the tables). */
   private open(): void {
-    this.store = new SqlUpdateStore(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn));
-    this.webhookLedger = new WebhookLedger(this.ctx.storage.sql);
+    this.parts.store = new SqlUpdateStore(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn));
+    this.parts.ledger = new WebhookLedger(this.ctx.storage.sql);
     // The events are part of the commit: same transaction (the delivery itself happens later, on the alarm).
-    this.store.withUpdates = () => {
-      this.webhookLedger.recordChange(UPDATED, Date.now());
+    this.parts.store.withUpdates = () => {
+      this.parts.ledger.recordChange(UPDATED, Date.now());
       this.versions.recordInCommit();
     };
     const sockets: Sink<Conn> = {
@@ -150,12 +135,12 @@ export class DocRoom extends DurableObject<Env> {
           // The socket is closing; its close handler cleans up.
         }
       },
-      connections: () => this.connMap().values(),
-      awarenessChanged: (conn) => conn.ws.serializeAttachment(toAttachment(conn, (id) => this.core.awarenessState(id))),
+      connections: () => this.sockets.all().values(),
+      awarenessChanged: (conn) => conn.ws.serializeAttachment(toAttachment(conn, (id) => this.parts.core.awarenessState(id))),
       committed: () => this.saved.committed(),
     };
-    this.outbox = new Outbox(this.store, sockets, (e) => this.writeFailed(e));
-    this.core = new RoomCore<Conn>(this.store, this.outbox, this.limits, () => this.changed());
+    this.parts.outbox = new Outbox(this.parts.store, sockets, (e) => this.writeFailed(e));
+    this.parts.core = new RoomCore<Conn>(this.parts.store, this.parts.outbox, this.limits, () => this.changed());
   }
 
   /**
@@ -165,8 +150,8 @@ export class DocRoom extends DurableObject<Env> {
    */
   private writeFailed(e: unknown): void {
     console.error("storage write failed; unwritten updates dropped, clients will re-sync", { error: String(e) });
-    this.core.discardMemory();
-    for (const conn of [...this.connMap().values()]) this.drop(conn, CloseCode.internalError, "storage failure: reconnect");
+    this.parts.core.discardMemory();
+    this.sockets.dropWhere(() => true, CloseCode.internalError, "storage failure: reconnect");
   }
 
   /** Remembers which catalog row this object writes back to. False when the document was deleted. */
@@ -175,28 +160,13 @@ export class DocRoom extends DurableObject<Env> {
     const incarnation = ref.incarnation ?? "";
     if (this.ref && this.ref.projectId === ref.projectId && this.ref.docId === ref.docId && (this.ref.incarnation ?? "") === incarnation) return true;
     this.ref = { projectId: ref.projectId, docId: ref.docId, incarnation };
-    this.store.setMeta("ref", JSON.stringify(this.ref));
+    this.parts.store.setMeta("ref", JSON.stringify(this.ref));
     return true;
   }
 
   /** Every call names its document: a deleted one answers `gone`. */
   private call<T>(ref: DocRef, fn: () => Outcome<T>): Outcome<T> {
     return this.remember(ref) ? fn() : GONE;
-  }
-
-  private connMap(): Map<WebSocket, Conn> {
-    if (!this.conns) {
-      this.conns = new Map();
-      for (const ws of this.ctx.getWebSockets()) {
-        const a = ws.deserializeAttachment() as Attachment | null;
-        if (!a) continue;
-        const conn = fromAttachment(ws, a);
-        this.conns.set(ws, conn);
-        // Presence survives hibernation: joiners see everyone at once, removals carry current clocks.
-        for (const [id, clock, state] of a.c) this.core.restoreAwareness(conn, id, clock, state);
-      }
-    }
-    return this.conns;
   }
 
   // ---- WebSocket upgrade (the Worker has checked the token and the catalog) ----
@@ -214,36 +184,33 @@ export class DocRoom extends DurableObject<Env> {
     const keyId = h.get(IdentityHeader.key) ?? undefined;
     if (keyId !== undefined && this.revokedKeys.has(keyId)) return closedAtOnce(CloseCode.keyRevoked, "key revoked");
 
-    const conns = this.connMap();
-    let byUser = 0;
-    for (const c of conns.values()) if (c.userId === userId) byUser++;
-    const refused = this.admission.admit(userId, { total: conns.size, byUser }, Date.now());
+    const refused = this.admission.admit(userId, this.sockets.count(userId), Date.now());
     if (refused) return closedAtOnce(CloseCode.tryAgainLater, refused);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
     const saved = h.get(IdentityHeader.saved) === "1";
     const conn: Conn = { ws: server, userId, access, exp, saved, keyId, clientIds: new Map() };
     server.serializeAttachment(toAttachment(conn, () => undefined));
-    conns.set(server, conn);
-    this.core.greet(conn);
+    this.sockets.add(conn);
+    this.parts.core.greet(conn);
     await this.alarm_.schedule(exp * 1000);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     // A socket this object already closed: its frames still queued behind the close are dropped unread.
-    const conn = this.connMap().get(ws);
+    const conn = this.sockets.all().get(ws);
     if (!conn) return;
-    if (typeof message === "string") return this.drop(conn, CloseCode.unsupportedData, "text frames are not part of the protocol");
-    if (message.byteLength > this.limits.maxFrameBytes) return this.drop(conn, CloseCode.tooBig, "frame too large");
-    if (conn.exp * 1000 <= Date.now()) return this.drop(conn, CloseCode.tokenExpired, "token expired");
-    if (conn.keyId !== undefined && this.revokedKeys.has(conn.keyId)) return this.drop(conn, CloseCode.keyRevoked, "key revoked");
-    const close = this.core.handleFrame(conn, new Uint8Array(message));
-    if (close) this.drop(conn, close.code, close.reason);
+    if (typeof message === "string") return this.sockets.drop(conn, CloseCode.unsupportedData, "text frames are not part of the protocol");
+    if (message.byteLength > this.limits.maxFrameBytes) return this.sockets.drop(conn, CloseCode.tooBig, "frame too large");
+    if (conn.exp * 1000 <= Date.now()) return this.sockets.drop(conn, CloseCode.tokenExpired, "token expired");
+    if (conn.keyId !== undefined && this.revokedKeys.has(conn.keyId)) return this.sockets.drop(conn, CloseCode.keyRevoked, "key revoked");
+    const close = this.parts.core.handleFrame(conn, new Uint8Array(message));
+    if (close) this.sockets.drop(conn, close.code, close.reason);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    this.forget(ws);
+    this.sockets.forget(ws);
     try {
       ws.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
     } catch {
@@ -252,27 +219,7 @@ export class DocRoom extends DurableObject<Env> {
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    this.forget(ws);
-  }
-
-  private drop(conn: Conn, code: number, reason: string): void {
-    this.forget(conn.ws);
-    try {
-      // Until the client answers the close, the socket is still listed: without an attachment, an
-      // object that wakes in between does not take it for a live connection.
-      conn.ws.serializeAttachment(null);
-      conn.ws.close(code, reason);
-    } catch {
-      // already closed
-    }
-  }
-
-  private forget(ws: WebSocket): void {
-    const conns = this.connMap();
-    const conn = conns.get(ws);
-    if (!conn) return;
-    conns.delete(ws);
-    this.core.disconnect(conn);
+    this.sockets.forget(ws);
   }
 
   // ---- the alarm and its duties ----
@@ -293,30 +240,20 @@ export class DocRoom extends DurableObject<Env> {
     await this.alarm_.fire();
   }
 
-  /** Closes sockets whose token has expired (4401); due again at the next expiry. */
-  private expireTokens(now: number): number {
-    let next = Infinity;
-    for (const conn of [...this.connMap().values()]) {
-      if (conn.exp * 1000 <= now) this.drop(conn, CloseCode.tokenExpired, "token expired");
-      else next = Math.min(next, conn.exp * 1000);
-    }
-    return next;
-  }
-
   /**
    * Folds a long log tail into the snapshot once editing pauses, so the next cold start can answer fresh
    * clients straight from storage (cold-start.ts). Only when the document is in memory anyway: after a
    * restart, loading every object with an overdue alarm would stall them all.
    */
   private compactWhenIdle(now: number): number {
-    if (this.store.logCount <= COLD_TAIL || !this.core.isLoaded) return Infinity;
+    if (this.parts.store.logCount <= COLD_TAIL || !this.parts.core.isLoaded) return Infinity;
     if (now - this.lastChangeAt < IDLE_BEFORE_COMPACT_MS) return now + IDLE_BEFORE_COMPACT_MS;
-    this.core.maybeCompact(true);
+    this.parts.core.maybeCompact(true);
     return Infinity;
   }
 
   private storedBytes(): number {
-    return this.store.snapshotBytes + this.store.logBytes;
+    return this.parts.store.snapshotBytes + this.parts.store.logBytes;
   }
 
   /**
@@ -324,7 +261,7 @@ export class DocRoom extends DurableObject<Env> {
    * of 2 × MAX_DOC_BYTES), so a read token within its allowance keeps the object's thread for others.
    */
   private chargeRead(reader: Reader | undefined, bytes: number): boolean {
-    return reader === undefined || this.core.chargeRead(reader.userId, bytes);
+    return reader === undefined || this.parts.core.chargeRead(reader.userId, bytes);
   }
 
   // ---- typed RPC for the REST routes: every call answers an Outcome (room/outcome.ts) ----
@@ -353,13 +290,7 @@ export class DocRoom extends DurableObject<Env> {
   async revokeKey(ref: DocRef, keyId: string): Promise<Outcome<number>> {
     return this.call(ref, () => {
       this.revokedKeys.add(keyId, Date.now());
-      let closed = 0;
-      for (const conn of [...this.connMap().values()]) {
-        if (conn.keyId !== keyId) continue;
-        this.drop(conn, CloseCode.keyRevoked, "key revoked");
-        closed++;
-      }
-      return done(closed);
+      return done(this.sockets.dropWhere((conn) => conn.keyId === keyId, CloseCode.keyRevoked, "key revoked"));
     });
   }
 
@@ -403,60 +334,41 @@ export class DocRoom extends DurableObject<Env> {
     // The tombstone first: from here on the object refuses everything, even if erasing fails half-way
     // (the retried DELETE finishes the job).
     this.erased = true;
-    this.store.setMeta("erased", String(Date.now()));
-    for (const ws of this.ctx.getWebSockets()) {
-      try {
-        ws.close(CloseCode.documentDeleted, "document deleted");
-      } catch {
-        // already closed
-      }
-    }
-    this.conns = new Map();
+    this.parts.store.setMeta("erased", String(Date.now()));
+    this.sockets.closeAll(CloseCode.documentDeleted, "document deleted");
     this.ref = undefined;
     this.catalog.reset();
     this.webhooks.reset();
     this.versions.reset();
     this.saved.reset();
-    this.outbox.clear();
+    this.parts.outbox.clear();
     await this.alarm_.clear();
     await this.ctx.storage.deleteAll();
     // deleteAll drops the tables too (the versions with the rest): recreate them for the tombstone.
     this.open();
     this.versions.open();
-    this.store.setMeta("erased", String(Date.now()));
+    this.parts.store.setMeta("erased", String(Date.now()));
   }
 
   /** Folds the log into a snapshot now (operators, tests and benchmarks; normally the policy decides). */
   async compact(): Promise<void> {
-    this.outbox.flush();
-    this.core.maybeCompact(true);
+    this.parts.outbox.flush();
+    this.parts.core.maybeCompact(true);
   }
 
   /** How many times this object was constructed (woken) while DEBUG_WAKEUPS was on (0 otherwise). */
   wakeups(): number {
-    return Number(this.store.getMeta(WAKEUPS_META) ?? 0);
+    return Number(this.parts.store.getMeta(WAKEUPS_META) ?? 0);
   }
 
   /** For tests and benchmarks: what storage and compaction look like now. */
   async stats(): Promise<{ storedBytes: number; logCount: number; snapshotBytes: number; encodedBytes: number; longestCompactionMs: number }> {
     return {
       storedBytes: this.storedBytes(),
-      logCount: this.store.logCount,
-      snapshotBytes: this.store.snapshotBytes,
-      encodedBytes: Y.encodeStateAsUpdate(this.core.doc).length,
-      longestCompactionMs: this.core.longestCompactionMs,
+      logCount: this.parts.store.logCount,
+      snapshotBytes: this.parts.store.snapshotBytes,
+      encodedBytes: Y.encodeStateAsUpdate(this.parts.core.doc).length,
+      longestCompactionMs: this.parts.core.longestCompactionMs,
     };
   }
-}
-
-/**
- * An upgrade answered with a socket closed at once. Accepted without hibernation: a hibernatable socket
- * closed before the client has sent anything completes its close handshake only ~10 s later, and the stock
- * client waits for that to retry.
- */
-function closedAtOnce(code: number, reason: string): Response {
-  const pair = new WebSocketPair();
-  pair[1].accept();
-  pair[1].close(code, reason);
-  return new Response(null, { status: 101, webSocket: pair[0] });
 }

@@ -5,14 +5,11 @@
  * in one transaction, so a refused restore leaves nothing behind.
  */
 import * as Y from "yjs";
-import type { RoomConn } from "../sync/ports";
-import type { RoomCore } from "../sync/room-core";
-import type { Outbox } from "../sync/outbox";
 import { done, type Outcome, refuse } from "../room/outcome";
+import type { RoomParts } from "../room/parts";
 import type { Reader } from "../room/rpc-types";
 import { writeUpdate } from "../room/write";
 import { RESTORED, recordOnce, VERSION_CREATED, type OnceData } from "../webhooks/once";
-import type { WebhookLedger } from "../webhooks/room-ledger";
 import {
   nextAutoVersionAt,
   recordAutoVersion,
@@ -42,13 +39,10 @@ const unrestorable = refuse("unrestorable", "the document's content cannot be re
 export const overReadBudget = refuse("rate_limited", "over the reader's byte allowance (MAX_SYNC_BYTES_PER_SECOND): try again later");
 
 /** What the versions need of their object. */
-export interface VersionHost<C extends RoomConn> {
+export interface VersionHost {
+  parts: RoomParts;
   sql: SqlStorage;
   transaction<T>(fn: () => T): T;
-  meta: { getMeta(key: string): string | undefined; setMeta(key: string, value: string): void };
-  core: RoomCore<C>;
-  outbox: Outbox<C>;
-  webhooks(): WebhookLedger;
   /** A version or restore event was recorded: it goes out within about a second. */
   webhooksSoon(): void;
   /** The alarm must come by `at` (the automatic version's due time). */
@@ -58,7 +52,7 @@ export interface VersionHost<C extends RoomConn> {
   docId(): string | undefined;
 }
 
-export class DocumentVersions<C extends RoomConn> {
+export class DocumentVersions {
   private store!: SqlVersionStore;
   private readonly timing: AutoVersionTiming;
   /** Changes not yet in an automatic version, and when the last one was taken. */
@@ -67,14 +61,14 @@ export class DocumentVersions<C extends RoomConn> {
   private restoredEvent: OnceData<typeof RESTORED> | undefined;
 
   constructor(
-    private readonly host: VersionHost<C>,
+    private readonly host: VersionHost,
     private readonly retention: RetentionLimits,
     intervalSeconds: number,
     erased: boolean,
   ) {
     this.timing = { intervalMs: intervalSeconds * 1000, idleMs: VERSION_IDLE_SECONDS * 1000 };
     this.open();
-    const auto = host.meta.getMeta(AUTO_VERSION_META);
+    const auto = host.parts.store.getMeta(AUTO_VERSION_META);
     if (auto && !erased) this.auto = JSON.parse(auto) as AutoVersionState;
   }
 
@@ -91,7 +85,7 @@ export class DocumentVersions<C extends RoomConn> {
 
   /** Inside the commit of a restore's update: its `document.restored` is recorded with it. */
   recordInCommit(): void {
-    if (this.restoredEvent) recordOnce(this.host.webhooks(), RESTORED, this.restoredEvent, Date.now());
+    if (this.restoredEvent) recordOnce(this.host.parts.ledger, RESTORED, this.restoredEvent, Date.now());
     this.restoredEvent = undefined;
   }
 
@@ -100,7 +94,7 @@ export class DocumentVersions<C extends RoomConn> {
     const first = this.auto.firstChangeAt === undefined;
     this.auto = recordChange(this.auto, now);
     if (!first) return;
-    this.host.meta.setMeta(AUTO_VERSION_META, JSON.stringify(this.auto));
+    this.host.parts.store.setMeta(AUTO_VERSION_META, JSON.stringify(this.auto));
     this.host.requestAlarm(nextAutoVersionAt(this.auto, this.timing)!);
   }
 
@@ -115,7 +109,7 @@ export class DocumentVersions<C extends RoomConn> {
       const due = nextAutoVersionAt(this.auto, this.timing);
       if (due === undefined) return Infinity;
       if (now < due) return due;
-      const put = this.put({ state: this.host.core.encodeState(), kind: "auto", now }, () => this.autoTaken(now));
+      const put = this.put({ state: this.host.parts.core.encodeState(), kind: "auto", now }, () => this.autoTaken(now));
       if (!put.ok) {
         // Named versions fill MAX_VERSION_BYTES: this burst gets no automatic version; the next one tries again.
         console.warn("automatic version refused", { doc: this.host.docId(), reason: put.reason });
@@ -127,13 +121,13 @@ export class DocumentVersions<C extends RoomConn> {
 
   private autoTaken(now: number): void {
     this.auto = recordAutoVersion(now);
-    this.host.meta.setMeta(AUTO_VERSION_META, JSON.stringify(this.auto));
+    this.host.parts.store.setMeta(AUTO_VERSION_META, JSON.stringify(this.auto));
   }
 
   /** A named version of the content as stored now; too_large past MAX_VERSION_BYTES (nothing changes then). */
   create(input: { name: string | null; createdBy: string | null }): Outcome<VersionMeta> {
-    this.host.outbox.flush(); // a version holds only what is stored
-    const put = this.put({ state: this.host.core.encodeState(), kind: "named", name: input.name, createdBy: input.createdBy });
+    this.host.parts.outbox.flush(); // a version holds only what is stored
+    const put = this.put({ state: this.host.parts.core.encodeState(), kind: "named", name: input.name, createdBy: input.createdBy });
     return put.ok ? done(put.version) : putRefusal(put);
   }
 
@@ -174,12 +168,12 @@ export class DocumentVersions<C extends RoomConn> {
   restore(versionId: string, by: string | null): Outcome<{ restoredFrom: string; before: string }> {
     const version = this.versionDoc(versionId);
     if (!version.ok) return version;
-    this.host.outbox.flush();
+    this.host.parts.outbox.flush();
     // Computed on a copy while the live document is out of memory, then the version is let go: a restore
     // holds about twice the document at its peak, never three documents (RoomCore.restoreEdit).
-    let edit: ReturnType<RoomCore<C>["restoreEdit"]>;
+    let edit: ReturnType<RoomParts["core"]["restoreEdit"]>;
     try {
-      edit = this.host.core.restoreEdit(version.value, restoreOnCopy);
+      edit = this.host.parts.core.restoreEdit(version.value, restoreOnCopy);
     } catch (e) {
       console.error("restore failed", { error: e instanceof Error ? e.name : typeof e });
       return unrestorable;
@@ -192,7 +186,7 @@ export class DocumentVersions<C extends RoomConn> {
     const before = put.version.id;
     this.restoredEvent = { restoredFrom: versionId, before };
     // Charged like any write to whoever restores; a secret key's restore is the application's own.
-    const written = writeUpdate(this.host, edit.update, by === null ? {} : { userId: by }, {
+    const written = writeUpdate(this.host.parts, edit.update, by === null ? {} : { userId: by }, {
       invalid: "the restore's edit is not a valid update",
       storage: "the restore could not be stored; nothing was applied",
     });
@@ -202,7 +196,7 @@ export class DocumentVersions<C extends RoomConn> {
       // Nothing of the restore was applied: take back the before-restore version and its event.
       this.host.transaction(() => {
         this.store.delete(before);
-        this.host.webhooks().remove(VERSION_CREATED, JSON.stringify({ versionId: before, kind: put.version.kind, name: put.version.name }));
+        this.host.parts.ledger.remove(VERSION_CREATED, JSON.stringify({ versionId: before, kind: put.version.kind, name: put.version.name }));
       });
       return restoreRefusal(written);
     }
@@ -244,7 +238,7 @@ export class DocumentVersions<C extends RoomConn> {
     const put = this.host.transaction(() => {
       const r = this.store.put(input);
       if (!r.ok) return r;
-      recordOnce(this.host.webhooks(), VERSION_CREATED, { versionId: r.version.id, kind: r.version.kind, name: r.version.name }, r.version.createdAt);
+      recordOnce(this.host.parts.ledger, VERSION_CREATED, { versionId: r.version.id, kind: r.version.kind, name: r.version.name }, r.version.createdAt);
       alsoInside();
       return r;
     });

@@ -32,7 +32,7 @@ it("after eviction a fresh client is answered from stored bytes, without loading
   fresh.ws.send(encodeSyncStep1(new Uint8Array([0])));
   const replica = new Y.Doc();
   await waitFor(() => fresh.received.length >= 2, "greeting and answer");
-  const loaded = await runInDurableObject(stub, async (room: DocRoom) => (room as unknown as { core: { isLoaded: boolean } }).core.isLoaded);
+  const loaded = await runInDurableObject(stub, async (room: DocRoom) => (room as unknown as { parts: { core: { isLoaded: boolean } } }).parts.core.isLoaded);
   expect(loaded).toBe(false);
   await waitFor(() => {
     return fresh.received.some((m) => m[0] === 0 && m[1] === 1);

@@ -14,7 +14,7 @@ import { api, createDoc, createProject, expectJson, incarnationOf, mintToken, po
 async function introducedBy(projectId: string, docId: string, userId: string): Promise<number> {
   const stub = roomStub(env, { projectId, docId, incarnation: await incarnationOf(projectId, docId) });
   return runInDurableObject(stub, async (room: DocRoom) =>
-    (room as unknown as { store: { clientIdsIntroduced(u: string, since: number): number } }).store.clientIdsIntroduced(userId, 0),
+    (room as unknown as { parts: { store: { clientIdsIntroduced(u: string, since: number): number } } }).parts.store.clientIdsIntroduced(userId, 0),
   );
 }
 

@@ -26,7 +26,7 @@ function savedVectors(raw: RawSocket): Map<number, number>[] {
 /** What the object has written to storage, as a state vector. */
 async function storedVector(d: { projectId: string; docId: string }): Promise<Map<number, number>> {
   return runInDurableObject(roomStub(env, d), (instance: DocRoom) => {
-    const store = (instance as unknown as { store: { load(): Uint8Array[]; hasPending: boolean } }).store;
+    const store = (instance as unknown as { parts: { store: { load(): Uint8Array[]; hasPending: boolean } } }).parts.store;
     expect(store.hasPending).toBe(false);
     const doc = new Y.Doc();
     for (const u of store.load()) Y.applyUpdate(doc, u);

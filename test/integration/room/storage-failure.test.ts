@@ -17,7 +17,7 @@ const provider = providersPerTest();
 /** Makes the object's next storage transaction throw, as a full disk or a storage outage would. */
 async function failNextWrite(stub: DurableObjectStub<DocRoom>): Promise<void> {
   await runInDurableObject(stub, (instance: DocRoom) => {
-    const store = (instance as unknown as { store: { transaction: <T>(fn: () => T) => T } }).store;
+    const store = (instance as unknown as { parts: { store: { transaction: <T>(fn: () => T) => T } } }).parts.store;
     const real = store.transaction;
     store.transaction = () => {
       store.transaction = real;
@@ -29,7 +29,7 @@ async function failNextWrite(stub: DurableObjectStub<DocRoom>): Promise<void> {
 /** What the object has in storage, read back as a fresh replica would load it. */
 async function storedText(stub: DurableObjectStub<DocRoom>, root: string): Promise<string> {
   return runInDurableObject(stub, (instance: DocRoom) => {
-    const store = (instance as unknown as { store: { load(): Uint8Array[] } }).store;
+    const store = (instance as unknown as { parts: { store: { load(): Uint8Array[] } } }).parts.store;
     const doc = new Y.Doc();
     for (const u of store.load()) Y.applyUpdate(doc, u);
     return doc.getText(root).toString();
