@@ -12,6 +12,8 @@ import { createRouter, declareRateLimits, errors, registerSecuritySchemes } from
 import { projectRoutes } from "./routes/projects";
 import { syncRoutes } from "./routes/sync";
 import { tokenRoutes } from "./routes/tokens";
+import { workspaceTokenRoutes } from "./routes/workspace-tokens";
+import { accessRoutes } from "./access/routes";
 import { versionRoutes } from "./versions/routes";
 import { registerWebhookEvents, webhookRoutes } from "./webhooks/routes";
 
@@ -36,6 +38,8 @@ export function createApp() {
   app.route("/v1", contentRoutes);
   app.route("/v1", versionRoutes);
   app.route("/v1", tokenRoutes);
+  app.route("/v1", workspaceTokenRoutes);
+  app.route("/v1", accessRoutes);
   app.route("/v1", webhookRoutes);
   app.route("/v1/sync", syncRoutes);
   app.route("/dev", devRoutes); // 404s unless DEV_MODE is "true"

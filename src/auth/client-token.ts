@@ -5,11 +5,32 @@ import type { Access } from "../sync/ports";
 
 export type { Access };
 
-/** What a client token grants: one user, one document of one project, read or write, until `exp`. */
+/** The documents a workspace token names: these ids, and every id that starts with one of these prefixes. */
+export interface DocSet {
+  ids: string[];
+  prefixes: string[];
+}
+
+/** Bounds on a workspace token's set, so a token stays small (it travels in the sync URL; verify refuses past 4,096 characters). */
+export const MAX_TOKEN_IDS = 50;
+export const MAX_TOKEN_PREFIXES = 10;
+export const MAX_TOKEN_SET_BYTES = 2048;
+/** What a document id looks like (http/kit.ts DocId); a prefix is any start of one. */
+export const DOC_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+export const DOC_ID_PREFIX = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * What a client token grants: one user, read or write, until `exp`, on one document of one project (`docId`,
+ * bound to that creation of it) or on a set of them (`docs`: a workspace token; `docId` is "" then).
+ */
 export interface ClientTokenClaims {
   userId: string;
   projectId: string;
   docId: string;
+  /** A workspace token's documents (absent on a single-document token). */
+  docs?: DocSet;
+  /** A workspace token may create a missing document under one of its prefixes when it is opened. */
+  create?: boolean;
   access: Access;
   /** Id of the secret key that minted the token: revoking that key refuses the token. */
   keyId: string;
@@ -32,9 +53,32 @@ function secretBytes(secret: string): Uint8Array {
   return bytes;
 }
 
+/** Whether the token opens `docId`: its one document, or an id or prefix of its set. */
+export function covers(claims: Pick<ClientTokenClaims, "docId" | "docs">, docId: string): boolean {
+  if (!claims.docs) return claims.docId === docId;
+  return claims.docs.ids.includes(docId) || claims.docs.prefixes.some((p) => docId.startsWith(p));
+}
+
+/** Whether a workspace token with `create` may create `docId` (under one of its prefixes). */
+export function mayCreate(claims: Pick<ClientTokenClaims, "docs" | "create">, docId: string): boolean {
+  return claims.create === true && !!claims.docs && claims.docs.prefixes.some((p) => docId.startsWith(p)) && DOC_ID.test(docId);
+}
+
+/** A valid set, or why not: ids and prefixes well formed, within the bounds, not empty. */
+export function checkDocSet(set: DocSet): string | undefined {
+  if (set.ids.length + set.prefixes.length === 0) return "docs names no document: give ids or prefixes";
+  if (set.ids.length > MAX_TOKEN_IDS) return `at most ${MAX_TOKEN_IDS} ids`;
+  if (set.prefixes.length > MAX_TOKEN_PREFIXES) return `at most ${MAX_TOKEN_PREFIXES} prefixes`;
+  if (!set.ids.every((id) => typeof id === "string" && DOC_ID.test(id))) return "an id is not a document id";
+  if (!set.prefixes.every((p) => typeof p === "string" && DOC_ID_PREFIX.test(p))) return "a prefix is not the start of a document id";
+  if (encoder.encode(JSON.stringify(set)).length > MAX_TOKEN_SET_BYTES) return `the set may be at most ${MAX_TOKEN_SET_BYTES} bytes of JSON`;
+  return undefined;
+}
+
 export async function mintClientToken(secret: string, claims: ClientTokenClaims): Promise<string> {
   const inc = claims.incarnation ? { inc: claims.incarnation } : {};
-  return new SignJWT({ prj: claims.projectId, doc: claims.docId, acc: claims.access, kid: claims.keyId, ...inc })
+  const target = claims.docs ? { ws: { i: claims.docs.ids, p: claims.docs.prefixes }, ...(claims.create ? { cr: true } : {}) } : { doc: claims.docId, ...inc };
+  return new SignJWT({ prj: claims.projectId, acc: claims.access, kid: claims.keyId, ...target })
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(claims.userId)
     .setIssuedAt()
@@ -47,11 +91,12 @@ export async function verifyClientToken(secret: string, token: string): Promise<
   if (!token || token.length > 4096) return err("invalid");
   try {
     const { payload } = await jwtVerify(token, secretBytes(secret), { algorithms: ["HS256"] });
-    const { sub, prj, doc, acc, kid, exp, inc = "" } = payload as Record<string, unknown>;
+    const { sub, prj, doc, ws, cr, acc, kid, exp, inc = "" } = payload as Record<string, unknown>;
+    const docs = readDocSet(ws);
     if (
       typeof sub !== "string" ||
       typeof prj !== "string" ||
-      typeof doc !== "string" ||
+      (docs === undefined ? typeof doc !== "string" : doc !== undefined || docs === null) ||
       typeof kid !== "string" ||
       typeof exp !== "number" ||
       typeof inc !== "string" ||
@@ -59,8 +104,19 @@ export async function verifyClientToken(secret: string, token: string): Promise<
     ) {
       return err("invalid");
     }
-    return ok({ userId: sub, projectId: prj, docId: doc, access: acc, keyId: kid, exp, incarnation: inc });
+    if (docs) return ok({ userId: sub, projectId: prj, docId: "", docs, create: cr === true, access: acc, keyId: kid, exp });
+    return ok({ userId: sub, projectId: prj, docId: doc as string, access: acc, keyId: kid, exp, incarnation: inc });
   } catch (e) {
     return err(e instanceof joseErrors.JWTExpired ? "expired" : "invalid");
   }
+}
+
+/** A token's `ws` claim: undefined when absent, null when malformed (the token is refused). */
+function readDocSet(ws: unknown): DocSet | null | undefined {
+  if (ws === undefined) return undefined;
+  if (typeof ws !== "object" || ws === null) return null;
+  const { i = [], p = [] } = ws as Record<string, unknown>;
+  if (!Array.isArray(i) || !Array.isArray(p)) return null;
+  const set = { ids: i as string[], prefixes: p as string[] };
+  return checkDocSet(set) === undefined ? set : null;
 }

@@ -1,7 +1,7 @@
 /** The catalog's D1 statements (projects, keys, documents), through drizzle like webhooks/queries.ts: functions taking the D1 binding and plain values, returning rows. No Hono context. */
 import { and, asc, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { apiKeys, documents, projects, type ApiKey, type DocumentRow, type Project } from "./schema";
+import { apiKeys, documentAccess, documents, projects, type ApiKey, type DocumentRow, type Project } from "./schema";
 
 const db = (d1: D1Database) => drizzle(d1);
 
@@ -181,21 +181,30 @@ export async function listDocuments(d1: D1Database, projectId: string, opts: { l
 
 // ---- the sync route ----
 
-export type SyncCatalogCheck = { ok: true; incarnation: string } | { ok: false; error: "key_revoked" | "not_found" };
+export type SyncCatalogCheck = { ok: true; incarnation: string; rule: string | null } | { ok: false; error: "key_revoked" | "not_found" };
 
 /**
- * One round trip for the sync route: is the key that minted the token still live, and does the
- * project still have the document?
+ * One round trip for the sync route: is the key that minted the token still live, does the project still
+ * have the document, and what rule is stored for the user on it?
  */
-export async function checkSyncTarget(d1: D1Database, projectId: string, docId: string, keyId: string): Promise<SyncCatalogCheck> {
+export async function checkSyncTarget(d1: D1Database, projectId: string, docId: string, keyId: string, userId: string): Promise<SyncCatalogCheck> {
   const d = db(d1);
   const [key, doc] = await d.batch([
     liveKey(d, projectId, keyId),
     d
-      .select({ incarnation: documents.incarnation })
+      .select({ incarnation: documents.incarnation, rule: documentAccess.access })
       .from(documents)
+      .leftJoin(
+        documentAccess,
+        and(
+          eq(documentAccess.projectId, documents.projectId),
+          eq(documentAccess.docId, documents.id),
+          eq(documentAccess.incarnation, documents.incarnation),
+          eq(documentAccess.userId, userId),
+        ),
+      )
       .where(and(eq(documents.projectId, projectId), eq(documents.id, docId))),
   ]);
   if (key.length === 0) return { ok: false, error: "key_revoked" };
-  return doc[0] ? { ok: true, incarnation: doc[0].incarnation } : { ok: false, error: "not_found" };
+  return doc[0] ? { ok: true, incarnation: doc[0].incarnation, rule: doc[0].rule } : { ok: false, error: "not_found" };
 }

@@ -49,6 +49,27 @@ export const documents = sqliteTable(
 );
 
 /**
+ * A stored access rule: what one user may do on one creation of one document, whatever their client tokens
+ * claim (src/auth/access.ts has the precedence). Keyed by the document's incarnation, so a document
+ * deleted and created again starts with no rules.
+ */
+export const documentAccess = sqliteTable(
+  "document_access",
+  {
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    docId: text("doc_id").notNull(),
+    incarnation: text("incarnation").notNull(),
+    userId: text("user_id").notNull(),
+    /** "read", "write" or "none". */
+    access: text("access").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.docId, t.incarnation, t.userId] })],
+);
+
+/**
  * A project's webhook endpoints. `secret` is stored as it is, unlike API keys: signing needs it (an HMAC key
  * cannot be a hash). It is returned only by the create and rotate calls and never logged (docs/SECURITY.md).
  */
@@ -131,3 +152,4 @@ export type ApiKey = typeof apiKeys.$inferSelect;
 export type DocumentRow = typeof documents.$inferSelect;
 export type WebhookRow = typeof webhooks.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+export type AccessRow = typeof documentAccess.$inferSelect;

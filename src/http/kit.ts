@@ -22,12 +22,14 @@ export const json = <T extends z.ZodType>(schema: T) => ({ "application/json": {
 export const gone = () => new AppError("not_found", "no such document");
 
 /**
- * The document's catalog row, or 404. A client token counts only for the creation of the id it was
- * minted for: after a delete and a re-create, the old token finds no document.
+ * The document's catalog row, or 404. A single-document client token counts only for the creation of the
+ * id it was minted for: after a delete and a re-create, the old token finds no document.
  */
 export async function loadDoc(c: Context<AppEnv>, docId: string): Promise<DocumentRow> {
   const row = await getDocument(c.env.DB, c.var.projectId, docId);
-  if (!row || (c.var.client && (c.var.client.incarnation ?? "") !== row.incarnation)) throw gone();
+  // A workspace token names ids, not creations: it opens whichever creation of an id in its set exists.
+  const client = c.var.client;
+  if (!row || (client && !client.docs && (client.incarnation ?? "") !== row.incarnation)) throw gone();
   return row;
 }
 

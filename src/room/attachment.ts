@@ -7,8 +7,10 @@ import type { Access, RoomConn } from "../sync/ports";
 export interface Attachment {
   /** user id */
   u: string;
-  /** access */
+  /** access now (after the stored rule) */
   a: Access;
+  /** the token's claim, when the stored rule made `a` differ from it */
+  t?: Access;
   /** token expiry, epoch seconds */
   e: number;
   /** awareness client ids → last clock, and the state (JSON) while the attachment has room for it */
@@ -22,6 +24,8 @@ export interface Attachment {
 /** One socket as the object sees it. */
 export interface Conn extends RoomConn {
   readonly ws: WebSocket;
+  /** What the token claims; `access` is what the stored rule makes of it (src/auth/access.ts). */
+  readonly claim: Access;
   readonly exp: number;
   /** The key that minted the socket's token: revoking it closes the socket (DocRoom.revokeKey). */
   readonly keyId?: string;
@@ -46,9 +50,17 @@ export function toAttachment(conn: Conn, stateOf: (clientId: number) => string |
       c.push([id, clock]); // a joiner sees this one at its next renewal (y-websocket renews every 15 s)
     }
   }
-  return { u: conn.userId, a: conn.access, e: conn.exp, c, ...(conn.saved ? { s: 1 as const } : {}), ...(conn.keyId ? { k: conn.keyId } : {}) };
+  return {
+    u: conn.userId,
+    a: conn.access,
+    e: conn.exp,
+    c,
+    ...(conn.claim !== conn.access ? { t: conn.claim } : {}),
+    ...(conn.saved ? { s: 1 as const } : {}),
+    ...(conn.keyId ? { k: conn.keyId } : {}),
+  };
 }
 
 export function fromAttachment(ws: WebSocket, a: Attachment): Conn {
-  return { ws, userId: a.u, access: a.a, exp: a.e, saved: a.s === 1, keyId: a.k, clientIds: new Map(a.c.map(([id, clock]) => [id, clock])) };
+  return { ws, userId: a.u, access: a.a, claim: a.t ?? a.a, exp: a.e, saved: a.s === 1, keyId: a.k, clientIds: new Map(a.c.map(([id, clock]) => [id, clock])) };
 }

@@ -8,6 +8,7 @@
 import { DurableObject } from "cloudflare:workers";
 import * as Y from "yjs";
 import type { Env } from "../env";
+import { decide, type Rule } from "../auth/access";
 import { Admission } from "../sync/admission";
 import { CloseCode } from "../sync/close-codes";
 import { Outbox, type Sink } from "../sync/outbox";
@@ -30,6 +31,7 @@ import { type DocRef, IdentityHeader, type Presence, type Reader } from "./rpc-t
 import { DocumentContent } from "./content";
 import type { RoomParts } from "./parts";
 import { SavedSignal } from "./saved-signal";
+import { AccessRules } from "./access-rules";
 import { closedAtOnce, Sockets } from "./sockets";
 import { SqlUpdateStore } from "./store";
 
@@ -52,6 +54,8 @@ export class DocRoom extends DurableObject<Env> {
   private readonly saved: SavedSignal;
   private readonly alarm_: Alarm;
   private readonly sockets: Sockets;
+  /** Stored access rules of this document's users, applied to open sockets when they change. */
+  private readonly rules: AccessRules;
   private ref: DocRef | undefined;
   private lastChangeAt = 0;
   /**
@@ -68,6 +72,7 @@ export class DocRoom extends DurableObject<Env> {
     this.limits = readLimits(env);
     this.admission = new Admission(this.limits);
     this.sockets = new Sockets(ctx, () => this.parts.core);
+    this.rules = new AccessRules(this.parts, this.sockets);
     this.saved = new SavedSignal(
       () => this.sockets.all(),
       () => this.parts.core.durableStateVector(),
@@ -176,20 +181,23 @@ export class DocRoom extends DurableObject<Env> {
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") throw new Error("DocRoom.fetch takes WebSocket upgrades only");
     const h = request.headers;
     const userId = h.get(IdentityHeader.user) ?? "";
-    const access: Access = h.get(IdentityHeader.access) === "write" ? "write" : "read";
+    const claim: Access = h.get(IdentityHeader.access) === "write" ? "write" : "read";
     const exp = Number(h.get(IdentityHeader.exp) ?? 0);
     const ref = { projectId: h.get(IdentityHeader.project) ?? "", docId: h.get(IdentityHeader.doc) ?? "", incarnation: h.get(IdentityHeader.incarnation) ?? "" };
     // Deleted, or the key revoked, between the Worker's check and now: the permanent close a live socket gets.
     if (!this.remember(ref)) return closedAtOnce(CloseCode.documentDeleted, "document deleted");
     const keyId = h.get(IdentityHeader.key) ?? undefined;
     if (keyId !== undefined && this.revokedKeys.has(keyId)) return closedAtOnce(CloseCode.keyRevoked, "key revoked");
+    // The rule stored here decides over the token's claim (src/auth/access.ts), as the Worker's did from D1.
+    const allowed = decide(claim, this.rules.get(userId), "read");
+    if (!allowed.ok) return closedAtOnce(CloseCode.accessRemoved, "access removed");
 
     const refused = this.admission.admit(userId, this.sockets.count(userId), Date.now());
     if (refused) return closedAtOnce(CloseCode.tryAgainLater, refused);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
     const saved = h.get(IdentityHeader.saved) === "1";
-    const conn: Conn = { ws: server, userId, access, exp, saved, keyId, clientIds: new Map() };
+    const conn: Conn = { ws: server, userId, access: allowed.access, claim, exp, saved, keyId, clientIds: new Map() };
     server.serializeAttachment(toAttachment(conn, () => undefined));
     this.sockets.add(conn);
     this.parts.core.greet(conn);
@@ -292,6 +300,17 @@ export class DocRoom extends DurableObject<Env> {
       this.revokedKeys.add(keyId, Date.now());
       return done(this.sockets.dropWhere((conn) => conn.keyId === keyId, CloseCode.keyRevoked, "key revoked"));
     });
+  }
+
+  /**
+   * A user's stored rule changed (PUT or DELETE …/access/{userId}; null: removed): kept here for later
+   * upgrades, and applied to the user's open sockets at once: "none" closes them with 4403; "read" makes
+   * them read-only (what they send that would change the document is ignored); "write" lets them write,
+   * and asks them for what they hold that the document lacks, so edits made while read-only land now.
+   * Answers how many sockets it closed or changed.
+   */
+  async setAccess(ref: DocRef, userId: string, rule: Rule | null): Promise<Outcome<number>> {
+    return this.call(ref, () => done(this.rules.apply(userId, rule ?? undefined)));
   }
 
   // ---- versions (versions/room.ts; routes in versions/routes.ts) ----

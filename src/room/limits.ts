@@ -44,6 +44,8 @@ export interface Limits extends RoomLimits {
   maxWebhooksPerProject: number;
   /** Live (not revoked) secret keys a project may have; the next POST /v1/keys gets 400. */
   maxKeysPerProject: number;
+  /** Stored access rules per document (PUT …/access/{userId}); the next new user's rule gets 400. */
+  maxAccessRulesPerDoc: number;
 }
 
 const DEFAULTS: Limits = {
@@ -65,6 +67,7 @@ const DEFAULTS: Limits = {
   versionWritesPerMinute: VERSION_WRITES_PER_MINUTE,
   maxWebhooksPerProject: 20,
   maxKeysPerProject: 100,
+  maxAccessRulesPerDoc: 1000,
 };
 
 const VARS: Record<keyof Limits, string> = {
@@ -82,6 +85,7 @@ const VARS: Record<keyof Limits, string> = {
   versionWritesPerMinute: "VERSION_WRITES_PER_MINUTE",
   maxWebhooksPerProject: "MAX_WEBHOOKS_PER_PROJECT",
   maxKeysPerProject: "MAX_KEYS_PER_PROJECT",
+  maxAccessRulesPerDoc: "MAX_ACCESS_RULES_PER_DOC",
   maxDocBytes: "MAX_DOC_BYTES",
   maxDocItemUnits: "MAX_DOC_ITEM_UNITS",
   maxRootTypes: "MAX_ROOT_TYPES",

@@ -1,13 +1,17 @@
 /**
  * `GET /v1/sync/{docId}?token=` → the document's Durable Object. Checked in the contract's order:
- * not a WebSocket (426), bad token (401), token for another document (403), unknown document (404).
- * Every refusal is thrown to the one error handler, as on every other route.
+ * not a WebSocket (426), bad token (401), token for another document (403), unknown document (404; a
+ * workspace token with `create` creates a missing one under its prefixes instead), the user's access
+ * removed by a stored rule (403). Every refusal is thrown to the one error handler, as on every other route.
  */
 import { Hono } from "hono";
-import { verifyClientToken } from "../auth/client-token";
+import { decide, toRule } from "../auth/access";
+import { covers, mayCreate, verifyClientToken } from "../auth/client-token";
 import type { AppEnv } from "../auth/middleware";
 import { checkSyncTarget } from "../db/queries";
+import { createDocument, newDocumentRow } from "../documents/create";
 import { AppError } from "../errors";
+import { afterResponse } from "../http/kit";
 import { IdentityHeader } from "../room/rpc-types";
 import { roomStub } from "../room/stub";
 
@@ -21,11 +25,19 @@ export const syncRoutes = new Hono<AppEnv>().get("/:docId", async (c) => {
   if (!verified.ok) throw new AppError("unauthorized", verified.error === "expired" ? "the token has expired" : "the token is not valid");
   const claims = verified.value;
   const docId = c.req.param("docId");
-  if (claims.docId !== docId) throw new AppError("forbidden", "the token is for another document");
-  const check = await checkSyncTarget(c.env.DB, claims.projectId, docId, claims.keyId);
+  if (!covers(claims, docId)) throw new AppError("forbidden", "the token is for another document");
+  let check = await checkSyncTarget(c.env.DB, claims.projectId, docId, claims.keyId, claims.userId);
   if (!check.ok && check.error === "key_revoked") throw new AppError("unauthorized", "the key that minted this token was revoked");
-  // A token opens only the creation of the id it was minted for: not one re-created after a delete.
-  if (!check.ok || check.incarnation !== (claims.incarnation ?? "")) throw new AppError("not_found", "no such document");
+  if (!check.ok && mayCreate(claims, docId)) {
+    // Opened for the first time under a prefix the token may create in: created as POST /v1/docs would
+    // (a concurrent opener may win the insert; either way the document exists now).
+    await createDocument(c.env, afterResponse(c), newDocumentRow(claims.projectId, { id: docId }));
+    check = await checkSyncTarget(c.env.DB, claims.projectId, docId, claims.keyId, claims.userId);
+  }
+  // A single-document token opens only the creation of the id it was minted for: not one re-created after a delete.
+  if (!check.ok || (!claims.docs && check.incarnation !== (claims.incarnation ?? ""))) throw new AppError("not_found", "no such document");
+  const allowed = decide(claims.access, toRule(check.rule), "read");
+  if (!allowed.ok) throw new AppError("forbidden", allowed.message);
 
   const headers = new Headers(c.req.raw.headers);
   headers.set(IdentityHeader.user, claims.userId);

@@ -32,6 +32,11 @@ export const CloseCode = {
    * (`@lattice-sync/client`) need nothing new.
    */
   keyRevoked: 4401,
+  /**
+   * The user's access to the document was removed (PUT …/access/{userId} with "none"): a new token does not
+   * help until the rule changes, so the client stops (`@lattice-sync/client` reports it as `forbidden`).
+   */
+  accessRemoved: 4403,
   /** The document was deleted. */
   documentDeleted: 4404,
   /**

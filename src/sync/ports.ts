@@ -21,7 +21,8 @@ export interface Budgets {
 
 /** One connected client as the room sees it. */
 export interface RoomConn {
-  readonly access: Access;
+  /** Read or write: may change while the socket is open (a stored access rule, src/auth/access.ts). */
+  access: Access;
   readonly userId: string;
   /** Awareness client ids this connection has set, with the last clock seen for each. */
   readonly clientIds: Map<number, number>;

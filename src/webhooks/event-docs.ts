@@ -39,6 +39,14 @@ export const EVENT_DOCS: Record<EventType, { summary: string; data: z.ZodType }>
       before: z.string().openapi({ description: "The before-restore version: restore it to undo" }),
     }).openapi("DocumentRestoredData"),
   },
+  "access.changed": {
+    summary:
+      "A user's stored access to a document changed (PUT or DELETE /v1/docs/{id}/access/{userId}): who, and the rule now (null: removed, the user's tokens decide again).",
+    data: DocumentData.extend({
+      userId: z.string(),
+      access: z.enum(["read", "write", "none"]).nullable(),
+    }).openapi("AccessChangedData"),
+  },
   "webhook.test": { summary: "Sent by POST /v1/webhooks/{id}/test", data: z.object({ projectId: z.string(), webhookId: z.string() }).openapi("WebhookTestData") },
 };
 

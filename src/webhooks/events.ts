@@ -4,7 +4,15 @@
  * schema in src/webhooks/event-docs.ts.
  */
 
-export const EVENT_TYPES = ["document.created", "document.deleted", "document.updated", "version.created", "document.restored", "webhook.test"] as const;
+export const EVENT_TYPES = [
+  "document.created",
+  "document.deleted",
+  "document.updated",
+  "version.created",
+  "document.restored",
+  "access.changed",
+  "webhook.test",
+] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -38,6 +46,12 @@ export interface DocumentRestoredData extends DocumentEventData {
   restoredFrom: string;
   /** The before-restore version holding the content the restore replaced: restore it to undo. */
   before: string;
+}
+
+export interface AccessChangedData extends DocumentEventData {
+  userId: string;
+  /** The stored rule now: "read", "write" or "none"; null when the rule was removed (the user's tokens decide again). */
+  access: "read" | "write" | "none" | null;
 }
 
 /** The JSON body of every delivery: `{type, timestamp, data}` (Standard Webhooks' recommended shape). */

@@ -1,0 +1,50 @@
+/** Stored access rules in D1 (document_access): reading them. Writes go with their webhook event (webhooks/queries.ts). */
+import { and, asc, eq, gt } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { type AccessRow, documentAccess, documents } from "./schema";
+
+const db = (d1: D1Database) => drizzle(d1);
+
+/** The document's creation and the rule stored for `userId` on it, in one read; undefined when the project has no such document. */
+export async function docAndRule(
+  d1: D1Database,
+  projectId: string,
+  docId: string,
+  userId: string,
+): Promise<{ incarnation: string; rule: string | null } | undefined> {
+  const [row] = await db(d1)
+    .select({ incarnation: documents.incarnation, rule: documentAccess.access })
+    .from(documents)
+    .leftJoin(
+      documentAccess,
+      and(
+        eq(documentAccess.projectId, documents.projectId),
+        eq(documentAccess.docId, documents.id),
+        eq(documentAccess.incarnation, documents.incarnation),
+        eq(documentAccess.userId, userId),
+      ),
+    )
+    .where(and(eq(documents.projectId, projectId), eq(documents.id, docId)))
+    .limit(1);
+  return row;
+}
+
+/** One page of a document's rules ordered by user id, after `afterUserId`; up to `limit + 1` rows. */
+export function listAccessRules(
+  d1: D1Database,
+  doc: { projectId: string; docId: string; incarnation: string },
+  opts: { limit: number; afterUserId?: string },
+): Promise<AccessRow[]> {
+  const where = and(
+    eq(documentAccess.projectId, doc.projectId),
+    eq(documentAccess.docId, doc.docId),
+    eq(documentAccess.incarnation, doc.incarnation),
+    opts.afterUserId === undefined ? undefined : gt(documentAccess.userId, opts.afterUserId),
+  );
+  return db(d1)
+    .select()
+    .from(documentAccess)
+    .where(where)
+    .orderBy(asc(documentAccess.userId))
+    .limit(opts.limit + 1);
+}
