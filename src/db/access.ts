@@ -5,6 +5,15 @@ import { type AccessRow, documentAccess, documents } from "./schema";
 
 const db = (d1: D1Database) => drizzle(d1);
 
+/** Joins a document row to the rule stored for `userId` on that creation of it (absent: null). */
+export const ruleOf = (userId: string) =>
+  and(
+    eq(documentAccess.projectId, documents.projectId),
+    eq(documentAccess.docId, documents.id),
+    eq(documentAccess.incarnation, documents.incarnation),
+    eq(documentAccess.userId, userId),
+  );
+
 /** The document's creation and the rule stored for `userId` on it, in one read; undefined when the project has no such document. */
 export async function docAndRule(
   d1: D1Database,
@@ -15,15 +24,7 @@ export async function docAndRule(
   const [row] = await db(d1)
     .select({ incarnation: documents.incarnation, rule: documentAccess.access })
     .from(documents)
-    .leftJoin(
-      documentAccess,
-      and(
-        eq(documentAccess.projectId, documents.projectId),
-        eq(documentAccess.docId, documents.id),
-        eq(documentAccess.incarnation, documents.incarnation),
-        eq(documentAccess.userId, userId),
-      ),
-    )
+    .leftJoin(documentAccess, ruleOf(userId))
     .where(and(eq(documents.projectId, projectId), eq(documents.id, docId)))
     .limit(1);
   return row;

@@ -1,6 +1,7 @@
 /** The catalog's D1 statements (projects, keys, documents), through drizzle like webhooks/queries.ts: functions taking the D1 binding and plain values, returning rows. No Hono context. */
 import { and, asc, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
+import { ruleOf } from "./access";
 import { apiKeys, documentAccess, documents, projects, type ApiKey, type DocumentRow, type Project } from "./schema";
 
 const db = (d1: D1Database) => drizzle(d1);
@@ -194,15 +195,7 @@ export async function checkSyncTarget(d1: D1Database, projectId: string, docId: 
     d
       .select({ incarnation: documents.incarnation, rule: documentAccess.access })
       .from(documents)
-      .leftJoin(
-        documentAccess,
-        and(
-          eq(documentAccess.projectId, documents.projectId),
-          eq(documentAccess.docId, documents.id),
-          eq(documentAccess.incarnation, documents.incarnation),
-          eq(documentAccess.userId, userId),
-        ),
-      )
+      .leftJoin(documentAccess, ruleOf(userId))
       .where(and(eq(documents.projectId, projectId), eq(documents.id, docId))),
   ]);
   if (key.length === 0) return { ok: false, error: "key_revoked" };
