@@ -41,6 +41,9 @@ export const createDoc = (title?: string) => call<DocSummary>("POST", "/dev/docs
 export const renameDoc = (docId: string, title: string) => call<DocSummary>("PATCH", `/dev/docs/${encodeURIComponent(docId)}`, { title });
 export const mintToken = (docId: string, userId: string, access: Access) =>
   call<ClientToken>("POST", `/dev/docs/${encodeURIComponent(docId)}/tokens`, { userId, access });
+/** A workspace token on the document and every id under "{docId}." (its subdocuments), creating them on first open. */
+export const mintWorkspaceToken = (docId: string, userId: string) =>
+  call<Omit<ClientToken, "url">>("POST", `/dev/docs/${encodeURIComponent(docId)}/workspace-tokens`, { userId });
 
 // ---------------------------------------------------------------- version history (issue 15)
 

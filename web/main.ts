@@ -5,6 +5,7 @@ import { h, relativeTime } from "./dom";
 import { openEditor, setAwarenessName, TEXT_NAME, type ConnectionState, type EditorSession, type Peer, type SaveState } from "./editor";
 import { historyPanel } from "./history";
 import { identity, initials, rename } from "./identity";
+import { openSections, SECTION_KEYS, sectionStatus } from "./sections";
 
 const root = document.getElementById("app") as HTMLElement;
 const me = identity();
@@ -60,6 +61,13 @@ async function home(): Promise<void> {
         h("h1", {}, "Write together, live."),
         h("p", { class: "lede" }, "Every document is a Yjs document synced through a Cloudflare Durable Object. Open one in two windows and type in both."),
         form,
+        h(
+          "p",
+          { class: "doc-meta" },
+          "Or try ",
+          h("a", { href: `/s/sections-${Math.random().toString(36).slice(2, 10)}`, "data-testid": "new-sections" }, "a document with two sections"),
+          ", each a Yjs subdocument synced as a document of its own.",
+        ),
       ),
       h("section", { class: "card" }, h("h2", {}, "Documents"), list),
     ),
@@ -317,10 +325,68 @@ async function documentPage(docId: string, access: Access): Promise<void> {
   if (access === "write") session.view.focus();
 }
 
+// ---------------------------------------------------------------- sections (subdocuments)
+
+async function sectionsPage(docId: string): Promise<void> {
+  document.title = "Sections · Lattice";
+  const status = statusPill();
+  const saved = savePill();
+  const sections = SECTION_KEYS.map((key) => ({ key, host: h("div", { class: "section-host", "data-testid": `section-${key}` }), status: sectionStatus(key) }));
+  root.replaceChildren(
+    h(
+      "header",
+      { class: "topbar" },
+      brand(),
+      h("span", { class: "crumb" }, "/"),
+      h("span", { class: "crumb-doc", title: docId }, docId),
+      h("span", { class: "spacer" }),
+      saved.el,
+      status.el,
+    ),
+    h(
+      "main",
+      { class: "sections-layout" },
+      h(
+        "p",
+        { class: "doc-meta" },
+        "Each section is a Yjs subdocument of this document, synced by @lattice-sync/client as the document ",
+        h("code", {}, `${docId}.{guid}`),
+        " with one workspace token.",
+      ),
+      ...sections.map((s) =>
+        h(
+          "section",
+          { class: "editor-card section-card" },
+          h("div", { class: "editor-head" }, h("h2", { class: "doc-heading" }, `Section ${s.key.toUpperCase()}`), s.status.el),
+          s.host,
+        ),
+      ),
+      h("a", { class: "back", href: "/" }, "← All documents"),
+    ),
+  );
+  try {
+    const session = await openSections(sections, docId, me, (s) => {
+      if (s.state === "closed") status.set("offline", `Disconnected (${s.reason})`);
+      else status.set(s.state, s.state === "live" ? "Live" : s.state === "offline" ? "Offline — reconnecting…" : "Connecting…");
+      saved.set(s.saved ? "saved" : "saving", s.saved ? "Saved" : "Saving…");
+    });
+    document.title = `${session.document.title || "Sections"} · Lattice`;
+    // A handle for the console and the end-to-end tests.
+    (window as unknown as { lattice?: unknown }).lattice = { client: session.client };
+    window.addEventListener("pagehide", () => session.destroy());
+  } catch (err) {
+    if (err instanceof DevModeOff) root.querySelector("main")?.replaceWith(h("main", { class: "home" }, devModeNotice()));
+    else status.set("offline", `Could not open the document: ${String(err)}`);
+  }
+}
+
 // ---------------------------------------------------------------- routing
 
 const match = /^\/d\/([^/]+)\/?$/.exec(location.pathname);
-if (match) {
+const sectionsMatch = /^\/s\/([^/]+)\/?$/.exec(location.pathname);
+if (sectionsMatch) {
+  void sectionsPage(decodeURIComponent(sectionsMatch[1] as string));
+} else if (match) {
   const docId = decodeURIComponent(match[1] as string);
   const access: Access = new URLSearchParams(location.search).get("access") === "read" ? "read" : "write";
   void documentPage(docId, access);

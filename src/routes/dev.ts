@@ -8,6 +8,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../auth/middleware";
+import { mintClientToken } from "../auth/client-token";
 import { hashSecretKey } from "../auth/secret-key";
 import { ensureProjectWithKey, getDocument, insertOrGetDocument, recentDocuments, updateDocument } from "../db/queries";
 import { AppError } from "../errors";
@@ -15,6 +16,7 @@ import { randomId } from "../ids";
 import { roomStub } from "../room/stub";
 import { toDocument } from "../documents/shape";
 import { DocId, DocParams, json } from "../http/kit";
+import { iso } from "../ids";
 import { createRouter } from "../http/openapi";
 import { issueToken } from "./tokens";
 
@@ -111,6 +113,19 @@ const renameDoc = createRoute({
   responses: { 200: { description: "The renamed demo document" } },
 });
 
+const WorkspaceTokenBody = z.object({ userId: z.string().min(1).max(256), title: DemoTitle.optional() });
+/**
+ * The sections demo (/s/{id}): a workspace token on the document and every id under "{id}.", where the client
+ * package opens its subdocuments (`{id}.{guid}`), creating them on first open.
+ */
+const createWorkspaceToken = createRoute({
+  hide: true,
+  method: "post",
+  path: "/docs/{id}/workspace-tokens",
+  request: { params: DocParams, body: body(WorkspaceTokenBody) },
+  responses: { 201: { description: "A workspace token for the document and its subdocuments" } },
+});
+
 const wakeups = createRoute({
   hide: true,
   method: "get",
@@ -137,6 +152,26 @@ export const devRoutes = router
     const { row } = await demoDocument(c.env.DB, id, title);
     const token = await issueToken(c, row, { userId, access, expiresIn: DEV_TOKEN_SECONDS, keyId: DEMO_KEY_ID });
     return c.json({ ...token, document: toDocument(row) }, 201);
+  })
+  .openapi(createWorkspaceToken, async (c) => {
+    const { id } = c.req.valid("param");
+    const { userId, title } = c.req.valid("json");
+    // The prefix needs room for at least one character after the dot.
+    if (id.length > 126) throw new AppError("invalid_request", "the document id leaves no room for subdocument ids");
+    const { row } = await demoDocument(c.env.DB, id, title);
+    const exp = Math.floor(Date.now() / 1000) + DEV_TOKEN_SECONDS;
+    const docs = { ids: [id], prefixes: [`${id}.`] };
+    const token = await mintClientToken(c.env.TOKEN_SECRET, {
+      userId,
+      projectId: DEMO_PROJECT_ID,
+      docId: "",
+      docs,
+      create: true,
+      access: "write",
+      keyId: DEMO_KEY_ID,
+      exp,
+    });
+    return c.json({ token, expiresAt: iso(exp * 1000), document: toDocument(row) }, 201);
   })
   .openapi(renameDoc, async (c) => {
     const { id } = c.req.valid("param");

@@ -1,7 +1,8 @@
 /**
  * @lattice-sync/client: an unmodified y-websocket provider plus what every Lattice app otherwise writes by
  * hand: tokens fetched and refreshed before they expire (and again after a 4401), one connection status,
- * and `saved` (the server's message 100 says which edits are durable).
+ * and `saved` (the server's message 100 says which edits are durable). Subdocuments the app loads are synced
+ * too, each as a document of its own (`${parentDocId}.${guid}`) with the same token source.
  */
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
@@ -19,7 +20,10 @@ export interface Status {
   reason?: CloseReason;
   /** The close code behind `reason` (0 when the client gave up on its own, e.g. no token). */
   code?: number;
-  /** Why the last `getToken` call failed (it threw, or answered without a token); cleared by the next token. */
+  /**
+   * Why the last `getToken` call failed (it threw, or answered without a token); cleared by the next token.
+   * For a subdocument whose derived id is not a valid document id: why it was not connected.
+   */
   error?: string;
   /** The current connection has received the server's state. */
   synced: boolean;
@@ -43,11 +47,31 @@ export interface ConnectOptions {
   disableBc?: boolean;
 }
 
-type Events = { status: Status; synced: boolean; saved: boolean };
+/** A loaded subdocument's status: when it is opened, on every change, and once more when it is closed. */
+export interface SubdocEvent {
+  /** The subdocument (a Y.Doc inside the parent's, or inside another subdocument). */
+  doc: Y.Doc;
+  /** The document id it is synced under: `${parentDocId}.${doc.guid}`. */
+  docId: string;
+  status: Status;
+  /** True on its last event: the subdocument was removed or destroyed, or the client destroyed. */
+  removed: boolean;
+}
+
+type Events = { status: Status; synced: boolean; saved: boolean; subdoc: SubdocEvent };
 
 export interface LatticeClient {
   provider: WebsocketProvider;
   doc: Y.Doc;
+  /** The document id this client syncs. */
+  readonly docId: string;
+  /**
+   * The loaded subdocuments of `doc`, each synced by a client of its own (status, `on`, `whenSynced`,
+   * `whenSaved`, its provider and awareness) on `${docId}.${guid}`. Subdocuments of those are in theirs.
+   */
+  readonly subdocs: ReadonlyMap<Y.Doc, LatticeClient>;
+  /** The status of a loaded subdocument, at any depth; undefined when it is not loaded (or not one of ours). */
+  statusOf(subdoc: Y.Doc): Status | undefined;
   /** The live status object (replaced, not mutated, on every change). */
   readonly status: Status;
   /** Subscribes; returns the unsubscribe function. */
@@ -56,6 +80,7 @@ export interface LatticeClient {
   whenSynced(): Promise<void>;
   /** Resolves once every local change is durable; rejects if the connection is closed for good first. */
   whenSaved(): Promise<void>;
+  /** Stops this client and every subdocument's. */
   destroy(): void;
 }
 
@@ -69,6 +94,19 @@ const REASONS: Record<number, CloseReason> = {
   4413: "too-large",
   4422: "too-many-client-ids",
 };
+/** What a document id looks like on the server (1–128 characters, src/http/kit.ts DocId). */
+const DOC_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+/** Whether `id` is a valid document id. */
+export const isDocId = (id: string): boolean => DOC_ID.test(id);
+
+/**
+ * The document id a subdocument is synced under: the parent's id, a dot, the subdocument's guid. A token
+ * whose prefix covers the parent's children (e.g. "ws_42.notes.") covers it. Check it with `isDocId`: a long
+ * parent id or a guid with other characters makes an id the server refuses.
+ */
+export const subdocId = (parentDocId: string, guid: string): string => `${parentDocId}.${guid}`;
+
 /** After a refresh that failed or brought no later token, wait this long: the 4401 path covers expiry. */
 const RETRY_MS = 5_000;
 /** `getToken` failures in a row before the client gives up (`closed`), with a doubling wait between: 1, 2, 4, 8 s. */
@@ -112,6 +150,11 @@ function readBytes(d: { arr: Uint8Array; pos: number }): Uint8Array {
 }
 
 export function connect(opts: ConnectOptions): LatticeClient {
+  return start(opts);
+}
+
+/** `connect`, or (`refusal` given) a client that is closed from the start and never asks for a token. */
+function start(opts: ConnectOptions, refusal?: string): LatticeClient {
   const { docId } = opts;
   const doc = opts.doc ?? new Y.Doc();
   const base = opts.url.replace(/^http/, "ws").replace(/\/+$/, "");
@@ -131,8 +174,8 @@ export function connect(opts: ConnectOptions): LatticeClient {
   // The server's durable state vector: compared with whatever doc.clientID is now (Yjs may change it).
   const durable = new Map<number, number>();
   let destroyed = false;
-  let closed: Pick<Status, "reason" | "code"> | undefined;
-  let tokenError: string | undefined;
+  let closed: Pick<Status, "reason" | "code"> | undefined = refusal === undefined ? undefined : { code: 0, reason: "bad-request" };
+  let tokenError: string | undefined = refusal;
   const update = () => {
     if (destroyed) return;
     const synced = provider.synced && provider.wsconnected;
@@ -299,9 +342,46 @@ export function connect(opts: ConnectOptions): LatticeClient {
       check(status);
     });
 
+  // ---- subdocuments: a client each, opened when loaded, destroyed when removed ----
+  const subdocs = new Map<Y.Doc, LatticeClient>();
+  const openSubdoc = (sub: Y.Doc) => {
+    if (destroyed || subdocs.has(sub)) return;
+    const id = subdocId(docId, sub.guid);
+    const invalid = isDocId(id)
+      ? undefined
+      : `subdocument id "${id.length > 60 ? `${id.slice(0, 60)}…` : id}" is not a valid document id (1–128 of A–Z a–z 0–9 . _ -)`;
+    // Its own awareness: the parent's belongs to the parent's doc.
+    const child = start({ ...opts, docId: id, doc: sub, awareness: undefined }, invalid);
+    subdocs.set(sub, child);
+    child.on("status", (s) => emit("subdoc", { doc: sub, docId: id, status: s, removed: false }));
+    child.on("subdoc", (e) => emit("subdoc", e)); // its own subdocuments, reported here too
+    emit("subdoc", { doc: sub, docId: id, status: child.status, removed: false });
+  };
+  const closeSubdoc = (sub: Y.Doc) => {
+    const child = subdocs.get(sub);
+    if (!child) return;
+    subdocs.delete(sub);
+    child.destroy();
+    emit("subdoc", { doc: sub, docId: child.docId, status: child.status, removed: true });
+  };
+  // `removed` also covers a subdocument's destroy(): Yjs reports it to the parent as removed.
+  const onSubdocs = ({ loaded, removed }: { loaded: Set<Y.Doc>; removed: Set<Y.Doc> }) => {
+    removed.forEach(closeSubdoc);
+    loaded.forEach(openSubdoc);
+  };
+
   const client: LatticeClient = {
     provider,
     doc,
+    docId,
+    subdocs,
+    statusOf(sub) {
+      for (const [d, c] of subdocs) {
+        const s = d === sub ? c.status : c.statusOf(sub);
+        if (s) return s;
+      }
+      return undefined;
+    },
     get status() {
       return status;
     },
@@ -314,6 +394,9 @@ export function connect(opts: ConnectOptions): LatticeClient {
     whenSynced: () => when(() => status.synced),
     whenSaved: () => when(() => status.saved),
     destroy() {
+      if (destroyed) return;
+      doc.off("subdocs", onSubdocs);
+      [...subdocs.keys()].forEach(closeSubdoc);
       destroyed = true;
       clearTimeout(timer);
       doc.off("update", update);
@@ -324,5 +407,8 @@ export function connect(opts: ConnectOptions): LatticeClient {
     },
   };
   update();
+  // Loaded subdocuments already in a doc passed in are opened now; the rest as they load.
+  doc.on("subdocs", onSubdocs);
+  for (const sub of doc.getSubdocs()) if (sub.shouldLoad) openSubdoc(sub);
   return client;
 }
