@@ -24,7 +24,8 @@ const ENTRANCES: { name: string; need: Claim; call: (docId: string, token: strin
   {
     name: "POST …/update",
     need: "write",
-    call: async (id, t) => (await api(`/v1/docs/${id}/update`, { method: "POST", token: t, body: update, headers: { "content-type": "application/octet-stream" } })).status,
+    call: async (id, t) =>
+      (await api(`/v1/docs/${id}/update`, { method: "POST", token: t, body: update, headers: { "content-type": "application/octet-stream" } })).status,
   },
   { name: "POST …/versions", need: "write", call: async (id, t) => (await api(`/v1/docs/${id}/versions`, { method: "POST", token: t, json: {} })).status },
   {
