@@ -8,9 +8,10 @@ import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
+import { connect } from "../../packages/client/src/index";
 import { DEMO_SECRET_KEY, eventually, serverSuite, uniqueDocId } from "./harness";
 
-const suite = serverSuite<WebsocketProvider>();
+const suite = serverSuite<{ destroy(): void }>();
 
 const rest = (path: string, init: { method?: string; json?: unknown } = {}) =>
   fetch(`${suite.server.url}${path}`, {
@@ -103,5 +104,39 @@ describe("access that changes live, under wrangler dev with stock providers", ()
     await setAccess(docId, "carol", "write");
     await eventually(async () => expect((await text(docId)).split("").sort().join("")).toBe("abc"), 10_000);
     await eventually(async () => expect(bob.doc.getText("t").toString()).toBe(await text(docId)));
+  }, 60_000);
+
+  it("with @lattice-sync/client: read-only, the client stays live; removed, it ends `forbidden` and asks for no new token", async () => {
+    const docId = uniqueDocId("client");
+    expect((await rest("/v1/docs", { json: { id: docId } })).status).toBe(201);
+    const asked: string[] = [];
+    const open = (userId: string) => {
+      const c = connect({
+        url: suite.server.url,
+        docId,
+        getToken: async (id) => (asked.push(userId), tokenFor(id, userId)),
+        WebSocketPolyfill: WebSocket as never,
+      });
+      suite.open.push(c);
+      return c;
+    };
+    const dana = open("dana");
+    const erin = open("erin");
+    await Promise.all([dana.whenSynced(), erin.whenSynced()]);
+
+    // Read-only: erin's client stays live and in sync with what others write. (What a read-only socket sends
+    // is ignored: the stock-provider cases above show it. Two clients in one process share y-websocket's
+    // BroadcastChannel, so an ignored edit of erin's would reach dana here and hold hers back.)
+    await setAccess(docId, "erin", "read");
+    dana.doc.getText("t").insert(0, "kept");
+    await dana.whenSaved();
+    await eventually(async () => expect(erin.doc.getText("t").toString()).toBe("kept"));
+    expect(erin.status.state).toBe("live");
+
+    const tokensBefore = asked.filter((u) => u === "dana").length;
+    await setAccess(docId, "dana", "none");
+    await eventually(async () => expect(dana.status).toMatchObject({ state: "closed", reason: "forbidden" }), 5_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(asked.filter((u) => u === "dana").length).toBe(tokensBefore);
   }, 60_000);
 });
