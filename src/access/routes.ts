@@ -17,8 +17,9 @@ import { createRouter, errors, PageQuery, page, SECURITY } from "../http/openapi
 import { iso, randomId } from "../ids";
 import { readLimits } from "../room/limits";
 import { eventBody, type AccessChangedData } from "../webhooks/events";
-import { deleteAccessRuleWithEvent, putAccessRuleWithEvent, type NewEvent } from "../webhooks/queries";
+import type { NewEvent } from "../webhooks/queries";
 import { recordDeliveries } from "../webhooks/relay";
+import { deleteAccessRuleWithEvent, putAccessRuleWithEvent } from "./store";
 
 const USER_ID = /^.{1,256}$/su;
 

@@ -11,8 +11,7 @@ import type { Env } from "../env";
 import { decide, type Rule } from "../auth/access";
 import { Admission } from "../sync/admission";
 import { CloseCode } from "../sync/close-codes";
-import { Outbox, type Sink } from "../sync/outbox";
-import type { Access } from "../sync/ports";
+import { Outbox } from "../sync/outbox";
 import { RoomCore } from "../sync/room-core";
 import type { VersionKind } from "../versions/policy";
 import { DocumentVersions } from "../versions/room";
@@ -24,20 +23,18 @@ import { WebhookSchedule } from "../webhooks/room-schedule";
 import { Alarm } from "./alarms";
 import { type Conn, toAttachment } from "./attachment";
 import { CatalogWriteBack } from "./catalog-writeback";
+import { idleCompaction } from "./idle-compaction";
 import { readLimits, retentionLimits, type Limits } from "./limits";
 import { done, GONE, type Outcome } from "./outcome";
 import { RevokedKeys } from "./revoked-keys";
-import { type DocRef, IdentityHeader, type Presence, type Reader } from "./rpc-types";
+import type { DocRef, Presence, Reader } from "./rpc-types";
 import { DocumentContent } from "./content";
 import type { RoomParts } from "./parts";
 import { SavedSignal } from "./saved-signal";
 import { AccessRules } from "./access-rules";
-import { closedAtOnce, Sockets } from "./sockets";
+import { closedAtOnce, Sockets, upgradeIdentity } from "./sockets";
 import { SqlUpdateStore } from "./store";
 
-const IDLE_BEFORE_COMPACT_MS = 5_000;
-/** Log entries left uncompacted when a document goes idle, so a cold start sends few messages. */
-const COLD_TAIL = 16;
 /** Storage key of the debug wake-up count (DEBUG_WAKEUPS). */
 const WAKEUPS_META = "debugWakeups";
 
@@ -111,7 +108,7 @@ export class DocRoom extends DurableObject<Env> {
       this.sockets.expiry,
       this.webhooks.duty,
       this.catalog.duty,
-      { name: "idle compaction", run: (now) => this.compactWhenIdle(now) },
+      idleCompaction(this.parts, () => this.lastChangeAt),
       { name: "automatic versions", run: (now) => (this.erased ? Infinity : this.versions.duty.run(now)) },
     ]);
     // A change committed just before the object died (or was evicted) whose event is not out yet: look soon.
@@ -132,19 +129,11 @@ export class DocRoom extends DurableObject<Env> {
       this.parts.ledger.recordChange(UPDATED, Date.now());
       this.versions.recordInCommit();
     };
-    const sockets: Sink<Conn> = {
-      sendNow: (conn, message) => {
-        try {
-          conn.ws.send(message);
-        } catch {
-          // The socket is closing; its close handler cleans up.
-        }
-      },
-      connections: () => this.sockets.all().values(),
-      awarenessChanged: (conn) => conn.ws.serializeAttachment(toAttachment(conn, (id) => this.parts.core.awarenessState(id))),
-      committed: () => this.saved.committed(),
-    };
-    this.parts.outbox = new Outbox(this.parts.store, sockets, (e) => this.writeFailed(e));
+    this.parts.outbox = new Outbox(
+      this.parts.store,
+      this.sockets.sink(() => this.saved.committed()),
+      (e) => this.writeFailed(e),
+    );
     this.parts.core = new RoomCore<Conn>(this.parts.store, this.parts.outbox, this.limits, () => this.changed());
   }
 
@@ -179,14 +168,9 @@ export class DocRoom extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     // Only the sync route calls this, after checking the upgrade: anything else is a bug, not a request to answer.
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") throw new Error("DocRoom.fetch takes WebSocket upgrades only");
-    const h = request.headers;
-    const userId = h.get(IdentityHeader.user) ?? "";
-    const claim: Access = h.get(IdentityHeader.access) === "write" ? "write" : "read";
-    const exp = Number(h.get(IdentityHeader.exp) ?? 0);
-    const ref = { projectId: h.get(IdentityHeader.project) ?? "", docId: h.get(IdentityHeader.doc) ?? "", incarnation: h.get(IdentityHeader.incarnation) ?? "" };
+    const { ref, userId, claim, exp, keyId, saved } = upgradeIdentity(request.headers);
     // Deleted, or the key revoked, between the Worker's check and now: the permanent close a live socket gets.
     if (!this.remember(ref)) return closedAtOnce(CloseCode.documentDeleted, "document deleted");
-    const keyId = h.get(IdentityHeader.key) ?? undefined;
     if (keyId !== undefined && this.revokedKeys.has(keyId)) return closedAtOnce(CloseCode.keyRevoked, "key revoked");
     // The rule stored here decides over the token's claim (src/auth/access.ts), as the Worker's did from D1.
     const allowed = decide(claim, this.rules.get(userId), "read");
@@ -196,7 +180,6 @@ export class DocRoom extends DurableObject<Env> {
     if (refused) return closedAtOnce(CloseCode.tryAgainLater, refused);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    const saved = h.get(IdentityHeader.saved) === "1";
     const conn: Conn = { ws: server, userId, access: allowed.access, claim, exp, saved, keyId, clientIds: new Map() };
     server.serializeAttachment(toAttachment(conn, () => undefined));
     this.sockets.add(conn);
@@ -246,18 +229,6 @@ export class DocRoom extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     await this.alarm_.fire();
-  }
-
-  /**
-   * Folds a long log tail into the snapshot once editing pauses, so the next cold start can answer fresh
-   * clients straight from storage (cold-start.ts). Only when the document is in memory anyway: after a
-   * restart, loading every object with an overdue alarm would stall them all.
-   */
-  private compactWhenIdle(now: number): number {
-    if (this.parts.store.logCount <= COLD_TAIL || !this.parts.core.isLoaded) return Infinity;
-    if (now - this.lastChangeAt < IDLE_BEFORE_COMPACT_MS) return now + IDLE_BEFORE_COMPACT_MS;
-    this.parts.core.maybeCompact(true);
-    return Infinity;
   }
 
   private storedBytes(): number {

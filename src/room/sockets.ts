@@ -3,8 +3,11 @@
  * for a reason, and closing every one a rule picks (an expired token, a revoked key, a deleted document).
  */
 import { CloseCode } from "../sync/close-codes";
+import type { Sink } from "../sync/outbox";
+import type { Access } from "../sync/ports";
 import type { RoomCore } from "../sync/room-core";
-import { type Attachment, type Conn, fromAttachment } from "./attachment";
+import { type Attachment, type Conn, fromAttachment, toAttachment } from "./attachment";
+import { type DocRef, IdentityHeader } from "./rpc-types";
 
 export class Sockets {
   /** Filled from attachments once after waking. */
@@ -28,6 +31,22 @@ export class Sockets {
       }
     }
     return this.conns;
+  }
+
+  /** Where the room's outbox sends: these sockets; `committed` runs after each commit with updates. */
+  sink(committed: () => void): Sink<Conn> {
+    return {
+      sendNow: (conn, message) => {
+        try {
+          conn.ws.send(message);
+        } catch {
+          // The socket is closing; its close handler cleans up.
+        }
+      },
+      connections: () => this.all().values(),
+      awarenessChanged: (conn) => conn.ws.serializeAttachment(toAttachment(conn, (id) => this.core().awarenessState(id))),
+      committed,
+    };
   }
 
   /** Open sockets in all, and of one user (for admission). */
@@ -109,4 +128,16 @@ export function closedAtOnce(code: number, reason: string): Response {
   pair[1].accept();
   pair[1].close(code, reason);
   return new Response(null, { status: 101, webSocket: pair[0] });
+}
+
+/** Who an upgrade is, from the headers the Worker set after checking the token and the catalog (routes/sync.ts). */
+export function upgradeIdentity(h: Headers): { ref: DocRef; userId: string; claim: Access; exp: number; keyId: string | undefined; saved: boolean } {
+  return {
+    ref: { projectId: h.get(IdentityHeader.project) ?? "", docId: h.get(IdentityHeader.doc) ?? "", incarnation: h.get(IdentityHeader.incarnation) ?? "" },
+    userId: h.get(IdentityHeader.user) ?? "",
+    claim: h.get(IdentityHeader.access) === "write" ? "write" : "read",
+    exp: Number(h.get(IdentityHeader.exp) ?? 0),
+    keyId: h.get(IdentityHeader.key) ?? undefined,
+    saved: h.get(IdentityHeader.saved) === "1",
+  };
 }

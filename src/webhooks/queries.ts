@@ -5,20 +5,10 @@
  */
 import { and, desc, eq, exists, isNull, lt, or, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import {
-  type AccessRow,
-  documentAccess,
-  documents,
-  webhookDeliveries,
-  webhookEvents,
-  webhooks,
-  type DeliveryRow,
-  type DocumentRow,
-  type WebhookRow,
-} from "../db/schema";
+import { documents, webhookDeliveries, webhookEvents, webhooks, type DeliveryRow, type DocumentRow, type WebhookRow } from "../db/schema";
 
 const db = (d1: D1Database) => drizzle(d1);
-type Db = ReturnType<typeof db>;
+export type Db = ReturnType<typeof db>;
 
 /** The project's enabled endpoints subscribed to `type` (`events` is a JSON array of quoted types). */
 const subscribedTo = (projectId: string, type: string) =>
@@ -107,7 +97,7 @@ export interface NewEvent {
  * the statement just before them in the same batch changed exactly one row (the catalog change the event
  * is about), and only if some endpoint subscribes. The last one returns the new deliveries' ids.
  */
-function fanOut(d: Db, event: NewEvent) {
+export function fanOut(d: Db, event: NewEvent) {
   const subscribed = subscribedTo(event.projectId, event.type);
   const at = (name: string) => sql<number>`${event.createdAt}`.as(name);
   return [
@@ -164,55 +154,6 @@ export async function deleteDocumentWithEvent(
     ...fanOut(d, event),
   ]);
   return { deleted: doc.meta.changes === 1, deliveries: deliveries.map((r) => r.id) };
-}
-
-/**
- * Stores (or replaces) a user's access rule on one creation of a document, unless the document already has
- * `max` rules and this user none (the count and the write are one statement), and in the same batch its
- * `access.changed` event. `stored` is false when the cap refused it (nothing changed then).
- */
-export async function putAccessRuleWithEvent(d1: D1Database, rule: AccessRow, max: number, event: NewEvent): Promise<{ stored: boolean; deliveries: string[] }> {
-  const d = db(d1);
-  const sameDoc = and(eq(documentAccess.projectId, rule.projectId), eq(documentAccess.docId, rule.docId), eq(documentAccess.incarnation, rule.incarnation));
-  const [put, , , deliveries] = await d.batch([
-    // The values selected without a FROM, guarded by the cap: drizzle's `sql`, every value bound, in the table's column order.
-    d
-      .insert(documentAccess)
-      .select(
-        sql`SELECT ${rule.projectId}, ${rule.docId}, ${rule.incarnation}, ${rule.userId}, ${rule.access}, ${rule.updatedAt}
-            WHERE (SELECT count(*) FROM ${documentAccess} WHERE ${sameDoc}) < ${max}
-               OR EXISTS (SELECT 1 FROM ${documentAccess} WHERE ${sameDoc} AND ${documentAccess.userId} = ${rule.userId})`,
-      )
-      .onConflictDoUpdate({
-        target: [documentAccess.projectId, documentAccess.docId, documentAccess.incarnation, documentAccess.userId],
-        set: { access: sql`excluded.access`, updatedAt: sql`excluded.updated_at` },
-      }),
-    ...fanOut(d, event),
-  ]);
-  return { stored: put.meta.changes === 1, deliveries: deliveries.map((r) => r.id) };
-}
-
-/** Removes a user's rule on one creation of a document and, in the same batch, records its `access.changed` event. */
-export async function deleteAccessRuleWithEvent(
-  d1: D1Database,
-  key: Omit<AccessRow, "access" | "updatedAt">,
-  event: NewEvent,
-): Promise<{ deleted: boolean; deliveries: string[] }> {
-  const d = db(d1);
-  const [gone, , , deliveries] = await d.batch([
-    d
-      .delete(documentAccess)
-      .where(
-        and(
-          eq(documentAccess.projectId, key.projectId),
-          eq(documentAccess.docId, key.docId),
-          eq(documentAccess.incarnation, key.incarnation),
-          eq(documentAccess.userId, key.userId),
-        ),
-      ),
-    ...fanOut(d, event),
-  ]);
-  return { deleted: gone.meta.changes === 1, deliveries: deliveries.map((r) => r.id) };
 }
 
 /**
