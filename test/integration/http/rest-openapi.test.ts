@@ -27,6 +27,10 @@ const CONTRACT_PATHS: Record<string, string[]> = {
   "/v1/docs/{id}/versions/{versionId}/json": ["get"],
   "/v1/docs/{id}/versions/{versionId}/restore": ["post"],
   "/v1/docs/{id}/versions/{versionId}/fork": ["post"],
+  // Access rules and workspace tokens (docs/API.md v1.4, issue 25)
+  "/v1/docs/{id}/access": ["get"],
+  "/v1/docs/{id}/access/{userId}": ["delete", "put"],
+  "/v1/tokens": ["post"],
 };
 
 describe("GET /openapi.json", () => {
