@@ -14,24 +14,17 @@ import { CloseCode } from "../sync/close-codes";
 import { Outbox } from "../sync/outbox";
 import { RoomCore } from "../sync/room-core";
 import type { VersionKind } from "../versions/policy";
-import { DocumentVersions } from "../versions/room";
 import type { VersionMeta, VersionPage } from "../versions/store";
 import type { RootKind } from "../versions/to-json";
 import { UPDATED } from "../webhooks/dispatch";
 import { WebhookLedger } from "../webhooks/room-ledger";
-import { WebhookSchedule } from "../webhooks/room-schedule";
-import { Alarm } from "./alarms";
+import { assemble, type RoomHelpers } from "./assemble";
 import { type Conn, toAttachment } from "./attachment";
-import { CatalogWriteBack } from "./catalog-writeback";
-import { idleCompaction } from "./idle-compaction";
-import { readLimits, retentionLimits, type Limits } from "./limits";
+import { readLimits, type Limits } from "./limits";
 import { done, GONE, type Outcome } from "./outcome";
 import { RevokedKeys } from "./revoked-keys";
 import type { DocRef, Presence, Reader } from "./rpc-types";
-import { DocumentContent } from "./content";
 import type { RoomParts } from "./parts";
-import { SavedSignal } from "./saved-signal";
-import { AccessRules } from "./access-rules";
 import { closedAtOnce, Sockets, upgradeIdentity } from "./sockets";
 import { SqlUpdateStore } from "./store";
 
@@ -44,15 +37,9 @@ export class DocRoom extends DurableObject<Env> {
   private readonly admission: Admission;
   /** The update log, the outbox that holds messages until their updates are stored, the room, the webhook ledger. */
   private readonly parts = {} as RoomParts;
-  private readonly content: DocumentContent;
-  private readonly versions: DocumentVersions;
-  private readonly webhooks: WebhookSchedule;
-  private readonly catalog: CatalogWriteBack;
-  private readonly saved: SavedSignal;
-  private readonly alarm_: Alarm;
   private readonly sockets: Sockets;
-  /** Stored access rules of this document's users, applied to open sockets when they change. */
-  private readonly rules: AccessRules;
+  /** Versions, content calls, webhooks, the catalog write-back, the saved signal, access rules and the alarm (assemble.ts). */
+  private readonly h: RoomHelpers;
   private ref: DocRef | undefined;
   private lastChangeAt = 0;
   /**
@@ -69,51 +56,26 @@ export class DocRoom extends DurableObject<Env> {
     this.limits = readLimits(env);
     this.admission = new Admission(this.limits);
     this.sockets = new Sockets(ctx, () => this.parts.core);
-    this.rules = new AccessRules(this.parts, this.sockets);
-    this.saved = new SavedSignal(
-      () => this.sockets.all(),
-      () => this.parts.core.durableStateVector(),
-    );
     // The document itself loads lazily: an awareness-only wake-up never pays for it.
     this.open();
     const ref = this.parts.store.getMeta("ref");
     if (ref) this.ref = JSON.parse(ref) as DocRef;
     this.erased = this.parts.store.getMeta("erased") !== undefined;
-    this.versions = new DocumentVersions(
-      {
-        parts: this.parts,
-        sql: ctx.storage.sql,
-        transaction: (fn) => ctx.storage.transactionSync(fn),
-        webhooksSoon: () => this.alarm_.request(this.webhooks.soon(Date.now())),
-        requestAlarm: (at) => this.alarm_.request(at),
-        chargeRead: (reader, bytes) => this.chargeRead(reader, bytes),
-        docId: () => this.ref?.docId,
-      },
-      retentionLimits(this.limits),
-      this.limits.versionIntervalSeconds,
-      this.erased,
-    );
-    this.content = new DocumentContent({
-      parts: this.parts,
+    this.h = assemble({
+      ctx,
+      env,
       limits: this.limits,
+      parts: this.parts,
+      sockets: this.sockets,
+      ref: () => this.ref,
+      erased: () => this.erased,
+      lastChangeAt: () => this.lastChangeAt,
       storedBytes: () => this.storedBytes(),
       chargeRead: (reader, bytes) => this.chargeRead(reader, bytes),
-      conns: () => this.sockets.all(),
     });
-    const source = { ref: () => this.ref, sizeBytes: () => this.storedBytes() };
-    this.webhooks = new WebhookSchedule({ env, ledger: () => this.parts.ledger, durableStateVector: () => this.parts.core.durableStateVector(), ...source });
-    this.catalog = new CatalogWriteBack(env.DB, { ...source, lastChangeAt: () => this.lastChangeAt });
-    this.alarm_ = new Alarm(ctx.storage, [
-      { name: "commit", run: () => (this.parts.outbox.flush(), Infinity) },
-      this.sockets.expiry,
-      this.webhooks.duty,
-      this.catalog.duty,
-      idleCompaction(this.parts, () => this.lastChangeAt),
-      { name: "automatic versions", run: (now) => (this.erased ? Infinity : this.versions.duty.run(now)) },
-    ]);
     // A change committed just before the object died (or was evicted) whose event is not out yet: look soon.
-    const webhooksDue = this.erased ? undefined : this.webhooks.pendingAtWake(Date.now());
-    if (webhooksDue !== undefined) this.alarm_.request(webhooksDue);
+    const webhooksDue = this.erased ? undefined : this.h.webhooks.pendingAtWake(Date.now());
+    if (webhooksDue !== undefined) this.h.alarm.request(webhooksDue);
     // Answered by the runtime without waking the object: a cheap keep-alive for clients that want one.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     // A debug count of wake-ups (constructions), off unless DEBUG_WAKEUPS is "true" (bench W6, /dev/docs/{id}/wakeups).
@@ -127,11 +89,11 @@ export class DocRoom extends DurableObject<Env> {
     // The events are part of the commit: same transaction (the delivery itself happens later, on the alarm).
     this.parts.store.withUpdates = () => {
       this.parts.ledger.recordChange(UPDATED, Date.now());
-      this.versions.recordInCommit();
+      this.h.versions.recordInCommit();
     };
     this.parts.outbox = new Outbox(
       this.parts.store,
-      this.sockets.sink(() => this.saved.committed()),
+      this.sockets.sink(() => this.h.saved.committed()),
       (e) => this.writeFailed(e),
     );
     this.parts.core = new RoomCore<Conn>(this.parts.store, this.parts.outbox, this.limits, () => this.changed());
@@ -173,7 +135,7 @@ export class DocRoom extends DurableObject<Env> {
     if (!this.remember(ref)) return closedAtOnce(CloseCode.documentDeleted, "document deleted");
     if (keyId !== undefined && this.revokedKeys.has(keyId)) return closedAtOnce(CloseCode.keyRevoked, "key revoked");
     // The rule stored here decides over the token's claim (src/auth/access.ts), as the Worker's did from D1.
-    const allowed = decide(claim, this.rules.get(userId), "read");
+    const allowed = decide(claim, this.h.rules.get(userId), "read");
     if (!allowed.ok) return closedAtOnce(CloseCode.accessRemoved, "access removed");
 
     const refused = this.admission.admit(userId, this.sockets.count(userId), Date.now());
@@ -184,7 +146,7 @@ export class DocRoom extends DurableObject<Env> {
     server.serializeAttachment(toAttachment(conn, () => undefined));
     this.sockets.add(conn);
     this.parts.core.greet(conn);
-    await this.alarm_.schedule(exp * 1000);
+    await this.h.alarm.schedule(exp * 1000);
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -219,16 +181,16 @@ export class DocRoom extends DurableObject<Env> {
   private changed(): void {
     const now = Date.now();
     this.lastChangeAt = now;
-    this.alarm_.changed(now);
+    this.h.alarm.changed(now);
     // Webhooks first, so that the catalog's later due time below writes nothing.
-    this.alarm_.request(this.webhooks.changed(now));
-    this.versions.changed(now);
-    const catalogDue = this.catalog.changed(now);
-    if (catalogDue !== undefined) this.alarm_.request(catalogDue);
+    this.h.alarm.request(this.h.webhooks.changed(now));
+    this.h.versions.changed(now);
+    const catalogDue = this.h.catalog.changed(now);
+    if (catalogDue !== undefined) this.h.alarm.request(catalogDue);
   }
 
   override async alarm(): Promise<void> {
-    await this.alarm_.fire();
+    await this.h.alarm.fire();
   }
 
   private storedBytes(): number {
@@ -246,26 +208,22 @@ export class DocRoom extends DurableObject<Env> {
   // ---- typed RPC for the REST routes: every call answers an Outcome (room/outcome.ts) ----
 
   async readUpdate(ref: DocRef, stateVector?: Uint8Array, reader?: Reader): Promise<Outcome<Uint8Array>> {
-    return this.call(ref, () => this.content.read(stateVector, reader));
+    return this.call(ref, () => this.h.content.read(stateVector, reader));
   }
   async applyUpdate(ref: DocRef, update: Uint8Array, author?: string): Promise<Outcome<Uint8Array>> {
-    return this.call(ref, () => this.content.write(update, author));
+    return this.call(ref, () => this.h.content.write(update, author));
   }
   async seed(ref: DocRef, update: Uint8Array): Promise<Outcome<{ sizeBytes: number }>> {
-    return this.call(ref, () => this.content.seed(update));
+    return this.call(ref, () => this.h.content.seed(update));
   }
   async getJson(ref: DocRef, kinds: ReadonlyMap<string, RootKind>, reader?: Reader): Promise<Outcome<Record<string, unknown>>> {
-    return this.call(ref, () => this.content.json(kinds, reader));
+    return this.call(ref, () => this.h.content.json(kinds, reader));
   }
   async getPresence(ref: DocRef): Promise<Outcome<Presence>> {
-    return this.call(ref, () => this.content.presence());
+    return this.call(ref, () => this.h.content.presence());
   }
 
-  /**
-   * The key was revoked (DELETE /v1/keys/{id}): closes every socket of a token it minted with 4401 "key
-   * revoked" and remembers the key, so nothing such a socket sends from now on is applied and no upgrade
-   * with such a token is accepted. Answers how many sockets it closed. Wakes the object if it slept.
-   */
+  /** The key was revoked: its tokens' sockets close with 4401 and the key is remembered against later frames and upgrades. */
   async revokeKey(ref: DocRef, keyId: string): Promise<Outcome<number>> {
     return this.call(ref, () => {
       this.revokedKeys.add(keyId, Date.now());
@@ -273,45 +231,39 @@ export class DocRoom extends DurableObject<Env> {
     });
   }
 
-  /**
-   * A user's stored rule changed (PUT or DELETE …/access/{userId}; null: removed): kept here for later
-   * upgrades, and applied to the user's open sockets at once: "none" closes them with 4403; "read" makes
-   * them read-only (what they send that would change the document is ignored); "write" lets them write,
-   * and asks them for what they hold that the document lacks, so edits made while read-only land now.
-   * Answers how many sockets it closed or changed.
-   */
+  /** A user's stored rule changed (null: removed): kept for later upgrades and applied to open sockets now (access-rules.ts). */
   async setAccess(ref: DocRef, userId: string, rule: Rule | null): Promise<Outcome<number>> {
-    return this.call(ref, () => done(this.rules.apply(userId, rule ?? undefined)));
+    return this.call(ref, () => done(this.h.rules.apply(userId, rule ?? undefined)));
   }
 
   // ---- versions (versions/room.ts; routes in versions/routes.ts) ----
 
   async createVersion(ref: DocRef, input: { name: string | null; createdBy: string | null }): Promise<Outcome<VersionMeta>> {
-    return this.call(ref, () => this.versions.create(input));
+    return this.call(ref, () => this.h.versions.create(input));
   }
   async listVersions(ref: DocRef, opts: { limit: number; cursor?: string; kind?: VersionKind }): Promise<Outcome<VersionPage>> {
-    return this.call(ref, () => this.versions.list(opts));
+    return this.call(ref, () => this.h.versions.list(opts));
   }
   async getVersion(ref: DocRef, versionId: string): Promise<Outcome<VersionMeta>> {
-    return this.call(ref, () => this.versions.get(versionId));
+    return this.call(ref, () => this.h.versions.get(versionId));
   }
   async getVersionState(ref: DocRef, versionId: string, reader?: Reader): Promise<Outcome<Uint8Array>> {
-    return this.call(ref, () => this.versions.state(versionId, reader));
+    return this.call(ref, () => this.h.versions.state(versionId, reader));
   }
   async getVersionJson(ref: DocRef, versionId: string, kinds: ReadonlyMap<string, RootKind>, reader?: Reader): Promise<Outcome<Record<string, unknown>>> {
-    return this.call(ref, () => this.versions.json(versionId, kinds, reader));
+    return this.call(ref, () => this.h.versions.json(versionId, kinds, reader));
   }
   async restoreVersion(ref: DocRef, versionId: string, by: string | null): Promise<Outcome<{ restoredFrom: string; before: string }>> {
-    return this.call(ref, () => this.versions.restore(versionId, by));
+    return this.call(ref, () => this.h.versions.restore(versionId, by));
   }
   async forkUpdate(ref: DocRef, versionId: string): Promise<Outcome<Uint8Array>> {
-    return this.call(ref, () => this.versions.fork(versionId));
+    return this.call(ref, () => this.h.versions.fork(versionId));
   }
   async renameVersion(ref: DocRef, versionId: string, name: string | null): Promise<Outcome<VersionMeta>> {
-    return this.call(ref, () => this.versions.rename(versionId, name));
+    return this.call(ref, () => this.h.versions.rename(versionId, name));
   }
   async deleteVersion(ref: DocRef, versionId: string): Promise<Outcome<null>> {
-    return this.call(ref, () => this.versions.remove(versionId));
+    return this.call(ref, () => this.h.versions.remove(versionId));
   }
 
   // ---- lifecycle, operators and tests ----
@@ -327,16 +279,16 @@ export class DocRoom extends DurableObject<Env> {
     this.parts.store.setMeta("erased", String(Date.now()));
     this.sockets.closeAll(CloseCode.documentDeleted, "document deleted");
     this.ref = undefined;
-    this.catalog.reset();
-    this.webhooks.reset();
-    this.versions.reset();
-    this.saved.reset();
+    this.h.catalog.reset();
+    this.h.webhooks.reset();
+    this.h.versions.reset();
+    this.h.saved.reset();
     this.parts.outbox.clear();
-    await this.alarm_.clear();
+    await this.h.alarm.clear();
     await this.ctx.storage.deleteAll();
     // deleteAll drops the tables too (the versions with the rest): recreate them for the tombstone.
     this.open();
-    this.versions.open();
+    this.h.versions.open();
     this.parts.store.setMeta("erased", String(Date.now()));
   }
 

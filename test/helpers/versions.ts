@@ -57,7 +57,7 @@ export async function stubOf(p: TestProject, docId: string) {
 export async function takeAutoVersionNow(p: TestProject, docId: string): Promise<number | undefined> {
   return runInDurableObject(await stubOf(p, docId), (room: DocRoom) => {
     // The object's versions (src/versions/room.ts): their burst state and the alarm duty that takes one.
-    const r = (room as unknown as { versions: { auto: AutoVersionState; duty: { run(now: number): number } } }).versions;
+    const r = (room as unknown as { h: { versions: { auto: AutoVersionState; duty: { run(now: number): number } } } }).h.versions;
     r.auto = { firstChangeAt: 0, lastChangeAt: 0 };
     r.duty.run(Date.now());
     return r.auto.lastVersionAt;

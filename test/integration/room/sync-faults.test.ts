@@ -197,7 +197,7 @@ describe("sessions end when they should", () => {
     // together); the alarm itself comes sooner, after ~1 s, for the webhook outbox.
     const due = await runInDurableObject(stub, async (room, state) => ({
       alarm: await state.storage.getAlarm(),
-      catalog: (room as unknown as { catalog: { dueAt: number } }).catalog.dueAt,
+      catalog: (room as unknown as { h: { catalog: { dueAt: number } } }).h.catalog.dueAt,
       now: Date.now(),
     }));
     expect(due.alarm).not.toBeNull();

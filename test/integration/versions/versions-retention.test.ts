@@ -31,7 +31,7 @@ async function all(path: string, token: string, kind: Version["kind"]): Promise<
 /** The document's object with this one limit of its version store changed (the rest stay at their values). */
 async function withStoreLimit(p: Awaited<ReturnType<typeof createProject>>, docId: string, writesPerMinute: number): Promise<void> {
   await runInDurableObject(await stubOf(p, docId), (room: DocRoom, ctx) => {
-    const r = (room as unknown as { versions: { store: SqlVersionStore } }).versions;
+    const r = (room as unknown as { h: { versions: { store: SqlVersionStore } } }).h.versions;
     r.store = new SqlVersionStore(ctx.storage.sql, (fn) => fn(), { ...retentionLimits(readLimits(env)), writesPerMinute });
     ctx.storage.sql.exec(`DELETE FROM version_writes`); // every allowance full at the new rate
   });
@@ -196,7 +196,9 @@ describe("named versions are bounded (issue 22, item 11)", () => {
     const p = await createProject();
     const d = await editableDoc(p);
     const cost = async () =>
-      runInDurableObject(await stubOf(p, d.id), (room: DocRoom) => (room as unknown as { versions: { store: SqlVersionStore } }).versions.store.costBytes());
+      runInDurableObject(await stubOf(p, d.id), (room: DocRoom) =>
+        (room as unknown as { h: { versions: { store: SqlVersionStore } } }).h.versions.store.costBytes(),
+      );
     for (let i = 0; i < 100; i++) await takeVersion(d.path, p.secretKey, "n".repeat(256));
     const [one] = await all(d.path, p.secretKey, "named");
     expect(one!.sizeBytes).toBe(2); // all that item 11 saw charged

@@ -321,7 +321,7 @@ describe("automatic versions and retention, on the object's alarm", () => {
     const d = await editableDoc(p);
     await d.edit(setText("burst"));
     const stub = await stubOf(p, d.id);
-    const state = () => runInDurableObject(stub, (room: DocRoom) => ({ ...(room as unknown as { versions: { auto: AutoVersionState } }).versions.auto }));
+    const state = () => runInDurableObject(stub, (room: DocRoom) => ({ ...(room as unknown as { h: { versions: { auto: AutoVersionState } } }).h.versions.auto }));
     const first = await state();
     expect(first.firstChangeAt).toEqual(expect.any(Number));
     // The alarm runs for other duties; the burst has not ended, so no version.
@@ -329,7 +329,7 @@ describe("automatic versions and retention, on the object's alarm", () => {
     expect((await list(d.path, p.secretKey)).data).toEqual([]);
     // 61 s later, as far as the policy can tell.
     await runInDurableObject(stub, async (room: DocRoom, ctx) => {
-      const r = (room as unknown as { versions: { auto: AutoVersionState } }).versions;
+      const r = (room as unknown as { h: { versions: { auto: AutoVersionState } } }).h.versions;
       r.auto = { firstChangeAt: first.firstChangeAt! - 61_000, lastChangeAt: first.lastChangeAt! - 61_000 };
       await ctx.storage.setAlarm(Date.now());
     });
@@ -352,7 +352,7 @@ describe("automatic versions and retention, on the object's alarm", () => {
     const named = await takeVersion(d.path, p.secretKey, "named");
     const stub = await stubOf(p, d.id);
     await runInDurableObject(stub, (room: DocRoom) => {
-      const r = (room as unknown as { versions: { auto: AutoVersionState; duty: { run(now: number): number } } }).versions;
+      const r = (room as unknown as { h: { versions: { auto: AutoVersionState; duty: { run(now: number): number } } } }).h.versions;
       for (let i = 0; i < 103; i++) {
         r.auto = { firstChangeAt: 0, lastChangeAt: 0 };
         r.duty.run(Date.now());
