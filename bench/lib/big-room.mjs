@@ -14,10 +14,14 @@ import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from "y-protoc
 import * as encoding from "lib0/encoding";
 import * as Y from "yjs";
 import { TEXT } from "./traces.mjs";
-import { client, closeAll, generatorMeter, LatencyBook, newWriterDoc, round, serverMeter, waitFor } from "./workloads.mjs";
+import { client, closeAll, generatorMeter, LatencyBook, newWriterDoc, round, serverMeter, waitFor, withTimeout } from "./workloads.mjs";
 import { percentiles, pool, sleep } from "./yws.mjs";
 
 const MSG_AWARENESS = 1;
+/** How long one client may take to connect and sync before the round goes on without it. */
+const SYNC_TIMEOUT_MS = 90_000;
+/** How long closing the room's sockets may take at the end of a round. */
+const CLOSE_TIMEOUT_MS = 30_000;
 
 function awarenessFrame(payload) {
   const enc = encoding.createEncoder();
@@ -77,8 +81,17 @@ export async function bigRoomRound(target, { clients: n, seconds, rate }, docId)
         onUpdate: (u, _kind, now) => book.onUpdate(u, now, i === 0 ? writerDoc.clientID : undefined),
         onApplied,
       });
-      await h.c.connect();
-      await h.c.synced;
+      // A server drowning in the room's traffic may not answer in time: the client is counted as not
+      // synced (it stays in the room and in "missing peers") instead of holding the round forever.
+      try {
+        await withTimeout(
+          h.c.connect().then(() => h.c.synced),
+          SYNC_TIMEOUT_MS,
+          "sync",
+        );
+      } catch {
+        h.unsynced = true;
+      }
       h.c.send(awarenessFrame(encodeAwarenessUpdate(h.awareness, [h.awareness.clientID])));
       return h;
     },
@@ -132,9 +145,10 @@ export async function bigRoomRound(target, { clients: n, seconds, rate }, docId)
   const missingAtEnd = people.reduce((s, h) => s + (n - seen(h)), 0);
   const closedByServer = people.filter((h) => h.c.closed).length;
   for (const h of people) h.awareness.destroy();
-  await closeAll(people.map((h) => h.c));
+  await withTimeout(closeAll(people.map((h) => h.c)), CLOSE_TIMEOUT_MS, "close").catch(() => undefined);
   return {
     clients: n,
+    unsynced: people.filter((h) => h.unsynced).length,
     joined,
     joinSeconds,
     fanoutMs: percentiles(book.samples),
