@@ -15,9 +15,8 @@ export interface DocSet {
 export const MAX_TOKEN_IDS = 50;
 export const MAX_TOKEN_PREFIXES = 10;
 export const MAX_TOKEN_SET_BYTES = 2048;
-/** What a document id looks like (http/kit.ts DocId); a prefix is any start of one. */
+/** What a document id looks like; a token's prefix is any non-empty start of one, so the same rule. */
 export const DOC_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
-export const DOC_ID_PREFIX = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 
 /**
  * What a client token grants: one user, read or write, until `exp`, on one document of one project (`docId`,
@@ -59,9 +58,10 @@ export function covers(claims: Pick<ClientTokenClaims, "docId" | "docs">, docId:
   return claims.docs.ids.includes(docId) || claims.docs.prefixes.some((p) => docId.startsWith(p));
 }
 
-/** Whether a workspace token with `create` may create `docId` (under one of its prefixes). */
-export function mayCreate(claims: Pick<ClientTokenClaims, "docs" | "create">, docId: string): boolean {
-  return claims.create === true && !!claims.docs && claims.docs.prefixes.some((p) => docId.startsWith(p)) && DOC_ID.test(docId);
+/** The prefix under which a workspace token with `create` may create `docId`; undefined when it may not. */
+export function creationPrefix(claims: Pick<ClientTokenClaims, "docs" | "create">, docId: string): string | undefined {
+  if (claims.create !== true || !claims.docs || !DOC_ID.test(docId)) return undefined;
+  return claims.docs.prefixes.find((p) => docId.startsWith(p));
 }
 
 /** A valid set, or why not: ids and prefixes well formed, within the bounds, not empty. */
@@ -70,7 +70,7 @@ export function checkDocSet(set: DocSet): string | undefined {
   if (set.ids.length > MAX_TOKEN_IDS) return `at most ${MAX_TOKEN_IDS} ids`;
   if (set.prefixes.length > MAX_TOKEN_PREFIXES) return `at most ${MAX_TOKEN_PREFIXES} prefixes`;
   if (!set.ids.every((id) => typeof id === "string" && DOC_ID.test(id))) return "an id is not a document id";
-  if (!set.prefixes.every((p) => typeof p === "string" && DOC_ID_PREFIX.test(p))) return "a prefix is not the start of a document id";
+  if (!set.prefixes.every((p) => typeof p === "string" && DOC_ID.test(p))) return "a prefix is not the start of a document id";
   if (encoder.encode(JSON.stringify(set)).length > MAX_TOKEN_SET_BYTES) return `the set may be at most ${MAX_TOKEN_SET_BYTES} bytes of JSON`;
   return undefined;
 }

@@ -31,10 +31,13 @@ function documentEvent(type: "document.created" | "document.deleted", projectId:
   return { id: randomId(24, "evt_"), projectId, type, body: JSON.stringify(eventBody(type, at, data)), createdAt: at };
 }
 
-/** Inserts `row` with its `document.created` event unless the project has the id (then false, nothing changed). */
-export async function createDocument(env: Env, waitUntil: WaitUntil, row: DocumentRow): Promise<boolean> {
+/**
+ * Inserts `row` with its `document.created` event unless the project has the id, or (with `under`) already
+ * has `max` documents under `prefix`; false then, and nothing changed.
+ */
+export async function createDocument(env: Env, waitUntil: WaitUntil, row: DocumentRow, under?: { prefix: string; max: number }): Promise<boolean> {
   const event = documentEvent("document.created", row.projectId, row.id, row.createdAt);
-  const { inserted } = await recordDeliveries(env, waitUntil, row.projectId, () => insertDocumentWithEvent(env.DB, row, event));
+  const { inserted } = await recordDeliveries(env, waitUntil, row.projectId, () => insertDocumentWithEvent(env.DB, row, event, under));
   return inserted;
 }
 

@@ -46,6 +46,8 @@ export interface Limits extends RoomLimits {
   maxKeysPerProject: number;
   /** Stored access rules per document (PUT …/access/{userId}); the next new user's rule gets 400. */
   maxAccessRulesPerDoc: number;
+  /** Documents a workspace token with `create` can bring into being under one of its prefixes by opening them. */
+  maxDocsCreatedPerPrefix: number;
 }
 
 const DEFAULTS: Limits = {
@@ -68,6 +70,7 @@ const DEFAULTS: Limits = {
   maxWebhooksPerProject: 20,
   maxKeysPerProject: 100,
   maxAccessRulesPerDoc: 1000,
+  maxDocsCreatedPerPrefix: 1000,
 };
 
 const VARS: Record<keyof Limits, string> = {
@@ -86,6 +89,7 @@ const VARS: Record<keyof Limits, string> = {
   maxWebhooksPerProject: "MAX_WEBHOOKS_PER_PROJECT",
   maxKeysPerProject: "MAX_KEYS_PER_PROJECT",
   maxAccessRulesPerDoc: "MAX_ACCESS_RULES_PER_DOC",
+  maxDocsCreatedPerPrefix: "MAX_DOCS_CREATED_PER_PREFIX",
   maxDocBytes: "MAX_DOC_BYTES",
   maxDocItemUnits: "MAX_DOC_ITEM_UNITS",
   maxRootTypes: "MAX_ROOT_TYPES",

@@ -6,12 +6,13 @@
  */
 import { Hono } from "hono";
 import { decide, toRule } from "../auth/access";
-import { covers, mayCreate, verifyClientToken } from "../auth/client-token";
+import { covers, creationPrefix, verifyClientToken } from "../auth/client-token";
 import type { AppEnv } from "../auth/middleware";
 import { checkSyncTarget } from "../db/queries";
 import { createDocument, newDocumentRow } from "../documents/create";
 import { AppError } from "../errors";
 import { afterResponse } from "../http/kit";
+import { readLimits } from "../room/limits";
 import { IdentityHeader } from "../room/rpc-types";
 import { roomStub } from "../room/stub";
 
@@ -28,11 +29,15 @@ export const syncRoutes = new Hono<AppEnv>().get("/:docId", async (c) => {
   if (!covers(claims, docId)) throw new AppError("forbidden", "the token is for another document");
   let check = await checkSyncTarget(c.env.DB, claims.projectId, docId, claims.keyId, claims.userId);
   if (!check.ok && check.error === "key_revoked") throw new AppError("unauthorized", "the key that minted this token was revoked");
-  if (!check.ok && mayCreate(claims, docId)) {
+  const prefix = check.ok ? undefined : creationPrefix(claims, docId);
+  if (prefix !== undefined) {
     // Opened for the first time under a prefix the token may create in: created as POST /v1/docs would
-    // (a concurrent opener may win the insert; either way the document exists now).
-    await createDocument(c.env, afterResponse(c), newDocumentRow(claims.projectId, { id: docId }));
+    // (a concurrent opener may win the insert; either way the document exists now), at most
+    // MAX_DOCS_CREATED_PER_PREFIX under that prefix, so a token handed to a browser cannot fill the catalog.
+    const max = readLimits(c.env).maxDocsCreatedPerPrefix;
+    const created = await createDocument(c.env, afterResponse(c), newDocumentRow(claims.projectId, { id: docId }), { prefix, max });
     check = await checkSyncTarget(c.env.DB, claims.projectId, docId, claims.keyId, claims.userId);
+    if (!created && !check.ok) throw new AppError("forbidden", `the prefix already has ${max} documents (MAX_DOCS_CREATED_PER_PREFIX): none is created on open`);
   }
   // A single-document token opens only the creation of the id it was minted for: not one re-created after a delete.
   if (!check.ok || (!claims.docs && check.incarnation !== (claims.incarnation ?? ""))) throw new AppError("not_found", "no such document");

@@ -136,9 +136,26 @@ export function fanOut(d: Db, event: NewEvent) {
  * Inserts the document unless the project has its id, and in the same batch (one transaction) its
  * `document.created` event for every subscribed endpoint. Returns whether it was inserted and the deliveries to enqueue.
  */
-export async function insertDocumentWithEvent(d1: D1Database, doc: DocumentRow, event: NewEvent): Promise<{ inserted: boolean; deliveries: string[] }> {
+export async function insertDocumentWithEvent(
+  d1: D1Database,
+  doc: DocumentRow,
+  event: NewEvent,
+  under?: { prefix: string; max: number },
+): Promise<{ inserted: boolean; deliveries: string[] }> {
   const d = db(d1);
-  const [inserted, , , deliveries] = await d.batch([d.insert(documents).values(doc).onConflictDoNothing(), ...fanOut(d, event)]);
+  // Under a cap: the project's ids starting with `prefix` (all id characters sort below "~") are counted in
+  // the statement that inserts, so concurrent creations cannot pass it together.
+  const insert = under
+    ? d
+        .insert(documents)
+        .select(
+          sql`SELECT ${doc.projectId}, ${doc.id}, ${doc.title}, ${doc.metadata}, ${doc.createdAt}, ${doc.updatedAt}, ${doc.sizeBytes}, ${doc.incarnation}
+              WHERE (SELECT count(*) FROM ${documents} WHERE ${documents.projectId} = ${doc.projectId}
+                     AND ${documents.id} >= ${under.prefix} AND ${documents.id} < ${`${under.prefix}~`}) < ${under.max}`,
+        )
+        .onConflictDoNothing()
+    : d.insert(documents).values(doc).onConflictDoNothing();
+  const [inserted, , , deliveries] = await d.batch([insert, ...fanOut(d, event)]);
   return { inserted: inserted.meta.changes === 1, deliveries: deliveries.map((r) => r.id) };
 }
 

@@ -2,10 +2,11 @@
  * Workspace tokens (issue 25): one token for a set of documents (ids and prefixes) of one project, on the
  * sync URL and the client-token REST routes; documents created on first open when the token says so.
  */
-import { SELF } from "cloudflare:test";
+import { createExecutionContext, env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { api, createDoc, createProject, expectError, expectJson } from "../../helpers/rest";
+import { createApp } from "../../../src/app";
+import { api, BASE as REST_BASE, createDoc, createProject, expectError, expectJson } from "../../helpers/rest";
 import { BASE, providersPerTest, synced } from "../../helpers/sync";
 
 const provider = providersPerTest();
@@ -104,5 +105,25 @@ describe("workspace tokens", () => {
     expect((await api("/v1/docs/w.1/access/ws-user", { method: "PUT", token: p.secretKey, json: { access: "none" } })).status).toBe(200);
     await expectError(await api("/v1/docs/w.1/json", { token }), 403, "forbidden");
     expect((await api("/v1/docs/w.2/json", { token })).status).toBe(200);
+  });
+
+  it("create on open is bounded: at most MAX_DOCS_CREATED_PER_PREFIX documents under the prefix, concurrent opens included; past it 403, nothing created", async () => {
+    const p = await createProject();
+    const { token } = await mint(p.secretKey, { prefixes: ["cap."] }, { create: true });
+    const small = { ...env, MAX_DOCS_CREATED_PER_PREFIX: "3" } as unknown as typeof env;
+    const app = createApp();
+    const open = async (id: string) => {
+      const res = await app.request(`${REST_BASE}/v1/sync/${id}?token=${token}`, { headers: { Upgrade: "websocket" } }, small, createExecutionContext());
+      res.webSocket?.accept();
+      res.webSocket?.close(1000);
+      return res.status;
+    };
+    const statuses = await Promise.all(Array.from({ length: 12 }, (_, i) => open(`cap.d${i}`)));
+    expect(statuses.filter((s) => s === 101)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 403)).toHaveLength(9);
+    const list = await expectJson<{ data: { id: string }[] }>(await api("/v1/docs?prefix=cap.", { token: p.secretKey }), 200);
+    expect(list.data).toHaveLength(3);
+    // An existing document under the prefix still opens.
+    expect(await open(list.data[0]!.id)).toBe(101);
   });
 });
