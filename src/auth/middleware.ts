@@ -5,7 +5,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { findKeyByHash, isKeyLive, touchKey } from "../db/queries";
-import type { ApiKey } from "../db/schema";
+import type { ApiKey, DocumentRow } from "../db/schema";
 import type { Env } from "../env";
 import { AppError } from "../errors";
 import { docAndRule } from "../db/access";
@@ -21,6 +21,8 @@ export interface Variables {
   keyId: string;
   /** Set when the caller authenticated with a client token. */
   client?: ClientTokenClaims;
+  /** The document row the client-token check read (with its rule), so the route need not read it again. */
+  doc?: DocumentRow;
 }
 
 /** The Hono environment of every route: the Worker's bindings and the caller's identity. */
@@ -151,6 +153,7 @@ export function requireDocAccess(access: Access): MiddlewareHandler<AppEnv> {
     c.set("projectId", claims.projectId);
     c.set("keyId", claims.keyId);
     c.set("client", { ...claims, access: decision.access });
+    if (target) c.set("doc", target.doc);
     await next();
   };
 }

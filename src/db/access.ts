@@ -1,7 +1,7 @@
-/** Stored access rules in D1 (document_access): reading them. Writes go with their webhook event (webhooks/queries.ts). */
+/** Stored access rules in D1 (document_access): reading them. Writes go with their webhook event (access/store.ts). */
 import { and, asc, eq, gt } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { type AccessRow, documentAccess, documents } from "./schema";
+import { type AccessRow, documentAccess, type DocumentRow, documents } from "./schema";
 
 const db = (d1: D1Database) => drizzle(d1);
 
@@ -14,15 +14,10 @@ export const ruleOf = (userId: string) =>
     eq(documentAccess.userId, userId),
   );
 
-/** The document's creation and the rule stored for `userId` on it, in one read; undefined when the project has no such document. */
-export async function docAndRule(
-  d1: D1Database,
-  projectId: string,
-  docId: string,
-  userId: string,
-): Promise<{ incarnation: string; rule: string | null } | undefined> {
+/** The document's row and the rule stored for `userId` on it, in one read; undefined when the project has no such document. */
+export async function docAndRule(d1: D1Database, projectId: string, docId: string, userId: string): Promise<{ doc: DocumentRow; rule: string | null } | undefined> {
   const [row] = await db(d1)
-    .select({ incarnation: documents.incarnation, rule: documentAccess.access })
+    .select({ doc: documents, rule: documentAccess.access })
     .from(documents)
     .leftJoin(documentAccess, ruleOf(userId))
     .where(and(eq(documents.projectId, projectId), eq(documents.id, docId)))

@@ -4,6 +4,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { DOC_ID } from "../auth/client-token";
 import type { AppEnv } from "../auth/middleware";
 import { decodeIdCursor, decodeTimeCursor, type TimeCursor } from "../cursor";
 import { getDocument } from "../db/queries";
@@ -12,7 +13,7 @@ import { AppError } from "../errors";
 import type { DocRef, Reader } from "../room/rpc-types";
 import { roomStub } from "../room/stub";
 
-export const DOC_ID_PATTERN = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+export const DOC_ID_PATTERN = DOC_ID;
 
 export const DocId = z.string().regex(DOC_ID_PATTERN, "a document id matches ^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$");
 export const DocParams = z.object({ id: DocId.openapi({ param: { name: "id", in: "path" }, example: "my-doc" }) });
@@ -26,7 +27,8 @@ export const gone = () => new AppError("not_found", "no such document");
  * id it was minted for: after a delete and a re-create, the old token finds no document.
  */
 export async function loadDoc(c: Context<AppEnv>, docId: string): Promise<DocumentRow> {
-  const row = await getDocument(c.env.DB, c.var.projectId, docId);
+  // A client token's check already read the row (auth/middleware.ts): one catalog read per request.
+  const row = c.var.doc?.id === docId ? c.var.doc : await getDocument(c.env.DB, c.var.projectId, docId);
   // A workspace token names ids, not creations: it opens whichever creation of an id in its set exists.
   const client = c.var.client;
   if (!row || (client && !client.docs && (client.incarnation ?? "") !== row.incarnation)) throw gone();

@@ -5,14 +5,14 @@
  * one of the prefixes creates it. A token is bounded (at most 50 ids, 10 prefixes, 2 KiB of set).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { checkDocSet, MAX_TOKEN_IDS, MAX_TOKEN_PREFIXES, MAX_TOKEN_SET_BYTES, mintClientToken } from "../auth/client-token";
+import { checkDocSet, DOC_ID, MAX_TOKEN_IDS, MAX_TOKEN_PREFIXES, MAX_TOKEN_SET_BYTES, mintClientToken } from "../auth/client-token";
 import { requireSecretKey } from "../auth/middleware";
 import { AppError } from "../errors";
 import { DocId, json } from "../http/kit";
 import { createRouter, errors, SECURITY } from "../http/openapi";
 import { iso } from "../ids";
 
-const Prefix = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/, "a prefix is the start of a document id (1–128 of its characters)");
+const Prefix = z.string().regex(DOC_ID, "a prefix is the start of a document id (1–128 of its characters)");
 
 const WorkspaceTokenBody = z
   .object({
