@@ -7,7 +7,7 @@
  *   0  root modules (src/*.ts: env, errors, ids, cursor, result)
  *   1  db/ (the catalog) and sync/ (pure: the wire, the room, presence, the cost model; no `cloudflare:`)
  *   2  auth/
- *   3  room/ and the object side of each feature (documents/, versions/, webhooks/, access/: every file not a route file)
+ *   3  room/, relay/ and the object side of each feature (documents/, versions/, webhooks/, access/: every file not a route file)
  *   4  http/ (middleware, OpenAPI helpers, the route kit)
  *   5  route files (routes/, and any feature file named *routes*.ts)
  *   6  app.ts, index.ts
@@ -25,7 +25,7 @@ export function rankOf(rel) {
   const file = parts[parts.length - 1];
   if (dir === "routes" || file.includes("routes")) return 5;
   if (dir === "http") return 4;
-  if (dir === "room" || dir === "documents" || dir === "versions" || dir === "webhooks" || dir === "access") return 3;
+  if (dir === "room" || dir === "relay" || dir === "documents" || dir === "versions" || dir === "webhooks" || dir === "access") return 3;
   if (dir === "auth") return 2;
   if (dir === "db" || dir === "sync") return 1;
   return undefined;

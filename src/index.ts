@@ -4,6 +4,7 @@ import { handleDeliveries } from "./webhooks/consumer";
 import type { DeliveryMessage } from "./webhooks/queue";
 
 export { DocRoom } from "./room/doc-room";
+export { DocRelay } from "./relay/doc-relay";
 export { WebhookRelay } from "./webhooks/relay";
 
 const app = createApp();

@@ -182,7 +182,7 @@ export async function listDocuments(d1: D1Database, projectId: string, opts: { l
 
 // ---- the sync route ----
 
-export type SyncCatalogCheck = { ok: true; incarnation: string; rule: string | null } | { ok: false; error: "key_revoked" | "not_found" };
+export type SyncCatalogCheck = { ok: true; incarnation: string; rule: string | null; relays: number } | { ok: false; error: "key_revoked" | "not_found" };
 
 /**
  * One round trip for the sync route: is the key that minted the token still live, does the project still
@@ -193,11 +193,19 @@ export async function checkSyncTarget(d1: D1Database, projectId: string, docId: 
   const [key, doc] = await d.batch([
     liveKey(d, projectId, keyId),
     d
-      .select({ incarnation: documents.incarnation, rule: documentAccess.access })
+      .select({ incarnation: documents.incarnation, rule: documentAccess.access, relays: documents.relays })
       .from(documents)
       .leftJoin(documentAccess, ruleOf(userId))
       .where(and(eq(documents.projectId, projectId), eq(documents.id, docId))),
   ]);
   if (key.length === 0) return { ok: false, error: "key_revoked" };
-  return doc[0] ? { ok: true, incarnation: doc[0].incarnation, rule: doc[0].rule } : { ok: false, error: "not_found" };
+  return doc[0] ? { ok: true, incarnation: doc[0].incarnation, rule: doc[0].rule, relays: doc[0].relays } : { ok: false, error: "not_found" };
+}
+
+/** The document's object publishes its routing record (how many relays take new connections) on its own creation's row. */
+export async function publishRelays(d1: D1Database, projectId: string, docId: string, incarnation: string, relays: number): Promise<void> {
+  await db(d1)
+    .update(documents)
+    .set({ relays })
+    .where(and(eq(documents.projectId, projectId), eq(documents.id, docId), eq(documents.incarnation, incarnation)));
 }

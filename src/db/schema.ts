@@ -43,6 +43,12 @@ export const documents = sqliteTable(
      * nothing of a deleted document (content, live sockets, tokens) reaches one re-created with its id.
      */
     incarnation: text("incarnation").notNull().default(""),
+    /**
+     * The routing record: how many relay objects take this document's new connections (0: its own object
+     * does). Written by the document's object when its audience crosses RELAY_AFTER_CONNECTIONS, read by
+     * the sync route with the row it already reads (src/relay, docs/SCALE.md). A stale value is harmless.
+     */
+    relays: integer("relays").notNull().default(0),
   },
   // The primary key (project_id, id) serves both point look-ups and the id-ordered, prefix-filtered listing.
   (t) => [primaryKey({ columns: [t.projectId, t.id] })],

@@ -23,6 +23,7 @@ export function newDocumentRow(projectId: string, fields: { id: string; title?: 
     updatedAt: now,
     sizeBytes: 0,
     incarnation: randomId(12),
+    relays: 0,
   };
 }
 

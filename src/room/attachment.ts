@@ -29,7 +29,19 @@ export interface Conn extends RoomConn {
   readonly exp: number;
   /** The key that minted the socket's token: revoking it closes the socket (DocRoom.revokeKey). */
   readonly keyId?: string;
+  /**
+   * Not a person's socket: a relay's link (it receives the room's presence; updates reach it by the feed),
+   * or one of a relay's sockets as the authority sees it (it is sent nothing directly). src/relay/links.ts.
+   */
+  readonly via?: "link" | "relayed";
 }
+
+/** The attachment of a relay's link socket on the document's object: the relay's index. */
+export interface LinkAttachment {
+  r: number;
+}
+
+export const isLinkAttachment = (a: unknown): a is LinkAttachment => typeof a === "object" && a !== null && "r" in a;
 
 /** Awareness ids remembered per connection across hibernation (the attachment holds at most 16 KiB). */
 const MAX_ATTACHED_CLIENT_IDS = 256;

@@ -5,6 +5,7 @@
  */
 import { overReadBudget, RENDER_COST_PER_BYTE } from "../versions/room";
 import { renderRoots, type RootKind } from "../versions/to-json";
+import type { Access } from "../sync/ports";
 import type { Conn } from "./attachment";
 import type { Limits } from "./limits";
 import { done, type Outcome, refuse } from "./outcome";
@@ -65,10 +66,14 @@ export class DocumentContent {
     return rendered.ok ? rendered : refuse("unrenderable", rendered.message);
   }
 
-  /** Who is connected. */
-  presence(): Outcome<Presence> {
+  /**
+   * Who is connected: this object's sockets and, counted from the roster, its relays' (`relayed`; their
+   * awareness ids live on the relays, so they are listed without them).
+   */
+  presence(relayed: { total: number; users: { userId: string; access: Access }[] } = { total: 0, users: [] }): Outcome<Presence> {
     const byUser = new Map<string, Presence["users"][number]>();
-    let connections = 0;
+    let connections = relayed.total;
+    for (const u of relayed.users) byUser.set(`${u.access}:${u.userId}`, { userId: u.userId, access: u.access, clientIds: [] });
     for (const conn of this.room.conns().values()) {
       connections++;
       const key = `${conn.access}:${conn.userId}`;

@@ -17,13 +17,14 @@ import type { VersionKind } from "../versions/policy";
 import type { VersionMeta, VersionPage } from "../versions/store";
 import type { RootKind } from "../versions/to-json";
 import { UPDATED } from "../webhooks/dispatch";
+import { type RelayAdmission, RelayLinks } from "../relay/links";
 import { WebhookLedger } from "../webhooks/room-ledger";
 import { assemble, type RoomHelpers } from "./assemble";
 import { type Conn, toAttachment } from "./attachment";
 import { readLimits, type Limits } from "./limits";
 import { done, GONE, type Outcome } from "./outcome";
 import { RevokedKeys } from "./revoked-keys";
-import type { DocRef, Presence, Reader } from "./rpc-types";
+import { type DocRef, IdentityHeader, type Presence, type Reader } from "./rpc-types";
 import type { RoomParts } from "./parts";
 import { closedAtOnce, Sockets, upgradeIdentity } from "./sockets";
 import { SqlUpdateStore } from "./store";
@@ -50,6 +51,8 @@ export class DocRoom extends DurableObject<Env> {
   private erased: boolean;
   /** Keys revoked while tokens they minted may live: their sockets and upgrades are refused. */
   private readonly revokedKeys = new RevokedKeys({ getMeta: (k) => this.parts.store.getMeta(k), setMeta: (k, v) => this.parts.store.setMeta(k, v) });
+  /** The relays' links, once the audience outgrows this object (src/relay/links.ts). */
+  private readonly links: RelayLinks;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -73,6 +76,18 @@ export class DocRoom extends DurableObject<Env> {
       storedBytes: () => this.storedBytes(),
       chargeRead: (reader, bytes) => this.chargeRead(reader, bytes),
     });
+    this.links = new RelayLinks({
+      ctx,
+      env,
+      limits: this.limits,
+      parts: this.parts,
+      admission: this.admission,
+      revokedKeys: this.revokedKeys,
+      rule: (userId) => this.h.rules.get(userId),
+      direct: (userId) => this.sockets.count(userId),
+      ref: () => this.ref,
+      erased: () => this.erased,
+    });
     // A change committed just before the object died (or was evicted) whose event is not out yet: look soon.
     const webhooksDue = this.erased ? undefined : this.h.webhooks.pendingAtWake(Date.now());
     if (webhooksDue !== undefined) this.h.alarm.request(webhooksDue);
@@ -87,13 +102,20 @@ export class DocRoom extends DurableObject<Env> {
     this.parts.store = new SqlUpdateStore(this.ctx.storage.sql, (fn) => this.ctx.storage.transactionSync(fn));
     this.parts.ledger = new WebhookLedger(this.ctx.storage.sql);
     // The events are part of the commit: same transaction (the delivery itself happens later, on the alarm).
-    this.parts.store.withUpdates = () => {
+    this.parts.store.withUpdates = (batch) => {
       this.parts.ledger.recordChange(UPDATED, Date.now());
       this.h.versions.recordInCommit();
+      this.links.stage(batch);
     };
     this.parts.outbox = new Outbox(
       this.parts.store,
-      this.sockets.sink(() => this.h.saved.committed()),
+      this.sockets.sink(
+        () => {
+          this.h.saved.committed();
+          this.links.committed();
+        },
+        () => this.links.conns(),
+      ),
       (e) => this.writeFailed(e),
     );
     this.parts.core = new RoomCore<Conn>(this.parts.store, this.parts.outbox, this.limits, () => this.changed());
@@ -106,6 +128,7 @@ export class DocRoom extends DurableObject<Env> {
    */
   private writeFailed(e: unknown): void {
     console.error("storage write failed; unwritten updates dropped, clients will re-sync", { error: String(e) });
+    this.links.unstage();
     this.parts.core.discardMemory();
     this.sockets.dropWhere(() => true, CloseCode.internalError, "storage failure: reconnect");
   }
@@ -131,6 +154,9 @@ export class DocRoom extends DurableObject<Env> {
     // Only the sync route calls this, after checking the upgrade: anything else is a bug, not a request to answer.
     if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") throw new Error("DocRoom.fetch takes WebSocket upgrades only");
     const { ref, userId, claim, exp, keyId, saved } = upgradeIdentity(request.headers);
+    // A relay's link (only another object sets this header: the Worker strips every x-lattice-* header a client sends).
+    const relay = request.headers.get(IdentityHeader.relay);
+    if (relay !== null && userId === "") return this.links.accept(Number(relay));
     // Deleted, or the key revoked, between the Worker's check and now: the permanent close a live socket gets.
     if (!this.remember(ref)) return closedAtOnce(CloseCode.documentDeleted, "document deleted");
     if (keyId !== undefined && this.revokedKeys.has(keyId)) return closedAtOnce(CloseCode.keyRevoked, "key revoked");
@@ -138,7 +164,10 @@ export class DocRoom extends DurableObject<Env> {
     const allowed = decide(claim, this.h.rules.get(userId), "read");
     if (!allowed.ok) return closedAtOnce(CloseCode.accessRemoved, "access removed");
 
-    const refused = this.admission.admit(userId, this.sockets.count(userId), Date.now());
+    // As many sockets as this object keeps: the audience continues on relays (no refusal for room size).
+    if (this.links.full()) return this.links.forward(request);
+    const open = this.sockets.count(userId);
+    const refused = this.admission.admit(userId, { total: open.total, byUser: open.byUser + this.links.roster.countOf(userId) }, Date.now());
     if (refused) return closedAtOnce(CloseCode.tryAgainLater, refused);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
@@ -153,7 +182,10 @@ export class DocRoom extends DurableObject<Env> {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     // A socket this object already closed: its frames still queued behind the close are dropped unread.
     const conn = this.sockets.all().get(ws);
-    if (!conn) return;
+    if (!conn) {
+      if (typeof message !== "string" && this.links.has(ws)) this.links.onMessage(ws, new Uint8Array(message));
+      return;
+    }
     if (typeof message === "string") return this.sockets.drop(conn, CloseCode.unsupportedData, "text frames are not part of the protocol");
     if (message.byteLength > this.limits.maxFrameBytes) return this.sockets.drop(conn, CloseCode.tooBig, "frame too large");
     if (conn.exp * 1000 <= Date.now()) return this.sockets.drop(conn, CloseCode.tokenExpired, "token expired");
@@ -164,6 +196,7 @@ export class DocRoom extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     this.sockets.forget(ws);
+    this.links.onClose(ws);
     try {
       ws.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
     } catch {
@@ -173,6 +206,7 @@ export class DocRoom extends DurableObject<Env> {
 
   override async webSocketError(ws: WebSocket): Promise<void> {
     this.sockets.forget(ws);
+    this.links.onClose(ws);
   }
 
   // ---- the alarm and its duties ----
@@ -220,20 +254,30 @@ export class DocRoom extends DurableObject<Env> {
     return this.call(ref, () => this.h.content.json(kinds, reader));
   }
   async getPresence(ref: DocRef): Promise<Outcome<Presence>> {
-    return this.call(ref, () => this.h.content.presence());
+    return this.call(ref, () => this.h.content.presence(this.links.relayedUsers()));
   }
 
   /** The key was revoked: its tokens' sockets close with 4401 and the key is remembered against later frames and upgrades. */
   async revokeKey(ref: DocRef, keyId: string): Promise<Outcome<number>> {
     return this.call(ref, () => {
       this.revokedKeys.add(keyId, Date.now());
+      this.links.revoke(keyId);
       return done(this.sockets.dropWhere((conn) => conn.keyId === keyId, CloseCode.keyRevoked, "key revoked"));
     });
   }
 
   /** A user's stored rule changed (null: removed): kept for later upgrades and applied to open sockets now (access-rules.ts). */
   async setAccess(ref: DocRef, userId: string, rule: Rule | null): Promise<Outcome<number>> {
-    return this.call(ref, () => done(this.h.rules.apply(userId, rule ?? undefined)));
+    return this.call(ref, () => {
+      this.links.access(userId, rule ?? undefined);
+      return done(this.h.rules.apply(userId, rule ?? undefined));
+    });
+  }
+
+  /** A relay asks whether one more socket may open on it (src/relay/links.ts: the per-user bound counts every object's sockets). */
+  async admitRelayed(ref: DocRef, index: number, tag: number, userId: string, claim: "read" | "write", keyId?: string): Promise<RelayAdmission> {
+    if (!this.remember(ref)) return { ok: false, code: CloseCode.documentDeleted, reason: "document deleted" };
+    return this.links.admit(index, tag, userId, claim, keyId, Date.now());
   }
 
   // ---- versions (versions/room.ts; routes in versions/routes.ts) ----
@@ -277,6 +321,7 @@ export class DocRoom extends DurableObject<Env> {
     // (the retried DELETE finishes the job).
     this.erased = true;
     this.parts.store.setMeta("erased", String(Date.now()));
+    this.links.erase();
     this.sockets.closeAll(CloseCode.documentDeleted, "document deleted");
     this.ref = undefined;
     this.h.catalog.reset();
@@ -289,6 +334,7 @@ export class DocRoom extends DurableObject<Env> {
     // deleteAll drops the tables too (the versions with the rest): recreate them for the tombstone.
     this.open();
     this.h.versions.open();
+    this.links.reopen();
     this.parts.store.setMeta("erased", String(Date.now()));
   }
 

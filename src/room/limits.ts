@@ -26,6 +26,12 @@ export interface Limits extends RoomLimits {
   maxConnectionsPerUser: number;
   /** Sockets one user may open on one document per minute, sustained (a burst of UPGRADE_BURST); past it, 1013. */
   maxUpgradesPerUserPerMinute: number;
+  /** Sockets the document's own object holds before new ones go to relay objects (src/relay, docs/SCALE.md). */
+  relayAfterConnections: number;
+  /** Sockets one relay object holds; the next one there is closed with 1013 (retried, routed afresh). */
+  maxConnectionsPerRelay: number;
+  /** Relay objects one document may have: its audience is bounded by relayAfter + this × per relay. */
+  maxRelaysPerDoc: number;
   /** At most one automatic version per this many seconds of editing (src/versions/policy.ts). */
   versionIntervalSeconds: number;
   /** Automatic versions kept per document, after thinning by age (src/versions/policy.ts). */
@@ -60,6 +66,9 @@ const DEFAULTS: Limits = {
   // user id must mint one per visitor instead (docs/LIMITS.md).
   maxConnectionsPerUser: 10,
   maxUpgradesPerUserPerMinute: 60,
+  relayAfterConnections: 500,
+  maxConnectionsPerRelay: 500,
+  maxRelaysPerDoc: 200,
   versionIntervalSeconds: VERSION_INTERVAL_SECONDS,
   maxAutoVersions: MAX_AUTO_VERSIONS,
   maxVersionBytes: MAX_VERSION_BYTES,
@@ -79,6 +88,9 @@ const VARS: Record<keyof Limits, string> = {
   maxConnectionsPerDoc: "MAX_CONNECTIONS_PER_DOC",
   maxConnectionsPerUser: "MAX_CONNECTIONS_PER_USER",
   maxUpgradesPerUserPerMinute: "MAX_UPGRADES_PER_USER_PER_MINUTE",
+  relayAfterConnections: "RELAY_AFTER_CONNECTIONS",
+  maxConnectionsPerRelay: "MAX_CONNECTIONS_PER_RELAY",
+  maxRelaysPerDoc: "MAX_RELAYS_PER_DOC",
   versionIntervalSeconds: "VERSION_INTERVAL_SECONDS",
   maxAutoVersions: "MAX_AUTO_VERSIONS",
   maxVersionBytes: "MAX_VERSION_BYTES",

@@ -27,6 +27,11 @@ export class RevokedKeys {
     this.store.setMeta(META, JSON.stringify([...keys]));
   }
 
+  /** Every key remembered (sent to a relay when its link opens). */
+  list(): string[] {
+    return [...this.load().keys()];
+  }
+
   private load(): Map<string, number> {
     if (!this.keys) {
       const raw = this.store.getMeta(META);

@@ -40,4 +40,6 @@ export const IdentityHeader = {
   saved: "x-lattice-saved",
   /** The id of the key that minted the token: revoking the key closes the socket. */
   key: "x-lattice-key",
+  /** Which relay (src/relay) the upgrade goes to; on an upgrade to the document's object: a relay's link. */
+  relay: "x-lattice-relay",
 } as const;

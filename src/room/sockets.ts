@@ -6,7 +6,8 @@ import { CloseCode } from "../sync/close-codes";
 import type { Sink } from "../sync/outbox";
 import type { Access } from "../sync/ports";
 import type { RoomCore } from "../sync/room-core";
-import { type Attachment, type Conn, fromAttachment, toAttachment } from "./attachment";
+import { MessageType } from "../sync/frames";
+import { type Attachment, type Conn, fromAttachment, isLinkAttachment, toAttachment } from "./attachment";
 import { type DocRef, IdentityHeader } from "./rpc-types";
 
 export class Sockets {
@@ -23,7 +24,8 @@ export class Sockets {
       this.conns = new Map();
       for (const ws of this.ctx.getWebSockets()) {
         const a = ws.deserializeAttachment() as Attachment | null;
-        if (!a) continue;
+        // A relay's link is not a person (src/relay/links.ts keeps those).
+        if (!a || isLinkAttachment(a)) continue;
         const conn = fromAttachment(ws, a);
         this.conns.set(ws, conn);
         // Presence survives hibernation: joiners see everyone at once, removals carry current clocks.
@@ -33,18 +35,27 @@ export class Sockets {
     return this.conns;
   }
 
-  /** Where the room's outbox sends: these sockets; `committed` runs after each commit with updates. */
-  sink(committed: () => void): Sink<Conn> {
+  /**
+   * Where the room's outbox sends: these sockets and the relays' links (`links`); `committed` runs after
+   * each commit with updates. A link is sent presence only (updates reach it numbered, by the feed), and a
+   * relay's socket as the authority sees it nothing (its relay answers it).
+   */
+  sink(committed: () => void, links: () => Iterable<Conn> = () => []): Sink<Conn> {
+    const all = this;
     return {
       sendNow: (conn, message) => {
+        if (conn.via === "relayed" || (conn.via === "link" && message[0] !== MessageType.awareness)) return;
         try {
           conn.ws.send(message);
         } catch {
           // The socket is closing; its close handler cleans up.
         }
       },
-      connections: () => this.all().values(),
-      awarenessChanged: (conn) => conn.ws.serializeAttachment(toAttachment(conn, (id) => this.core().awarenessState(id))),
+      connections: function* () {
+        yield* all.all().values();
+        yield* links();
+      },
+      awarenessChanged: (conn) => conn.via === undefined && conn.ws.serializeAttachment(toAttachment(conn, (id) => this.core().awarenessState(id))),
       committed,
     };
   }

@@ -91,6 +91,7 @@ function demoDocument(d1: D1Database, id: string, title: string | undefined) {
     updatedAt: now,
     sizeBytes: 0,
     incarnation: randomId(12),
+    relays: 0,
   });
 }
 

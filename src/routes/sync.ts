@@ -14,7 +14,8 @@ import { AppError } from "../errors";
 import { afterResponse } from "../http/kit";
 import { readLimits } from "../room/limits";
 import { IdentityHeader } from "../room/rpc-types";
-import { roomStub } from "../room/stub";
+import { relayStub, roomStub } from "../room/stub";
+import { pickRelay } from "../sync/relay-plan";
 
 export const syncRoutes = new Hono<AppEnv>().get("/:docId", async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
@@ -45,6 +46,8 @@ export const syncRoutes = new Hono<AppEnv>().get("/:docId", async (c) => {
   if (!allowed.ok) throw new AppError("forbidden", allowed.message);
 
   const headers = new Headers(c.req.raw.headers);
+  // Only the Worker and the document's objects speak these: none a client sent may pass.
+  for (const name of [...headers.keys()]) if (name.startsWith("x-lattice-")) headers.delete(name);
   headers.set(IdentityHeader.user, claims.userId);
   headers.set(IdentityHeader.access, claims.access);
   headers.set(IdentityHeader.exp, String(claims.exp));
@@ -54,5 +57,11 @@ export const syncRoutes = new Hono<AppEnv>().get("/:docId", async (c) => {
   headers.set(IdentityHeader.key, claims.keyId);
   // Always set: a header the client sent itself must never pass through.
   headers.set(IdentityHeader.saved, c.req.query("saved") === "1" ? "1" : "0");
-  return roomStub(c.env, { projectId: claims.projectId, docId, incarnation: check.incarnation }).fetch(new Request(c.req.raw.url, { headers }));
+  const ref = { projectId: claims.projectId, docId, incarnation: check.incarnation };
+  // The routing record, read with the row above: past its own share, the document's audience joins its relays
+  // (src/relay, docs/SCALE.md). A stale record is harmless: the object forwards, a full relay answers 1013.
+  if (check.relays === 0) return roomStub(c.env, ref).fetch(new Request(c.req.raw.url, { headers }));
+  const relay = pickRelay(check.relays, Math.random());
+  headers.set(IdentityHeader.relay, String(relay));
+  return relayStub(c.env, ref, relay).fetch(new Request(c.req.raw.url, { headers }));
 });

@@ -33,6 +33,11 @@ export interface RoomConn {
   budgets?: Budgets;
   /** Asked for the `saved` signal (`saved=1`): message 100 after its sync step 2 and after every commit. */
   readonly saved?: boolean;
+  /**
+   * Speaks for many clients: a relay's link to the document's object, whose presence it passes on. Its
+   * claims are not bounded per connection (the room's byte cap still holds).
+   */
+  readonly speaksForMany?: boolean;
 }
 
 /** Persistence of the update log and snapshots, behind a small interface. */

@@ -153,7 +153,7 @@ export class Presence<C extends RoomConn> {
       }
       out.push(e);
     }
-    if (conn.clientIds.size + claims.size > this.limits.maxAwarenessIdsPerConn) {
+    if (!conn.speaksForMany && conn.clientIds.size + claims.size > this.limits.maxAwarenessIdsPerConn) {
       return { refused: { code: CloseCode.tooLarge, reason: "too many awareness client ids on one connection" } };
     }
     // The room's cap is shared: past it the newcomer waits (1013, retried) rather than being refused for good.

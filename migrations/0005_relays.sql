@@ -1,0 +1,1 @@
+ALTER TABLE `documents` ADD `relays` integer DEFAULT 0 NOT NULL;

@@ -1,0 +1,383 @@
+/**
+ * A relay object: one of the document's relays (`{document}#r{k}`), holding its share of the audience
+ * once the document's own object has as many sockets as it keeps (RELAY_AFTER_CONNECTIONS). It speaks the
+ * same y-websocket protocol to its sockets, from a replica fed by the document's object over a link
+ * (upstream.ts), and it never writes: a writer's updates go up, are committed there and come back down
+ * by the feed to everyone. Admission (the per-user bound, rules, revoked keys) is decided by the
+ * document's object; token expiry, frame checks and read budgets are applied here, as there.
+ */
+import { DurableObject } from "cloudflare:workers";
+import * as Y from "yjs";
+import { effectiveAccess } from "../auth/access";
+import type { Env } from "../env";
+import { budgetsOfUser } from "../sync/budget";
+import { CloseCode } from "../sync/close-codes";
+import { decodeFrame, encodeAwareness, encodeSaved, encodeSyncStep1, encodeSyncStep2, encodeUpdate, isEmptyStateVector } from "../sync/frames";
+import { type Budgets, realClock, type Transport } from "../sync/ports";
+import { Presence } from "../sync/presence";
+import { AWARENESS_ENTRY_BYTES } from "../sync/room-core";
+import type { LinkMessage, RosterEntry } from "../sync/relay-wire";
+import { type Conn, fromAttachment, toAttachment, type Attachment } from "../room/attachment";
+import { readLimits, type Limits } from "../room/limits";
+import { RevokedKeys } from "../room/revoked-keys";
+import { type DocRef, IdentityHeader } from "../room/rpc-types";
+import { closedAtOnce, upgradeIdentity } from "../room/sockets";
+import { roomStub } from "../room/stub";
+import { type Downstream, Upstream } from "./upstream";
+
+/** How long a relay keeps its link once its last socket is gone (a reconnecting crowd finds it ready). */
+const IDLE_LINK_MS = 30_000;
+/** How soon the alarm retries a lost link while sockets wait on it. */
+const RELINK_MS = 1_000;
+
+export class DocRelay extends DurableObject<Env> {
+  private readonly limits: Limits;
+  private readonly upstream: Upstream;
+  private readonly presence: Presence<Conn>;
+  /** The authority's presence, as one connection of this relay's presence (it speaks for many). */
+  private readonly above: Conn;
+  private conns: Map<WebSocket, Conn> | undefined;
+  private readonly tags = new Map<WebSocket, number>();
+  private nextTag = 1;
+  private readonly userBudgets = new Map<string, Budgets>();
+  private readonly revokedKeys: RevokedKeys;
+  private ref: DocRef | undefined;
+  private index = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.limits = readLimits(env);
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    const meta = { get: (k: string) => this.getMeta(k), set: (k: string, v: string) => this.setMeta(k, v) };
+    this.revokedKeys = new RevokedKeys({ getMeta: meta.get, setMeta: meta.set });
+    const saved = this.getMeta("ref");
+    if (saved) [this.ref, this.index] = JSON.parse(saved) as [DocRef, number];
+    this.above = {
+      ws: undefined as unknown as WebSocket,
+      userId: "",
+      access: "read",
+      claim: "read",
+      exp: Number.MAX_SAFE_INTEGER,
+      clientIds: new Map(),
+      speaksForMany: true,
+      via: "link",
+    };
+    this.presence = new Presence(this.transport(), this.limits, realClock);
+    this.upstream = new Upstream(env, meta, this.downstream());
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    // Woken with sockets still open (an eviction kept them hibernated): the link comes back at once.
+    if (this.ref && ctx.getWebSockets().length > 0) ctx.waitUntil(this.wake());
+  }
+
+  /**
+   * Re-opens the link if sockets are waiting on it; the document's object calls this when a link with
+   * sockets behind it closed (the relay was evicted, or restarted).
+   */
+  async wake(): Promise<boolean> {
+    if (!this.ref || this.erased || this.sockets().size === 0) return false;
+    try {
+      await this.upstream.ready(this.ref, this.index);
+      return true;
+    } catch (e) {
+      console.error("relay: link not re-opened; the alarm retries", { error: String(e) });
+      await this.schedule(Date.now() + RELINK_MS);
+      return false;
+    }
+  }
+
+  private getMeta(key: string): string | undefined {
+    return this.ctx.storage.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = ?`, key).toArray()[0]?.value;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.ctx.storage.sql.exec(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value);
+  }
+
+  private get erased(): boolean {
+    return this.getMeta("erased") !== undefined;
+  }
+
+  /** The sockets, rebuilt from their attachments after an eviction (with new tags: the hello lists them). */
+  private sockets(): Map<WebSocket, Conn> {
+    if (!this.conns) {
+      this.conns = new Map();
+      for (const ws of this.ctx.getWebSockets()) {
+        const a = ws.deserializeAttachment() as Attachment | null;
+        if (!a) continue;
+        const conn = fromAttachment(ws, a);
+        this.conns.set(ws, conn);
+        this.tags.set(ws, this.nextTag++);
+        for (const [id, clock, state] of a.c) this.presence.restore(conn, id, clock, state);
+      }
+    }
+    return this.conns;
+  }
+
+  private transport(): Transport<Conn> {
+    const sendTo = (conn: Conn, message: Uint8Array) => {
+      if (conn === this.above) return;
+      try {
+        conn.ws.send(message);
+      } catch {
+        // closing; its close handler cleans up
+      }
+    };
+    return {
+      send: sendTo,
+      connections: () => this.sockets().values(),
+      broadcast: (message, except) => {
+        for (const c of this.sockets().values()) if (c !== except) sendTo(c, message);
+      },
+      broadcastUpdate: (update, except) => {
+        const message = encodeUpdate(update);
+        for (const c of this.sockets().values()) if (c !== except) sendTo(c, message);
+      },
+      awarenessChanged: (conn) => {
+        if (conn !== this.above) conn.ws.serializeAttachment(toAttachment(conn, (id) => this.presence.state(id)));
+      },
+    };
+  }
+
+  private downstream(): Downstream {
+    return {
+      update: (update) => {
+        const message = encodeUpdate(update);
+        let saved: Uint8Array | undefined;
+        for (const conn of this.sockets().values()) {
+          this.sendTo(conn, message);
+          if (conn.saved) this.sendTo(conn, (saved ??= encodeSaved(Y.encodeStateVector(this.upstream.replica))));
+        }
+      },
+      resync: () => this.dropWhere(() => true, CloseCode.internalError, "relay restarted: reconnect to re-sync"),
+      control: (m) => this.control(m),
+      erased: () => this.erase(),
+      lost: () => {
+        if (this.sockets().size > 0) this.ctx.waitUntil(this.schedule(Date.now() + RELINK_MS));
+      },
+      roster: () => [...this.sockets()].map(([ws, c]): RosterEntry => ({ tag: this.tags.get(ws)!, userId: c.userId, access: c.access })),
+    };
+  }
+
+  private sendTo(conn: Conn, message: Uint8Array): void {
+    try {
+      conn.ws.send(message);
+    } catch {
+      // closing
+    }
+  }
+
+  // ---- upgrades (the Worker, or the document's object when it is full, checked the token and the catalog) ----
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") throw new Error("DocRelay.fetch takes WebSocket upgrades only");
+    const { ref, userId, claim, exp, keyId, saved } = upgradeIdentity(request.headers);
+    if (!this.ref) {
+      this.ref = ref;
+      this.index = Number(request.headers.get(IdentityHeader.relay) ?? 0);
+      this.setMeta("ref", JSON.stringify([ref, this.index]));
+    }
+    if (this.erased) return closedAtOnce(CloseCode.documentDeleted, "document deleted");
+    if (keyId !== undefined && this.revokedKeys.has(keyId)) return closedAtOnce(CloseCode.keyRevoked, "key revoked");
+    if (this.sockets().size >= Math.min(this.limits.maxConnectionsPerRelay, this.limits.maxConnectionsPerDoc)) {
+      return closedAtOnce(CloseCode.tryAgainLater, "this relay is full: try again later");
+    }
+    try {
+      await this.upstream.ready(this.ref, this.index);
+    } catch (e) {
+      console.error("relay: no link to the document", { error: String(e) });
+      return closedAtOnce(CloseCode.tryAgainLater, "the document is not reachable: try again later");
+    }
+    const tag = this.nextTag++;
+    const admitted = await roomStub(this.env, this.ref).admitRelayed(this.ref, this.index, tag, userId, claim, keyId);
+    if (!admitted.ok) return closedAtOnce(admitted.code, admitted.reason);
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server);
+    const conn: Conn = { ws: server, userId, access: admitted.access, claim, exp, saved, keyId, clientIds: new Map() };
+    server.serializeAttachment(toAttachment(conn, () => undefined));
+    this.sockets().set(server, conn);
+    this.tags.set(server, tag);
+    clearTimeout(this.idleTimer);
+    this.sendTo(conn, encodeSyncStep1(Y.encodeStateVector(this.upstream.replica)));
+    const all = this.presence.message();
+    if (all) this.sendTo(conn, all);
+    await this.schedule(exp * 1000);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  private async schedule(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || at < current) await this.ctx.storage.setAlarm(at);
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const conn = this.sockets().get(ws);
+    if (!conn) return;
+    if (typeof message === "string") return this.drop(conn, CloseCode.unsupportedData, "text frames are not part of the protocol");
+    if (message.byteLength > this.limits.maxFrameBytes) return this.drop(conn, CloseCode.tooBig, "frame too large");
+    if (conn.exp * 1000 <= Date.now()) return this.drop(conn, CloseCode.tokenExpired, "token expired");
+    if (conn.keyId !== undefined && this.revokedKeys.has(conn.keyId)) return this.drop(conn, CloseCode.keyRevoked, "key revoked");
+    const bytes = new Uint8Array(message);
+    const decoded = decodeFrame(bytes);
+    if (!decoded.ok) return this.drop(conn, CloseCode.protocolError, "malformed frame");
+    const frame = decoded.value;
+    if (frame.kind === "unknown") return;
+    const now = Date.now();
+    const budgets = (conn.budgets ??= budgetsOfUser(this.userBudgets, conn.userId, this.limits, now));
+    const spent = (frame.kind === "awareness" ? !budgets.awareness.take(now) : !budgets.messages.take(now)) || !budgets.bytes.take(now, bytes.length);
+    if (spent) return this.drop(conn, CloseCode.tryAgainLater, "over the rate budget: try again later");
+    switch (frame.kind) {
+      case "sync-step1": {
+        const replica = this.upstream.replica;
+        const answer = encodeSyncStep2(isEmptyStateVector(frame.stateVector) ? Y.encodeStateAsUpdate(replica) : Y.encodeStateAsUpdate(replica, frame.stateVector));
+        budgets.bytes.charge(now, answer.length);
+        this.sendTo(conn, answer);
+        if (conn.saved) this.sendTo(conn, encodeSaved(Y.encodeStateVector(replica)));
+        return;
+      }
+      case "sync-step2":
+      case "sync-update": {
+        // A reader's writes are ignored, silently, as on the document's object.
+        if (conn.access !== "write") return;
+        if (frame.update.length > this.limits.maxDocBytes) return this.drop(conn, CloseCode.tooLarge, "update larger than the document size limit");
+        // Up to the document's object, which commits it and sends it back down to everyone by the feed.
+        if (!this.upstream.send({ type: "up", from: this.sender(ws, conn), frame: bytes })) {
+          return this.drop(conn, CloseCode.tryAgainLater, "the document is not reachable: try again later");
+        }
+        return;
+      }
+      case "awareness": {
+        budgets.bytes.charge(now, frame.entries.length * AWARENESS_ENTRY_BYTES);
+        const owned = new Set(conn.clientIds.keys());
+        const { refused, acceptedBytes } = this.presence.apply(conn, frame.entries, now);
+        if (refused) return this.drop(conn, refused.code, refused.reason);
+        // A writer's own states travel up (everyone sees writers); a reader's stay on this relay, and the
+        // echoes a stock provider adds of everyone else never leave it.
+        if (acceptedBytes === 0 || conn.access !== "write") return;
+        const own = frame.entries.filter((e) => conn.clientIds.has(e.clientId) || owned.has(e.clientId));
+        if (own.length > 0) this.upstream.send({ type: "upAwareness", from: this.sender(ws, conn), frame: encodeAwareness(own) });
+        return;
+      }
+      case "query-awareness": {
+        const all = this.presence.message();
+        if (all) this.sendTo(conn, all);
+        return;
+      }
+    }
+  }
+
+  private sender(ws: WebSocket, conn: Conn) {
+    return { tag: this.tags.get(ws)!, userId: conn.userId, claim: conn.claim, keyId: conn.keyId ?? "" };
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    this.forget(ws);
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
+    } catch {
+      // already closed
+    }
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.forget(ws);
+  }
+
+  private forget(ws: WebSocket): void {
+    const conn = this.sockets().get(ws);
+    if (!conn) return;
+    this.sockets().delete(ws);
+    this.presence.disconnect(conn, Date.now());
+    this.upstream.send({ type: "leave", tag: this.tags.get(ws)! });
+    this.tags.delete(ws);
+    if (this.sockets().size === 0) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = setTimeout(() => this.sockets().size === 0 && this.upstream.close(), IDLE_LINK_MS);
+    }
+  }
+
+  private drop(conn: Conn, code: number, reason: string): void {
+    this.forget(conn.ws);
+    try {
+      conn.ws.serializeAttachment(null);
+      conn.ws.close(code, reason);
+    } catch {
+      // already closed
+    }
+  }
+
+  private dropWhere(pick: (conn: Conn) => boolean, code: number, reason: string): void {
+    for (const conn of [...this.sockets().values()]) if (pick(conn)) this.drop(conn, code, reason);
+  }
+
+  /** What the document's object decided for sockets here. */
+  private control(m: LinkMessage): void {
+    switch (m.type) {
+      case "awareness": {
+        const decoded = decodeFrame(m.frame);
+        if (decoded.ok && decoded.value.kind === "awareness") this.presence.apply(this.above, decoded.value.entries, Date.now());
+        return;
+      }
+      case "access": {
+        const rule = m.rule === "read" || m.rule === "write" || m.rule === "none" ? m.rule : undefined;
+        for (const conn of [...this.sockets().values()]) {
+          if (conn.userId !== m.userId) continue;
+          const access = effectiveAccess(conn.claim, rule);
+          if (access === "none") {
+            this.drop(conn, CloseCode.accessRemoved, "access removed");
+            continue;
+          }
+          if (access === conn.access) continue;
+          conn.access = access;
+          conn.ws.serializeAttachment(toAttachment(conn, (id) => this.presence.state(id)));
+          // As on the document's object: what the client changed while read-only comes now.
+          if (access === "write") this.sendTo(conn, encodeSyncStep1(Y.encodeStateVector(this.upstream.replica)));
+        }
+        return;
+      }
+      case "revoke":
+        this.revokedKeys.add(m.keyId, Date.now());
+        return this.dropWhere((c) => c.keyId === m.keyId, CloseCode.keyRevoked, "key revoked");
+      case "refused": {
+        for (const [ws, tag] of this.tags) {
+          const conn = this.sockets().get(ws);
+          if (tag === m.tag && conn) this.drop(conn, m.code, m.reason);
+        }
+        return;
+      }
+    }
+  }
+
+  /** The document was deleted: every socket closes with 4404, and this relay refuses everything from now on. */
+  private erase(): void {
+    this.setMeta("erased", String(Date.now()));
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(CloseCode.documentDeleted, "document deleted");
+      } catch {
+        // already closed
+      }
+    }
+    this.conns = new Map();
+    this.tags.clear();
+    this.upstream.close();
+  }
+
+  /** Token expiry (4401), and a lost link re-opened while sockets wait on it. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.dropWhere((c) => c.exp * 1000 <= now, CloseCode.tokenExpired, "token expired");
+    let next = Number.POSITIVE_INFINITY;
+    for (const c of this.sockets().values()) next = Math.min(next, c.exp * 1000);
+    if (this.sockets().size > 0 && this.ref && !this.upstream.live && !this.erased) {
+      await this.upstream.ready(this.ref, this.index).catch(() => {});
+      if (!this.upstream.live) next = Math.min(next, now + RELINK_MS);
+    }
+    if (next !== Number.POSITIVE_INFINITY) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** For tests and benchmarks: what this relay holds. */
+  async stats(): Promise<{ sockets: number; live: boolean; stateVector: Uint8Array }> {
+    return { sockets: this.sockets().size, live: this.upstream.live, stateVector: Y.encodeStateVector(this.upstream.replica) };
+  }
+}

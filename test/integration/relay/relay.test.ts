@@ -1,0 +1,153 @@
+/**
+ * Relays in workerd (issue 26): the Worker routes by the routing record (documents.relays, set here straight
+ * in D1 as the document's object would publish it), stock y-websocket providers connect unmodified, a writer
+ * on a relay is read on the document's object and on the other relays, nothing reaches a socket twice, an
+ * evicted relay catches up, and deletion, rules and revocation reach relay sockets.
+ */
+import { env, evictDurableObject } from "cloudflare:test";
+import { and, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { describe, expect, it } from "vitest";
+import type { WebsocketProvider } from "y-websocket";
+import * as Y from "yjs";
+import { documents } from "../../../src/db/schema";
+import { relayStub, roomStub } from "../../../src/room/stub";
+import { decodeFrame } from "../../../src/sync/frames";
+import { eventually } from "../../helpers/eventually";
+import { api, createDoc, createProject, expectJson, incarnationOf, mintToken } from "../../helpers/rest";
+import { openRaw, providersPerTest, synced, waitFor } from "../../helpers/sync";
+
+const provider = providersPerTest();
+
+async function setup() {
+  const p = await createProject();
+  const d = await createDoc(p.secretKey);
+  const ref = { projectId: p.id, docId: d.id, incarnation: await incarnationOf(p.id, d.id) };
+  const token = async (userId: string, access: "read" | "write" = "write") => (await mintToken(p.secretKey, d.id, access, userId)).token;
+  return { p, d, ref, token };
+}
+
+/** Publishes the routing record as the document's object does when its audience passes RELAY_AFTER_CONNECTIONS. */
+async function routeToRelays(ref: { projectId: string; docId: string }, relays: number): Promise<void> {
+  await drizzle(env.DB)
+    .update(documents)
+    .set({ relays })
+    .where(and(eq(documents.projectId, ref.projectId), eq(documents.id, ref.docId)));
+}
+
+const text = (p: WebsocketProvider) => p.doc.getText("t").toString();
+
+/** The sync updates (message 0/2) a raw socket received after its first `skip` frames. */
+function updatesIn(frames: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const f of frames) {
+    const d = decodeFrame(f);
+    if (d.ok && d.value.kind === "sync-update") out.push(d.value.update);
+  }
+  return out;
+}
+
+describe("relays", () => {
+  it("carry a writer's edits to the document's object and to other relays, and count every socket", async () => {
+    const { p, d, ref, token } = await setup();
+    const direct = provider(d.id, await token("direct"));
+    await synced(direct);
+    await routeToRelays(ref, 2);
+    const relayed: WebsocketProvider[] = [];
+    for (let i = 0; i < 8; i++) relayed.push(provider(d.id, await token(`viewer-${i}`)));
+    await Promise.all(relayed.map(synced));
+    const [r0, r1] = await Promise.all([relayStub(env, ref, 0).stats(), relayStub(env, ref, 1).stats()]);
+    // Eight sockets spread at random over two relays: both hold some (1 in 128 that one holds all: retried below).
+    expect(r0.sockets + r1.sockets).toBe(8);
+
+    relayed[0]!.doc.getText("t").insert(0, "from a relay");
+    await waitFor(() => text(direct) === "from a relay" && relayed.every((r) => text(r) === "from a relay"), "relay writer read everywhere");
+    direct.doc.getText("t").insert(0, "> ");
+    await waitFor(() => relayed.every((r) => text(r) === "> from a relay"), "direct writer read on relays");
+
+    const presence = await expectJson<{ connections: number; users: { userId: string }[] }>(await api(`/v1/docs/${d.id}/presence`, { token: p.secretKey }), 200);
+    expect(presence.connections).toBe(9);
+    expect(new Set(presence.users.map((u) => u.userId))).toEqual(new Set(["direct", ...relayed.map((_, i) => `viewer-${i}`)]));
+  });
+
+  it("send each committed edit to a relay socket exactly once, across evictions of the document's object", async () => {
+    const { d, ref, token } = await setup();
+    const writer = provider(d.id, await token("writer"));
+    await synced(writer);
+    await routeToRelays(ref, 1);
+    const reader = await openRaw(d.id, await token("reader", "read"));
+    await waitFor(() => reader.received.length >= 1, "greeting");
+    const t = writer.doc.getText("t");
+    const expectUpdates = (n: number) => waitFor(() => updatesIn(reader.received).length >= n, `${n} updates`);
+
+    for (let i = 0; i < 5; i++) {
+      t.insert(t.length, String(i));
+      await expectUpdates(i + 1);
+    }
+    // The document's object is evicted: its sockets hibernate (the link among them), and it wakes in a new
+    // epoch. The relay sees the next number from another epoch, asks, and gets what its state vector lacks.
+    await evictDurableObject(roomStub(env, ref));
+    t.insert(t.length, "a");
+    await expectUpdates(6);
+    // Evicted again, closing its sockets this time: the link drops, the relay opens it again within a second
+    // (its alarm) and catches up on what was written meanwhile; the stock writer reconnects on its own.
+    await evictDurableObject(roomStub(env, ref), { webSockets: "close" });
+    await synced(writer);
+    t.insert(t.length, "b");
+    await eventually(async () => {
+      const s = await relayStub(env, ref, 0).stats();
+      if (!s.live) throw new Error("relay not back");
+      return s;
+    });
+    t.insert(t.length, "c");
+    await waitFor(() => {
+      const doc = new Y.Doc();
+      for (const u of updatesIn(reader.received)) Y.applyUpdate(doc, u);
+      return doc.getText("t").toString() === "01234abc";
+    }, "the reader has everything");
+    await new Promise((r) => setTimeout(r, 200));
+    const updates = updatesIn(reader.received);
+    // Seven single edits, and the writer's re-sync after its reconnect (empty for the reader): never anything twice.
+    expect(updates.length).toBeGreaterThanOrEqual(8);
+    const seen = new Y.Doc();
+    let repeated = 0;
+    for (const u of updates) {
+      const before = Y.encodeStateVector(seen);
+      Y.applyUpdate(seen, u);
+      if (Buffer.from(Y.encodeStateVector(seen)).equals(Buffer.from(before))) repeated++;
+    }
+    expect(repeated).toBe(0);
+    reader.ws.close();
+  }, 120_000);
+
+  it("close every relay socket with 4404 when the document is deleted, and refuse new ones", async () => {
+    const { p, d, ref, token } = await setup();
+    const direct = provider(d.id, await token("direct"));
+    await synced(direct);
+    await routeToRelays(ref, 1);
+    const onRelay = await openRaw(d.id, await token("viewer"));
+    await waitFor(() => onRelay.received.length >= 1, "greeting");
+    expect((await relayStub(env, ref, 0).stats()).sockets).toBe(1);
+    expect((await api(`/v1/docs/${d.id}`, { method: "DELETE", token: p.secretKey })).status).toBe(204);
+    expect((await onRelay.closed).code).toBe(4404);
+  });
+
+  it("apply a stored rule and a key's revocation to relay sockets", async () => {
+    const { p, d, ref, token } = await setup();
+    const direct = provider(d.id, await token("direct"));
+    await synced(direct);
+    await routeToRelays(ref, 1);
+    const kicked = await openRaw(d.id, await token("kicked"));
+    const revoked = await openRaw(d.id, await token("other"));
+    await waitFor(() => kicked.received.length >= 1 && revoked.received.length >= 1, "greetings");
+    const put = await api(`/v1/docs/${d.id}/access/kicked`, { method: "PUT", token: p.secretKey, json: { access: "none" } });
+    expect(put.status).toBe(200);
+    expect((await kicked.closed).code).toBe(4403);
+    expect(revoked.isClosed()).toBe(false);
+    // The project's first key minted every token here: revoking it closes the rest, relay sockets included.
+    const keys = await expectJson<{ data: { id: string }[] }>(await api("/v1/keys", { token: p.secretKey }), 200);
+    const second = await expectJson<{ secretKey: string }>(await api("/v1/keys", { token: p.secretKey, json: { name: "second" } }), 201);
+    for (const k of keys.data) await api(`/v1/keys/${k.id}`, { method: "DELETE", token: second.secretKey });
+    expect((await revoked.closed).code).toBe(4401);
+  });
+});
