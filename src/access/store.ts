@@ -3,11 +3,9 @@
  * statements come from webhooks/queries.ts, as for every catalog change that has an event).
  */
 import { and, eq, sql } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import { type AccessRow, documentAccess } from "../db/schema";
+import { orm as db } from "../db/session";
 import { fanOut, type NewEvent } from "../webhooks/queries";
-
-const db = (d1: D1Database) => drizzle(d1);
 
 /**
  * Stores (or replaces) a user's access rule on one creation of a document, unless the document already has

@@ -1,9 +1,7 @@
 /** Stored access rules in D1 (document_access): reading them. Writes go with their webhook event (access/store.ts). */
 import { and, asc, eq, gt } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import { type AccessRow, documentAccess, type DocumentRow, documents } from "./schema";
-
-const db = (d1: D1Database) => drizzle(d1);
+import { orm as db } from "./session";
 
 /** Joins a document row to the rule stored for `userId` on that creation of it (absent: null). */
 export const ruleOf = (userId: string) =>

@@ -1,10 +1,12 @@
-/** The catalog's D1 statements (projects, keys, documents), through drizzle like webhooks/queries.ts: functions taking the D1 binding and plain values, returning rows. No Hono context. */
+/**
+ * The catalog's D1 statements (projects, keys, documents), through drizzle like webhooks/queries.ts: functions
+ * taking the D1 binding and plain values, returning rows. No Hono context. A function that takes a `Catalog`
+ * may also be given a session (src/db/session.ts); every access check takes the binding, the primary.
+ */
 import { and, asc, desc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import { ruleOf } from "./access";
 import { apiKeys, documentAccess, documents, projects, type ApiKey, type DocumentRow, type Project } from "./schema";
-
-const db = (d1: D1Database) => drizzle(d1);
+import { type Catalog, orm as db } from "./session";
 
 // ---- projects ----
 
@@ -98,7 +100,7 @@ export async function insertDocument(d1: D1Database, doc: DocumentRow): Promise<
   return row;
 }
 
-export async function getDocument(d1: D1Database, projectId: string, docId: string): Promise<DocumentRow | undefined> {
+export async function getDocument(d1: Catalog, projectId: string, docId: string): Promise<DocumentRow | undefined> {
   const [row] = await db(d1)
     .select()
     .from(documents)
@@ -108,7 +110,7 @@ export async function getDocument(d1: D1Database, projectId: string, docId: stri
 }
 
 export async function updateDocument(
-  d1: D1Database,
+  d1: Catalog,
   projectId: string,
   docId: string,
   patch: { title?: string | null; metadata?: string; updatedAt: number },
@@ -164,7 +166,7 @@ export async function ensureProjectWithKey(d1: D1Database, project: Project, key
  * the primary key rather than LIKE: SQLite's LIKE ignores ASCII case and treats `_` as a wildcard.
  * Returns up to `limit + 1` rows so the caller can tell whether another page follows.
  */
-export async function listDocuments(d1: D1Database, projectId: string, opts: { limit: number; afterId?: string; prefix?: string }): Promise<DocumentRow[]> {
+export async function listDocuments(d1: Catalog, projectId: string, opts: { limit: number; afterId?: string; prefix?: string }): Promise<DocumentRow[]> {
   const conds = [eq(documents.projectId, projectId)];
   if (opts.afterId !== undefined) conds.push(gt(documents.id, opts.afterId));
   if (opts.prefix) {

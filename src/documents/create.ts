@@ -4,6 +4,7 @@
  * Deleting records `document.deleted` the same way.
  */
 import type { DocumentRow } from "../db/schema";
+import type { Catalog } from "../db/session";
 import type { Env } from "../env";
 import { randomId } from "../ids";
 import { eventBody, type DocumentEventData } from "../webhooks/events";
@@ -34,16 +35,28 @@ function documentEvent(type: "document.created" | "document.deleted", projectId:
 
 /**
  * Inserts `row` with its `document.created` event unless the project has the id, or (with `under`) already
- * has `max` documents under `prefix`; false then, and nothing changed.
+ * has `max` documents under `prefix`; false then, and nothing changed. `into` is a session when the route
+ * answers the write's bookmark (src/db/session.ts).
  */
-export async function createDocument(env: Env, waitUntil: WaitUntil, row: DocumentRow, under?: { prefix: string; max: number }): Promise<boolean> {
+export async function createDocument(
+  env: Env,
+  waitUntil: WaitUntil,
+  row: DocumentRow,
+  under?: { prefix: string; max: number },
+  into: Catalog = env.DB,
+): Promise<boolean> {
   const event = documentEvent("document.created", row.projectId, row.id, row.createdAt);
-  const { inserted } = await recordDeliveries(env, waitUntil, row.projectId, () => insertDocumentWithEvent(env.DB, row, event, under));
+  const { inserted } = await recordDeliveries(env, waitUntil, row.projectId, () => insertDocumentWithEvent(into, row, event, under));
   return inserted;
 }
 
-/** Removes that creation's catalog row with its `document.deleted` event. */
-export async function deleteDocumentRow(env: Env, waitUntil: WaitUntil, ref: { projectId: string; docId: string; incarnation: string }): Promise<void> {
+/** Removes that creation's catalog row with its `document.deleted` event (`from`: as `into` above). */
+export async function deleteDocumentRow(
+  env: Env,
+  waitUntil: WaitUntil,
+  ref: { projectId: string; docId: string; incarnation: string },
+  from: Catalog = env.DB,
+): Promise<void> {
   const event = documentEvent("document.deleted", ref.projectId, ref.docId, Date.now());
-  await recordDeliveries(env, waitUntil, ref.projectId, () => deleteDocumentWithEvent(env.DB, ref, event));
+  await recordDeliveries(env, waitUntil, ref.projectId, () => deleteDocumentWithEvent(from, ref, event));
 }

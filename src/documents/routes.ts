@@ -1,13 +1,30 @@
 /**
  * The document catalog (D1): create, list, read, patch and delete documents; and what every document
  * route shares: the id and its schema, a row's JSON shape, the catalog check and the document's object.
+ * The listing and a secret key's metadata read may come from a D1 read replica; every route here answers
+ * and takes the read-your-writes bookmark (src/db/session.ts).
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireDocAccess, requireSecretKey } from "../auth/middleware";
 import { encodeCursor } from "../cursor";
 import { listDocuments, updateDocument } from "../db/queries";
+import { catalogReads, primarySession } from "../db/session";
 import { AppError } from "../errors";
-import { afterResponse, DOC_ID_PATTERN, DocId, DocParams, gone, idCursor, json, loadDoc, room } from "../http/kit";
+import {
+  afterResponse,
+  answerBookmark,
+  BOOKMARK_HEADER,
+  BookmarkHeaders,
+  bookmarkAnswered,
+  DOC_ID_PATTERN,
+  DocId,
+  DocParams,
+  gone,
+  idCursor,
+  json,
+  loadDoc,
+  room,
+} from "../http/kit";
 import { createRouter, errors, PageQuery, page, SECURITY } from "../http/openapi";
 import { randomId } from "../ids";
 import { createDocument, deleteDocumentRow, newDocumentRow } from "./create";
@@ -57,8 +74,8 @@ const createDoc = createRoute({
   tags: ["documents"],
   security: SECURITY.secretKey,
   middleware: [requireSecretKey] as const,
-  request: { body: { required: false, content: json(CreateDocBody) } },
-  responses: { 201: { description: "The document", content: json(DocumentSchema) }, ...errors(400, 401, 403, 409, 415) },
+  request: { headers: BookmarkHeaders, body: { required: false, content: json(CreateDocBody) } },
+  responses: { 201: { description: "The document", headers: bookmarkAnswered, content: json(DocumentSchema) }, ...errors(400, 401, 403, 409, 415) },
 });
 
 const listDocs = createRoute({
@@ -67,14 +84,15 @@ const listDocs = createRoute({
   summary: "List documents ordered by id",
   operationId: "listDocuments",
   description:
-    "The project's documents ordered by id, `limit` (1–100, default 20) per page, optionally only ids starting with `prefix`. Pass `nextCursor` back as `cursor` for the next page.",
+    "The project's documents ordered by id, `limit` (1–100, default 20) per page, optionally only ids starting with `prefix`. Pass `nextCursor` back as `cursor` for the next page. May be read from a replica a moment behind; send an earlier answer's `x-lattice-bookmark` to see at least what that answer saw.",
   tags: ["documents"],
   security: SECURITY.secretKey,
   middleware: [requireSecretKey] as const,
-  request: { query: ListQuery },
+  request: { query: ListQuery, headers: BookmarkHeaders },
   responses: {
     200: {
       description: "One page; nextCursor is null on the last",
+      headers: bookmarkAnswered,
       content: json(page(DocumentSchema)),
     },
     ...errors(400, 401, 403),
@@ -86,12 +104,13 @@ const getDoc = createRoute({
   path: "/docs/{id}",
   summary: "A document",
   operationId: "getDocument",
-  description: "A document's catalog entry: title, metadata, times and stored size (`sizeBytes`, kept up to date within seconds).",
+  description:
+    "A document's catalog entry: title, metadata, times and stored size (`sizeBytes`, kept up to date within seconds). With a secret key it may be read from a replica a moment behind (send an earlier answer's `x-lattice-bookmark` to see at least what that answer saw); a client token's answer is the row its access check read on the primary.",
   tags: ["documents"],
   security: SECURITY.docAccess,
   middleware: [requireDocAccess("read")] as const,
-  request: { params: DocParams },
-  responses: { 200: { description: "The document", content: json(DocumentSchema) }, ...errors(400, 401, 403, 404) },
+  request: { params: DocParams, headers: BookmarkHeaders },
+  responses: { 200: { description: "The document", headers: bookmarkAnswered, content: json(DocumentSchema) }, ...errors(400, 401, 403, 404) },
 });
 
 const patchDoc = createRoute({
@@ -103,8 +122,8 @@ const patchDoc = createRoute({
   tags: ["documents"],
   security: SECURITY.secretKey,
   middleware: [requireSecretKey] as const,
-  request: { params: DocParams, body: { required: true, content: json(PatchDocBody) } },
-  responses: { 200: { description: "The updated document", content: json(DocumentSchema) }, ...errors(400, 401, 403, 404, 415) },
+  request: { params: DocParams, headers: BookmarkHeaders, body: { required: true, content: json(PatchDocBody) } },
+  responses: { 200: { description: "The updated document", headers: bookmarkAnswered, content: json(DocumentSchema) }, ...errors(400, 401, 403, 404, 415) },
 });
 
 const deleteDoc = createRoute({
@@ -116,30 +135,42 @@ const deleteDoc = createRoute({
   tags: ["documents"],
   security: SECURITY.secretKey,
   middleware: [requireSecretKey] as const,
-  request: { params: DocParams },
-  responses: { 204: { description: "Deleted" }, ...errors(400, 401, 403, 404) },
+  request: { params: DocParams, headers: BookmarkHeaders },
+  responses: { 204: { description: "Deleted", headers: bookmarkAnswered }, ...errors(400, 401, 403, 404) },
 });
 
 // ---- handlers ----
 
+// Writes run in a session that starts on the primary, so they can answer a bookmark (the binding gives none);
+// the bookmark they were sent was validated, but the primary is already at least that new.
 export const docRoutes = createRouter()
   .openapi(createDoc, async (c) => {
     const body = c.req.valid("json");
     const row = newDocumentRow(c.var.projectId, { id: body.id ?? randomId(21), title: body.title, metadata: body.metadata });
-    if (!(await createDocument(c.env, afterResponse(c), row))) throw new AppError("conflict", "the project already has a document with this id");
+    const session = primarySession(c.env.DB);
+    if (!(await createDocument(c.env, afterResponse(c), row, undefined, session))) throw new AppError("conflict", "the project already has a document with this id");
+    answerBookmark(c, session);
     return c.json(toDocument(row), 201);
   })
   .openapi(listDocs, async (c) => {
     const { limit, cursor, prefix } = c.req.valid("query");
     const afterId = idCursor(cursor, DOC_ID_PATTERN);
-    const rows = await listDocuments(c.env.DB, c.var.projectId, { limit, afterId, prefix });
+    const session = catalogReads(c.env.DB, c.req.valid("header")[BOOKMARK_HEADER]);
+    const rows = await listDocuments(session, c.var.projectId, { limit, afterId, prefix });
+    answerBookmark(c, session);
     const page = rows.slice(0, limit);
     const nextCursor = rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null;
     return c.json({ data: page.map(toDocument), nextCursor }, 200);
   })
   .openapi(getDoc, async (c) => {
     const { id } = c.req.valid("param");
-    return c.json(toDocument(await loadDoc(c, id)), 200);
+    // A client token is answered with the row its access check read on the primary: what decided access
+    // (a deleted document, a changed rule) is never contradicted by a replica. Only a secret key reads near.
+    if (c.var.client) return c.json(toDocument(await loadDoc(c, id)), 200);
+    const session = catalogReads(c.env.DB, c.req.valid("header")[BOOKMARK_HEADER]);
+    const row = await loadDoc(c, id, session);
+    answerBookmark(c, session);
+    return c.json(toDocument(row), 200);
   })
   .openapi(patchDoc, async (c) => {
     const { id } = c.req.valid("param");
@@ -147,19 +178,24 @@ export const docRoutes = createRouter()
     const patch: { title?: string | null; metadata?: string; updatedAt: number } = { updatedAt: Date.now() };
     if (body.title !== undefined) patch.title = body.title;
     if (body.metadata !== undefined) patch.metadata = JSON.stringify(body.metadata);
-    const row = await updateDocument(c.env.DB, c.var.projectId, id, patch);
+    const session = primarySession(c.env.DB);
+    const row = await updateDocument(session, c.var.projectId, id, patch);
     if (!row) throw gone();
+    answerBookmark(c, session);
     return c.json(toDocument(row), 200);
   })
   .openapi(deleteDoc, async (c) => {
     const { id } = c.req.valid("param");
-    const row = await loadDoc(c, id);
+    // The row is read in the write's session, whose first statement goes to the primary.
+    const session = primarySession(c.env.DB);
+    const row = await loadDoc(c, id, session);
     // Erase first: the object closes its sockets, drops its content and refuses every later call, so a
     // write that passed the catalog check a moment ago cannot land. If erasing fails, the row is still
     // there and the DELETE can be retried; if deleting the row fails after it, the row leads to an
     // erased object (404 everywhere) until a retried DELETE removes it.
     const r = room(c, row);
     await r.stub.erase();
-    await deleteDocumentRow(c.env, afterResponse(c), { projectId: c.var.projectId, docId: id, incarnation: row.incarnation });
+    await deleteDocumentRow(c.env, afterResponse(c), { projectId: c.var.projectId, docId: id, incarnation: row.incarnation }, session);
+    answerBookmark(c, session);
     return c.body(null, 204);
   });

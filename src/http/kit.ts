@@ -1,6 +1,6 @@
 /**
  * What every route uses: the document id and its path parameters, JSON content, the catalog check, the
- * document's object, the reader a client token makes, and `waitUntil`.
+ * document's object, the reader a client token makes, `waitUntil`, and the read-your-writes bookmark.
  */
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -9,6 +9,7 @@ import type { AppEnv } from "../auth/middleware";
 import { decodeIdCursor, decodeTimeCursor, type TimeCursor } from "../cursor";
 import { getDocument } from "../db/queries";
 import type { DocumentRow } from "../db/schema";
+import { BOOKMARK, type Catalog, MAX_BOOKMARK_LENGTH } from "../db/session";
 import { AppError } from "../errors";
 import type { DocRef, Reader } from "../room/rpc-types";
 import { roomStub } from "../room/stub";
@@ -24,11 +25,12 @@ export const gone = () => new AppError("not_found", "no such document");
 
 /**
  * The document's catalog row, or 404. A single-document client token counts only for the creation of the
- * id it was minted for: after a delete and a re-create, the old token finds no document.
+ * id it was minted for: after a delete and a re-create, the old token finds no document. Read on the
+ * primary unless the route passes a session (src/db/session.ts says which may).
  */
-export async function loadDoc(c: Context<AppEnv>, docId: string): Promise<DocumentRow> {
+export async function loadDoc(c: Context<AppEnv>, docId: string, catalog: Catalog = c.env.DB): Promise<DocumentRow> {
   // A client token's check already read the row (auth/middleware.ts): one catalog read per request.
-  const row = c.var.doc?.id === docId ? c.var.doc : await getDocument(c.env.DB, c.var.projectId, docId);
+  const row = c.var.doc?.id === docId ? c.var.doc : await getDocument(catalog, c.var.projectId, docId);
   // A workspace token names ids, not creations: it opens whichever creation of an id in its set exists.
   const client = c.var.client;
   if (!row || (client && !client.docs && (client.incarnation ?? "") !== row.incarnation)) throw gone();
@@ -70,4 +72,31 @@ export function timeCursor(cursor: string | undefined): TimeCursor | undefined {
   const at = decodeTimeCursor(cursor);
   if (!at) throw badCursor();
   return at;
+}
+
+/** The read-your-writes header (src/db/session.ts): answered by the document catalog routes, and sent back by the client. */
+export const BOOKMARK_HEADER = "x-lattice-bookmark";
+
+/** The request's bookmark, validated with the route's other input: a malformed one is 400 before the handler runs. */
+export const BookmarkHeaders = z.object({
+  [BOOKMARK_HEADER]: z
+    .string()
+    .max(MAX_BOOKMARK_LENGTH)
+    .regex(BOOKMARK, "a bookmark is the value of an earlier x-lattice-bookmark answer")
+    .optional()
+    .openapi({
+      param: { name: BOOKMARK_HEADER, in: "header" },
+      description: "An earlier answer's x-lattice-bookmark: this request reads the catalog at least as new as that answer",
+    }),
+});
+
+/** The response header, for a route's OpenAPI answer. */
+export const bookmarkAnswered = {
+  [BOOKMARK_HEADER]: { description: "Send it back as x-lattice-bookmark to read at least this state of the catalog", schema: { type: "string" as const } },
+};
+
+/** Answers the session's bookmark, when D1 gave one. */
+export function answerBookmark(c: Context<AppEnv>, session: D1DatabaseSession): void {
+  const bookmark = session.getBookmark();
+  if (bookmark) c.header(BOOKMARK_HEADER, bookmark);
 }

@@ -7,6 +7,7 @@ import { cors } from "hono/cors";
 import type { AppEnv } from "../auth/middleware";
 import type { Env } from "../env";
 import { AppError } from "../errors";
+import { BOOKMARK_HEADER } from "./kit";
 
 /** HS256 wants a key at least as long as its output; an admin token shorter than that is guessable. */
 export const MIN_SECRET_BYTES = 32;
@@ -70,9 +71,10 @@ function allowedOrigin(origin: string, env: Env): string | null {
 const corsHeaders = cors({
   origin: (origin, c) => allowedOrigin(origin, c.env as Env),
   allowMethods: ["GET", "HEAD", "POST", "PATCH", "DELETE"],
-  allowHeaders: ["authorization", "content-type"],
-  // A browser may read when to retry a 429 (not a CORS-safelisted header).
-  exposeHeaders: ["retry-after"],
+  // The bookmark is sent back by a client that wants to read its own writes (src/db/session.ts).
+  allowHeaders: ["authorization", "content-type", BOOKMARK_HEADER],
+  // A browser may read when to retry a 429 and the catalog's bookmark (neither is CORS-safelisted).
+  exposeHeaders: ["retry-after", BOOKMARK_HEADER],
   maxAge: 86_400,
 });
 

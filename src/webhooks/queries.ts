@@ -4,10 +4,9 @@
  * whose events must be written in the same batch. Functions take the D1 binding and plain values.
  */
 import { and, desc, eq, exists, isNull, lt, or, sql } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
 import { documents, webhookDeliveries, webhookEvents, webhooks, type DeliveryRow, type DocumentRow, type WebhookRow } from "../db/schema";
+import { type Catalog, orm as db } from "../db/session";
 
-const db = (d1: D1Database) => drizzle(d1);
 export type Db = ReturnType<typeof db>;
 
 /** The project's enabled endpoints subscribed to `type` (`events` is a JSON array of quoted types). */
@@ -137,7 +136,7 @@ export function fanOut(d: Db, event: NewEvent) {
  * `document.created` event for every subscribed endpoint. Returns whether it was inserted and the deliveries to enqueue.
  */
 export async function insertDocumentWithEvent(
-  d1: D1Database,
+  d1: Catalog,
   doc: DocumentRow,
   event: NewEvent,
   under?: { prefix: string; max: number },
@@ -161,7 +160,7 @@ export async function insertDocumentWithEvent(
 
 /** Deletes that creation's catalog row and, in the same batch, records its `document.deleted` event. */
 export async function deleteDocumentWithEvent(
-  d1: D1Database,
+  d1: Catalog,
   ref: { projectId: string; docId: string; incarnation: string },
   event: NewEvent,
 ): Promise<{ deleted: boolean; deliveries: string[] }> {

@@ -79,6 +79,20 @@ describe("GET /openapi.json", () => {
     expect(doc.paths["/v1/sync/{docId}"].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(["docId", "token"]);
     expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(["adminToken", "clientToken", "secretKey"]);
     expect(doc.paths["/v1/projects"].post.security).toEqual([{ adminToken: [] }]);
+    // The read-your-writes bookmark (src/db/session.ts): taken and answered by every document catalog route.
+    for (const [path, method] of [
+      ["/v1/docs", "get"],
+      ["/v1/docs", "post"],
+      ["/v1/docs/{id}", "get"],
+      ["/v1/docs/{id}", "patch"],
+      ["/v1/docs/{id}", "delete"],
+    ] as const) {
+      const op = doc.paths[path][method];
+      const header = op.parameters.find((p: { name: string }) => p.name === "x-lattice-bookmark");
+      expect(header, `${method} ${path}`).toMatchObject({ in: "header", required: false, schema: { maxLength: 256, pattern: "^[0-9a-f]+(?:-[0-9a-f]+)*$" } });
+      const ok = Object.keys(op.responses).find((s) => s.startsWith("2"))!;
+      expect(op.responses[ok].headers, `${method} ${path}`).toHaveProperty(["x-lattice-bookmark"]);
+    }
   });
 });
 
