@@ -44,6 +44,8 @@ export class DocRelay extends DurableObject<Env> {
   private ref: DocRef | undefined;
   private index = 0;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Messages this instance sent to its sockets (bench W9). */
+  private sent = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -116,12 +118,7 @@ export class DocRelay extends DurableObject<Env> {
 
   private transport(): Transport<Conn> {
     const sendTo = (conn: Conn, message: Uint8Array) => {
-      if (conn === this.above) return;
-      try {
-        conn.ws.send(message);
-      } catch {
-        // closing; its close handler cleans up
-      }
+      if (conn !== this.above) this.sendTo(conn, message);
     };
     return {
       send: sendTo,
@@ -162,6 +159,7 @@ export class DocRelay extends DurableObject<Env> {
   private sendTo(conn: Conn, message: Uint8Array): void {
     try {
       conn.ws.send(message);
+      this.sent++;
     } catch {
       // closing
     }
@@ -374,6 +372,11 @@ export class DocRelay extends DurableObject<Env> {
       if (!this.upstream.live) next = Math.min(next, now + RELINK_MS);
     }
     if (next !== Number.POSITIVE_INFINITY) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** For benchmarks (W9): this instance's sockets and what it sent them. */
+  work(): { sockets: number; sent: number; live: boolean } {
+    return { sockets: this.sockets().size, sent: this.sent, live: this.upstream.live };
   }
 
   /** For tests and benchmarks: what this relay holds. */

@@ -68,6 +68,7 @@ export class RelayLinks {
   constructor(private readonly host: LinkHost) {
     this.roster = new RelayRoster(host.ctx.storage.sql);
     this.published = Number(host.parts.store.getMeta(RELAYS_META) ?? 0);
+    if (this.roster.total > 0) this.roster.keepOnly(new Set([...this.links().values()].map((l) => l.index)));
   }
 
   /** The tables were dropped (an erase): made again. */
@@ -345,9 +346,18 @@ export class RelayLinks {
     this.sendBytes(link, encodeLink(m));
   }
 
+  /** Messages sent down links by this instance (bench W9). */
+  sent = 0;
+
+  /** The routing record as published: how many relays take new sockets. */
+  get relays(): number {
+    return this.published;
+  }
+
   private sendBytes(link: Link, bytes: Uint8Array): void {
     try {
       link.conn.ws.send(bytes);
+      this.sent++;
     } catch {
       // The link is closing; its close handler forgets it.
     }

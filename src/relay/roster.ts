@@ -40,6 +40,19 @@ export class RelayRoster {
     this.total = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM relay_roster`).one().n;
   }
 
+  /**
+   * Keeps only the rows of relays whose link is open (the object woke: a link that closed while it was
+   * gone left its rows behind; a relay that comes back lists its sockets again in its hello).
+   */
+  keepOnly(links: ReadonlySet<number>): void {
+    const stale = this.sql
+      .exec<{ link: number }>(`SELECT DISTINCT link FROM relay_roster`)
+      .toArray()
+      .filter((r) => !links.has(r.link));
+    for (const r of stale) this.sql.exec(`DELETE FROM relay_roster WHERE link = ?`, r.link);
+    if (stale.length > 0) this.total = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM relay_roster`).one().n;
+  }
+
   countOf(userId: string): number {
     return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM relay_roster WHERE user = ?`, userId).one().n;
   }

@@ -349,6 +349,19 @@ export class DocRoom extends DurableObject<Env> {
     return Number(this.parts.store.getMeta(WAKEUPS_META) ?? 0);
   }
 
+  /** For benchmarks (W9): this instance's sockets, relays' links, and what it sent to each kind (counted since it woke). */
+  work(): { sockets: number; links: number; sent: number; linkSent: number; relays: number; relayed: number } {
+    const links = [...this.links.conns()].length;
+    return {
+      sockets: this.sockets.all().size,
+      links,
+      sent: this.sockets.sent,
+      linkSent: this.links.sent,
+      relays: this.links.relays,
+      relayed: this.links.roster.total,
+    };
+  }
+
   /** For tests and benchmarks: what storage and compaction look like now. */
   async stats(): Promise<{ storedBytes: number; logCount: number; snapshotBytes: number; encodedBytes: number; longestCompactionMs: number }> {
     return {

@@ -13,7 +13,7 @@ import { hashSecretKey } from "../auth/secret-key";
 import { ensureProjectWithKey, getDocument, insertOrGetDocument, recentDocuments, updateDocument } from "../db/queries";
 import { AppError } from "../errors";
 import { randomId } from "../ids";
-import { roomStub } from "../room/stub";
+import { relayStub, roomStub } from "../room/stub";
 import { toDocument } from "../documents/shape";
 import { DocId, DocParams, json } from "../http/kit";
 import { iso } from "../ids";
@@ -135,6 +135,14 @@ const wakeups = createRoute({
   responses: { 200: { description: "How many times the document's object was woken (constructed); bench W6" } },
 });
 
+const objects = createRoute({
+  hide: true,
+  method: "get",
+  path: "/docs/{id}/objects",
+  request: { params: DocParams },
+  responses: { 200: { description: "Sockets and messages sent by the document's object and by each of its relays; bench W9" } },
+});
+
 const router = createRouter();
 router.use("*", devOnly);
 
@@ -186,4 +194,13 @@ export const devRoutes = router
     const row = await getDocument(c.env.DB, DEMO_PROJECT_ID, id);
     if (!row) throw new AppError("not_found", "no such document");
     return c.json({ wakeups: await roomStub(c.env, { projectId: row.projectId, docId: row.id, incarnation: row.incarnation }).wakeups() }, 200);
+  })
+  .openapi(objects, async (c) => {
+    const { id } = c.req.valid("param");
+    const row = await getDocument(c.env.DB, DEMO_PROJECT_ID, id);
+    if (!row) throw new AppError("not_found", "no such document");
+    const ref = { projectId: row.projectId, docId: row.id, incarnation: row.incarnation };
+    const authority = await roomStub(c.env, ref).work();
+    const relays = await Promise.all(Array.from({ length: authority.relays }, (_, k) => relayStub(c.env, ref, k).work()));
+    return c.json({ authority, relays }, 200);
   });

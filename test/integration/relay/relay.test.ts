@@ -15,7 +15,7 @@ import { relayStub, roomStub } from "../../../src/room/stub";
 import { decodeFrame } from "../../../src/sync/frames";
 import { eventually } from "../../helpers/eventually";
 import { api, createDoc, createProject, expectJson, incarnationOf, mintToken } from "../../helpers/rest";
-import { openRaw, providersPerTest, synced, waitFor } from "../../helpers/sync";
+import { openRaw, providersPerTest, type RawSocket, synced, waitFor } from "../../helpers/sync";
 
 const provider = providersPerTest();
 
@@ -149,5 +149,57 @@ describe("relays", () => {
     const second = await expectJson<{ secretKey: string }>(await api("/v1/keys", { token: p.secretKey, json: { name: "second" } }), 201);
     for (const k of keys.data) await api(`/v1/keys/${k.id}`, { method: "DELETE", token: second.secretKey });
     expect((await revoked.closed).code).toBe(4401);
+  });
+
+  it("count a user's sockets over every object of the document: the 11th is refused with 1013", async () => {
+    const { d, ref, token } = await setup();
+    const t = await token("many");
+    const direct: RawSocket[] = [];
+    for (let i = 0; i < 4; i++) direct.push(await openRaw(d.id, t));
+    await routeToRelays(ref, 2);
+    const relayed: RawSocket[] = [];
+    for (let i = 0; i < 6; i++) relayed.push(await openRaw(d.id, t));
+    await waitFor(() => [...direct, ...relayed].every((s) => s.received.length >= 1), "ten greetings");
+    const eleventh = await openRaw(d.id, t);
+    expect((await eleventh.closed).code).toBe(1013);
+    // One closes: the user may open one again.
+    relayed[0]!.ws.close(1000);
+    await eventually(async () => {
+      const again = await openRaw(d.id, t);
+      await waitFor(() => again.received.length >= 1 || again.isClosed(), "answer");
+      if (again.isClosed()) throw new Error("still refused");
+      return again;
+    });
+  });
+
+  it("ignore every x-lattice-* header a client sends: a client cannot open a relay's link or claim another user", async () => {
+    const { p, d, token } = await setup();
+    const raw = await openRaw(d.id, await token("honest", "read"), { headers: { "x-lattice-relay": "0", "x-lattice-user": "admin", "x-lattice-access": "write" } });
+    // A link gets nothing until it says hello; a socket is greeted with a sync step 1 at once.
+    await waitFor(() => raw.received.length >= 1, "greeting");
+    const first = decodeFrame(raw.received[0]!);
+    expect(first.ok && first.value.kind).toBe("sync-step1");
+    const presence = await expectJson<{ users: { userId: string; access: string }[] }>(await api(`/v1/docs/${d.id}/presence`, { token: p.secretKey }), 200);
+    expect(presence.users).toEqual([{ userId: "honest", access: "read", clientIds: [] }]);
+    raw.ws.close();
+  });
+
+  it("show writers' presence everywhere and a relay's read-only viewers on that relay only", async () => {
+    const { d, ref, token } = await setup();
+    const direct = provider(d.id, await token("direct"));
+    direct.awareness.setLocalStateField("user", { name: "direct" });
+    await synced(direct);
+    await routeToRelays(ref, 1);
+    const writer = provider(d.id, await token("relay-writer"));
+    writer.awareness.setLocalStateField("user", { name: "relay-writer" });
+    const viewer = provider(d.id, await token("relay-viewer", "read"));
+    viewer.awareness.setLocalStateField("user", { name: "relay-viewer" });
+    await Promise.all([synced(writer), synced(viewer)]);
+    const names = (p: WebsocketProvider) => new Set([...p.awareness.getStates().values()].map((s) => (s as { user?: { name: string } }).user?.name).filter(Boolean));
+    await waitFor(() => names(writer).size === 3 && names(viewer).size === 3, "everyone on the relay sees everyone");
+    await waitFor(() => names(direct).has("relay-writer"), "the relay's writer is seen on the document's object");
+    // Given time to travel, the read-only viewer on the relay still is not seen there.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(names(direct)).toEqual(new Set(["direct", "relay-writer"]));
   });
 });
