@@ -148,7 +148,7 @@ export async function insertDocumentWithEvent(
     ? d
         .insert(documents)
         .select(
-          sql`SELECT ${doc.projectId}, ${doc.id}, ${doc.title}, ${doc.metadata}, ${doc.createdAt}, ${doc.updatedAt}, ${doc.sizeBytes}, ${doc.incarnation}
+          sql`SELECT ${doc.projectId}, ${doc.id}, ${doc.title}, ${doc.metadata}, ${doc.createdAt}, ${doc.updatedAt}, ${doc.sizeBytes}, ${doc.incarnation}, ${doc.relays}
               WHERE (SELECT count(*) FROM ${documents} WHERE ${documents.projectId} = ${doc.projectId}
                      AND ${documents.id} >= ${under.prefix} AND ${documents.id} < ${`${under.prefix}~`}) < ${under.max}`,
         )
