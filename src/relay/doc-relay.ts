@@ -23,6 +23,7 @@ import { RevokedKeys } from "../room/revoked-keys";
 import { type DocRef, IdentityHeader } from "../room/rpc-types";
 import { closedAtOnce, upgradeIdentity } from "../room/sockets";
 import { roomStub } from "../room/stub";
+import type { RelayAdmission } from "./links";
 import { type Downstream, Upstream } from "./upstream";
 
 /** How long a relay keeps its link once its last socket is gone (a reconnecting crowd finds it ready). */
@@ -187,7 +188,13 @@ export class DocRelay extends DurableObject<Env> {
       return closedAtOnce(CloseCode.tryAgainLater, "the document is not reachable: try again later");
     }
     const tag = this.nextTag++;
-    const admitted = await roomStub(this.env, this.ref).admitRelayed(this.ref, this.index, tag, userId, claim, keyId);
+    let admitted: RelayAdmission;
+    try {
+      admitted = await roomStub(this.env, this.ref).admitRelayed(this.ref, this.index, tag, userId, claim, keyId);
+    } catch (e) {
+      console.error("relay: admission not answered", { error: String(e) });
+      return closedAtOnce(CloseCode.tryAgainLater, "the document is not reachable: try again later");
+    }
     if (!admitted.ok) return closedAtOnce(admitted.code, admitted.reason);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
