@@ -321,11 +321,12 @@ export function relayCosts(w9, singleId, relaysId) {
   const single = w9.rounds[singleId]?.[1000];
   const perSend = over(single, (r) => r.authoritySpreadMs.p50 / (r.objects.authority - 1));
   const perSendP99 = over(single, (r) => r.authoritySpreadMs.p99 / (r.objects.authority - 1));
+  const r2 = (x) => x && { ...x, median: round(x.median), min: round(x.min), max: round(x.max) };
   const hops = {};
   for (const [size, rs] of Object.entries(w9.rounds[relaysId] ?? {})) {
     hops[size] = {
-      p50: over(rs, (r) => (r.relayedMs.p50 ?? NaN) - r.directMs.p50),
-      p99: over(rs, (r) => (r.relayedMs.p99 ?? NaN) - r.directMs.p99),
+      p50: r2(over(rs, (r) => (r.relayedMs.p50 ?? NaN) - r.directMs.p50)),
+      p99: r2(over(rs, (r) => (r.relayedMs.p99 ?? NaN) - r.directMs.p99)),
     };
   }
   const hop1000 = hops[1000] ?? Object.values(hops)[0];
@@ -345,7 +346,7 @@ export function relayCosts(w9, singleId, relaysId) {
         "default limits at 1,000 clients: per update, the first arrival on any relay minus the last arrival on the document's object (p50 over updates); median over rounds. The hop alone (link, relay's apply and first send), without the object's own fan-out.",
     },
     perHopBySize: hops,
-    perSendSpread: perSend,
+    perSendSpread: perSend && { ...perSend, min: round(perSend.min, 4), max: round(perSend.max, 4) },
   };
 }
 
@@ -414,7 +415,8 @@ export function relayRoomSeries(w9) {
         .map(([size, rs]) => ({ x: Number(size), s: over(rs, (r) => r.fanoutMs[q]) }))
         .filter((p) => p.s)
         .map((p) => ({ x: p.x, y: p.s.median, lo: p.s.min, hi: p.s.max }));
-      series.push({ label: `${q} ${w9.servers[id]?.label.replace(/^Lattice, /, "") ?? id}`, points });
+      // Short: bigRoomSvg's legend is 200 px wide.
+      series.push({ label: `${q}, ${id.includes("one-object") ? "one object" : "relays"}`.replace(",", ""), points });
     }
   }
   return series;
