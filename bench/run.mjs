@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick] [-- --targets=lattice,y-partyserver,hocuspocus,y-websocket-server,floor]
 //   [-- --media=disk,tmpfs] [-- --runtimes=wrangler,miniflare] [-- --workloads=W1,...,W8] [-- --w8-sizes=250,500,990] [-- --rounds=N] [-- --out=dir]`
+// `npm run bench -- --workloads=W9 [-- --quick] [-- --w9-sizes=1000,2000,3000] [-- --w9-rounds=N] [-- --out=dir]`: W9 (relays,
+//   bench/lib/relay-room.mjs) runs on servers of its own, after the others if any; it writes <stamp>-w9.{json,md,svg} and costs.json.
 // `npm run bench -- --render=bench/results/<date>-<name>/<stamp>.json` re-renders that run's markdown.
 //
 // Starts every server of the run at once (bench/lib/matrix.mjs), warms each, then runs every workload as
@@ -17,6 +19,7 @@ import { serverMatrix } from "./lib/matrix.mjs";
 import { BENCH, mediumType, resultsDir } from "./lib/paths.mjs";
 import { rawColdLoad, rawIngest, rawIngestFresh, rawStorm } from "./lib/raw.mjs";
 import { bigRoomSvg } from "./lib/big-room.mjs";
+import { relayRoomMarkdown, relayRoomSeries, runRelayRoom } from "./lib/relay-room.mjs";
 import { bigRoomSummary, renderMarkdown, summarize } from "./lib/report.mjs";
 import { runWorkloads } from "./lib/schedule.mjs";
 import { ensurePeersInstalled } from "./lib/targets.mjs";
@@ -49,6 +52,7 @@ const CFG = quick
       W6: { clients: 100, docs: 10, seconds: 6, windows: 2, pingMs: 3_000, settleMs: 1_000 },
       W7: { bytes: 2 * 2 ** 20 },
       W8: { sizes: [50, 100], seconds: 10, rate: 2 },
+      W9: { sizes: [1000, 2000], rounds: 1, seconds: 10, rate: 2 },
     }
   : {
       rounds: 3,
@@ -60,9 +64,30 @@ const CFG = quick
       W6: { clients: 1000, docs: 100, seconds: 120, windows: 3, pingMs: 30_000, settleMs: 5_000 },
       W7: { bytes: MAX_DOC_BYTES - 64 * 1024 },
       W8: { sizes: [250, 500, 990], seconds: 40, rate: 2 },
+      W9: { sizes: [1000, 2000, 3000], rounds: 3, seconds: 30, rate: 2 },
     };
 CFG.rounds = Number(opt("rounds", CFG.rounds));
 CFG.W8.sizes = list("w8-sizes", CFG.W8.sizes.join(",")).map(Number);
+CFG.W9.sizes = list("w9-sizes", CFG.W9.sizes.join(",")).map(Number);
+CFG.W9.rounds = Number(opt("w9-rounds", CFG.W9.rounds));
+
+/** W9 on its own two servers (bench/lib/relay-room.mjs): its JSON, tables, SVG and the scale simulation's costs.json in `dir`. */
+async function relayRoom(dir, stamp) {
+  const w9 = await runRelayRoom({ ...CFG.W9, log });
+  w9.date = new Date().toISOString();
+  w9.machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadAvgAtEnd: loadavg().map((x) => Math.round(x * 100) / 100) };
+  w9.source = sourceState();
+  mkdirSync(dir, { recursive: true });
+  const md = relayRoomMarkdown(w9);
+  writeFileSync(join(dir, `${stamp}-w9.json`), `${JSON.stringify(w9, null, 2)}\n`);
+  writeFileSync(join(dir, `${stamp}-w9.md`), md);
+  writeFileSync(join(dir, "costs.json"), `${JSON.stringify({ source: `${stamp}-w9.json`, ...w9.costs }, null, 2)}\n`);
+  const svg = bigRoomSvg(relayRoomSeries(w9), { title: "W9: edit fan-out against audience, relays (wrangler dev, tmpfs)" });
+  writeFileSync(join(dir, `${stamp}-w9.svg`), svg.replace("edit fan-out p99 (log)", "edit fan-out, p50 and p99 (log)"));
+  console.log(`\n${md}`);
+  log(`wrote ${join(dir, stamp)}-w9.json, .md, .svg and costs.json`);
+  return w9;
+}
 
 async function main() {
   const render = opt("render");
@@ -79,6 +104,13 @@ async function main() {
   const media = list("media", quick ? "tmpfs" : "disk,tmpfs");
   const runtimes = list("runtimes", quick ? "miniflare" : "wrangler,miniflare");
   const workloads = new Set(list("workloads", "W1,W2,W3,W4,W5,W6,W7,W8").map((w) => w.toUpperCase()));
+  if (workloads.delete("W9") && workloads.size === 0) {
+    const dir = resolve(opt("out", quick ? join(BENCH, "results", "tmp") : resultsDir("bench")));
+    const w9 = await relayRoom(dir, new Date().toISOString().replace(/:/g, "-").replace(/\..*$/, "") + (quick ? "-quick" : ""));
+    process.exitCode = w9.failures.length > 0 ? 1 : 0;
+    return;
+  }
+  const withW9 = args.some((a) => a.startsWith("--workloads=") && a.toUpperCase().includes("W9"));
   log(`mode ${quick ? "quick" : "full"}; ${CFG.rounds} rounds; peers ${peers.join(", ")}; media ${media.join(", ")}; runtimes ${runtimes.join(", ")}`);
   if (peers.some((p) => !p.startsWith("lattice"))) ensurePeersInstalled(log);
 
@@ -147,6 +179,7 @@ async function main() {
   }
   console.log(`\n${md}`);
   log(`wrote ${join(dir, stamp)}.json and .md (${results.elapsedSeconds} s)`);
+  if (withW9) results.failures.push(...(await relayRoom(dir, stamp)).failures);
   process.exitCode = results.failures.length > 0 ? 1 : 0;
 }
 
