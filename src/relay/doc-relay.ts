@@ -22,12 +22,14 @@ import { readLimits, type Limits } from "../room/limits";
 import { RevokedKeys } from "../room/revoked-keys";
 import { type DocRef, IdentityHeader } from "../room/rpc-types";
 import { closedAtOnce, upgradeIdentity } from "../room/sockets";
-import { roomStub } from "../room/stub";
+import { relayStub, roomStub } from "../room/stub";
 import type { RelayAdmission } from "./links";
 import { type Downstream, Upstream } from "./upstream";
 
 /** How long a relay keeps its link once its last socket is gone (a reconnecting crowd finds it ready). */
 const IDLE_LINK_MS = 30_000;
+/** How many full relays an upgrade passes on to the next before it is refused with 1013. */
+const MAX_OVERFLOW_HOPS = 3;
 /** How soon the alarm retries a lost link while sockets wait on it. */
 const RELINK_MS = 1_000;
 
@@ -45,6 +47,8 @@ export class DocRelay extends DurableObject<Env> {
   private ref: DocRef | undefined;
   private index = 0;
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Upgrades past the capacity check and not yet accepted or refused. */
+  private admitting = 0;
   /** Messages this instance sent to its sockets (bench W9). */
   private sent = 0;
 
@@ -178,22 +182,17 @@ export class DocRelay extends DurableObject<Env> {
     }
     if (this.erased) return closedAtOnce(CloseCode.documentDeleted, "document deleted");
     if (keyId !== undefined && this.revokedKeys.has(keyId)) return closedAtOnce(CloseCode.keyRevoked, "key revoked");
-    if (this.sockets().size >= Math.min(this.limits.maxConnectionsPerRelay, this.limits.maxConnectionsPerDoc)) {
-      return closedAtOnce(CloseCode.tryAgainLater, "this relay is full: try again later");
-    }
-    try {
-      await this.upstream.ready(this.ref, this.index);
-    } catch (e) {
-      console.error("relay: no link to the document", { error: String(e) });
-      return closedAtOnce(CloseCode.tryAgainLater, "the document is not reachable: try again later");
+    // Upgrades still being admitted count too: a crowd arriving at once must not pass the cap together.
+    if (this.sockets().size + this.admitting >= Math.min(this.limits.maxConnectionsPerRelay, this.limits.maxConnectionsPerDoc)) {
+      return this.overflow(request);
     }
     const tag = this.nextTag++;
+    this.admitting++;
     let admitted: RelayAdmission;
     try {
-      admitted = await roomStub(this.env, this.ref).admitRelayed(this.ref, this.index, tag, userId, claim, keyId);
-    } catch (e) {
-      console.error("relay: admission not answered", { error: String(e) });
-      return closedAtOnce(CloseCode.tryAgainLater, "the document is not reachable: try again later");
+      admitted = await this.admit(tag, userId, claim, keyId);
+    } finally {
+      this.admitting--;
     }
     if (!admitted.ok) return closedAtOnce(admitted.code, admitted.reason);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
@@ -208,6 +207,39 @@ export class DocRelay extends DurableObject<Env> {
     if (all) this.sendTo(conn, all);
     await this.schedule(exp * 1000);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** The link made ready, then the document's object asked (per-user bound, rules, revoked keys). */
+  private async admit(tag: number, userId: string, claim: "read" | "write", keyId: string | undefined): Promise<RelayAdmission> {
+    const ref = this.ref!;
+    try {
+      await this.upstream.ready(ref, this.index);
+    } catch (e) {
+      console.error("relay: no link to the document", { error: String(e) });
+      return { ok: false, code: CloseCode.tryAgainLater, reason: "the document is not reachable: try again later" };
+    }
+    try {
+      return await roomStub(this.env, ref).admitRelayed(ref, this.index, tag, userId, claim, keyId);
+    } catch (e) {
+      console.error("relay: admission not answered", { error: String(e) });
+      return { ok: false, code: CloseCode.tryAgainLater, reason: "the document is not reachable: try again later" };
+    }
+  }
+
+  /**
+   * This relay is full: the upgrade goes on to the next relay (a routing record a moment old sends a crowd to
+   * full relays), at most MAX_OVERFLOW_HOPS times and never past MAX_RELAYS_PER_DOC; then 1013, retried.
+   */
+  private overflow(request: Request): Promise<Response> | Response {
+    const hops = Number(request.headers.get(IdentityHeader.hops) ?? 0);
+    const next = this.index + 1;
+    if (!this.ref || hops >= MAX_OVERFLOW_HOPS || next >= this.limits.maxRelaysPerDoc) {
+      return closedAtOnce(CloseCode.tryAgainLater, "this relay is full: try again later");
+    }
+    const headers = new Headers(request.headers);
+    headers.set(IdentityHeader.relay, String(next));
+    headers.set(IdentityHeader.hops, String(hops + 1));
+    return relayStub(this.env, this.ref, next).fetch(new Request(request.url, { headers }));
   }
 
   private async schedule(at: number): Promise<void> {

@@ -53,6 +53,11 @@ export class RelayRoster {
     if (stale.length > 0) this.total = this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM relay_roster`).one().n;
   }
 
+  /** One past the highest relay index with sockets (0: none). */
+  span(): number {
+    return (this.sql.exec<{ m: number | null }>(`SELECT MAX(link) AS m FROM relay_roster`).one().m ?? -1) + 1;
+  }
+
   countOf(userId: string): number {
     return this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM relay_roster WHERE user = ?`, userId).one().n;
   }

@@ -350,7 +350,7 @@ export class DocRoom extends DurableObject<Env> {
   }
 
   /** For benchmarks (W9): this instance's sockets, relays' links, and what it sent to each kind (counted since it woke). */
-  work(): { sockets: number; links: number; sent: number; linkSent: number; relays: number; relayed: number } {
+  work(): { sockets: number; links: number; sent: number; linkSent: number; relays: number; relayed: number; span: number } {
     const links = [...this.links.conns()].length;
     return {
       sockets: this.sockets.all().size,
@@ -359,6 +359,7 @@ export class DocRoom extends DurableObject<Env> {
       linkSent: this.links.sent,
       relays: this.links.relays,
       relayed: this.links.roster.total,
+      span: this.links.roster.span(),
     };
   }
 

@@ -42,4 +42,6 @@ export const IdentityHeader = {
   key: "x-lattice-key",
   /** Which relay (src/relay) the upgrade goes to; on an upgrade to the document's object: a relay's link. */
   relay: "x-lattice-relay",
+  /** How many full relays passed the upgrade on (src/relay/doc-relay.ts: at most three). */
+  hops: "x-lattice-hops",
 } as const;

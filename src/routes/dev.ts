@@ -201,6 +201,6 @@ export const devRoutes = router
     if (!row) throw new AppError("not_found", "no such document");
     const ref = { projectId: row.projectId, docId: row.id, incarnation: row.incarnation };
     const authority = await roomStub(c.env, ref).work();
-    const relays = await Promise.all(Array.from({ length: authority.relays }, (_, k) => relayStub(c.env, ref, k).work()));
+    const relays = await Promise.all(Array.from({ length: Math.max(authority.relays, authority.span) }, (_, k) => relayStub(c.env, ref, k).work()));
     return c.json({ authority, relays }, 200);
   });
