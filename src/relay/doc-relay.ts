@@ -8,15 +8,13 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import * as Y from "yjs";
-import { effectiveAccess } from "../auth/access";
 import type { Env } from "../env";
 import { budgetsOfUser } from "../sync/budget";
 import { CloseCode } from "../sync/close-codes";
-import { decodeFrame, encodeAwareness, encodeSaved, encodeSyncStep1, encodeSyncStep2, encodeUpdate, isEmptyStateVector } from "../sync/frames";
+import { decodeFrame, encodeSaved, encodeSyncStep1, encodeUpdate } from "../sync/frames";
 import { type Budgets, realClock, type Transport } from "../sync/ports";
 import { Presence } from "../sync/presence";
-import { AWARENESS_ENTRY_BYTES } from "../sync/room-core";
-import type { LinkMessage, RosterEntry } from "../sync/relay-wire";
+import type { RosterEntry } from "../sync/relay-wire";
 import { type Conn, fromAttachment, toAttachment, type Attachment } from "../room/attachment";
 import { readLimits, type Limits } from "../room/limits";
 import { RevokedKeys } from "../room/revoked-keys";
@@ -24,6 +22,7 @@ import { type DocRef, IdentityHeader } from "../room/rpc-types";
 import { closedAtOnce, upgradeIdentity } from "../room/sockets";
 import { relayStub, roomStub } from "../room/stub";
 import type { RelayAdmission } from "./links";
+import { answerFrame, applyControl, type RelayHost } from "./relay-frames";
 import { type Downstream, Upstream } from "./upstream";
 
 /** How long a relay keeps its link once its last socket is gone (a reconnecting crowd finds it ready). */
@@ -152,7 +151,7 @@ export class DocRelay extends DurableObject<Env> {
         }
       },
       resync: () => this.dropWhere(() => true, CloseCode.internalError, "relay restarted: reconnect to re-sync"),
-      control: (m) => this.control(m),
+      control: (m) => applyControl(this.host(), m),
       erased: () => this.erase(),
       lost: () => {
         if (this.sockets().size > 0) this.ctx.waitUntil(this.schedule(Date.now() + RELINK_MS));
@@ -257,54 +256,11 @@ export class DocRelay extends DurableObject<Env> {
     const bytes = new Uint8Array(message);
     const decoded = decodeFrame(bytes);
     if (!decoded.ok) return this.drop(conn, CloseCode.protocolError, "malformed frame");
-    const frame = decoded.value;
-    if (frame.kind === "unknown") return;
+    if (decoded.value.kind === "unknown") return;
     const now = Date.now();
     const budgets = (conn.budgets ??= budgetsOfUser(this.userBudgets, conn.userId, this.limits, now));
-    const spent = (frame.kind === "awareness" ? !budgets.awareness.take(now) : !budgets.messages.take(now)) || !budgets.bytes.take(now, bytes.length);
-    if (spent) return this.drop(conn, CloseCode.tryAgainLater, "over the rate budget: try again later");
-    switch (frame.kind) {
-      case "sync-step1": {
-        const replica = this.upstream.replica;
-        const answer = encodeSyncStep2(isEmptyStateVector(frame.stateVector) ? Y.encodeStateAsUpdate(replica) : Y.encodeStateAsUpdate(replica, frame.stateVector));
-        budgets.bytes.charge(now, answer.length);
-        this.sendTo(conn, answer);
-        if (conn.saved) this.sendTo(conn, encodeSaved(Y.encodeStateVector(replica)));
-        return;
-      }
-      case "sync-step2":
-      case "sync-update": {
-        // A reader's writes are ignored, silently, as on the document's object.
-        if (conn.access !== "write") return;
-        if (frame.update.length > this.limits.maxDocBytes) return this.drop(conn, CloseCode.tooLarge, "update larger than the document size limit");
-        // Up to the document's object, which commits it and sends it back down to everyone by the feed.
-        if (!this.upstream.send({ type: "up", from: this.sender(ws, conn), frame: bytes })) {
-          return this.drop(conn, CloseCode.tryAgainLater, "the document is not reachable: try again later");
-        }
-        return;
-      }
-      case "awareness": {
-        budgets.bytes.charge(now, frame.entries.length * AWARENESS_ENTRY_BYTES);
-        const owned = new Set(conn.clientIds.keys());
-        const { refused, acceptedBytes } = this.presence.apply(conn, frame.entries, now);
-        if (refused) return this.drop(conn, refused.code, refused.reason);
-        // A writer's own states travel up (everyone sees writers); a reader's stay on this relay, and the
-        // echoes a stock provider adds of everyone else never leave it.
-        if (acceptedBytes === 0 || conn.access !== "write") return;
-        const own = frame.entries.filter((e) => conn.clientIds.has(e.clientId) || owned.has(e.clientId));
-        if (own.length > 0) this.upstream.send({ type: "upAwareness", from: this.sender(ws, conn), frame: encodeAwareness(own) });
-        return;
-      }
-      case "query-awareness": {
-        const all = this.presence.message();
-        if (all) this.sendTo(conn, all);
-        return;
-      }
-    }
-  }
-
-  private sender(ws: WebSocket, conn: Conn) {
-    return { tag: this.tags.get(ws)!, userId: conn.userId, claim: conn.claim, keyId: conn.keyId ?? "" };
+    const close = answerFrame(this.host(ws), conn, decoded.value, bytes, budgets, now);
+    if (close) this.drop(conn, close.code, close.reason);
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
@@ -347,42 +303,21 @@ export class DocRelay extends DurableObject<Env> {
     for (const conn of [...this.sockets().values()]) if (pick(conn)) this.drop(conn, code, reason);
   }
 
-  /** What the document's object decided for sockets here. */
-  private control(m: LinkMessage): void {
-    switch (m.type) {
-      case "awareness": {
-        const decoded = decodeFrame(m.frame);
-        if (decoded.ok && decoded.value.kind === "awareness") this.presence.apply(this.above, decoded.value.entries, Date.now());
-        return;
-      }
-      case "access": {
-        const rule = m.rule === "read" || m.rule === "write" || m.rule === "none" ? m.rule : undefined;
-        for (const conn of [...this.sockets().values()]) {
-          if (conn.userId !== m.userId) continue;
-          const access = effectiveAccess(conn.claim, rule);
-          if (access === "none") {
-            this.drop(conn, CloseCode.accessRemoved, "access removed");
-            continue;
-          }
-          if (access === conn.access) continue;
-          conn.access = access;
-          conn.ws.serializeAttachment(toAttachment(conn, (id) => this.presence.state(id)));
-          // As on the document's object: what the client changed while read-only comes now.
-          if (access === "write") this.sendTo(conn, encodeSyncStep1(Y.encodeStateVector(this.upstream.replica)));
-        }
-        return;
-      }
-      case "revoke":
-        this.revokedKeys.add(m.keyId, Date.now());
-        return this.dropWhere((c) => c.keyId === m.keyId, CloseCode.keyRevoked, "key revoked");
-      case "refused": {
-        for (const [ws, tag] of this.tags) {
-          const conn = this.sockets().get(ws);
-          if (tag === m.tag && conn) this.drop(conn, m.code, m.reason);
-        }
-        return;
-      }
-    }
+  /** What the frame and control handlers (relay-frames.ts) need of this relay, for one socket's frame or the link. */
+  private host(ws?: WebSocket): RelayHost {
+    return {
+      limits: this.limits,
+      replica: this.upstream.replica,
+      presence: this.presence,
+      above: this.above,
+      sockets: () => this.sockets(),
+      tags: this.tags,
+      send: (conn, message) => this.sendTo(conn, message),
+      up: (m) => this.upstream.send(m),
+      sender: (conn) => ({ tag: ws ? this.tags.get(ws)! : 0, userId: conn.userId, claim: conn.claim, keyId: conn.keyId ?? "" }),
+      drop: (conn, code, reason) => this.drop(conn, code, reason),
+      revoke: (keyId) => this.revokedKeys.add(keyId, Date.now()),
+    };
   }
 
   /** The document was deleted: every socket closes with 4404, and this relay refuses everything from now on. */
