@@ -20,6 +20,8 @@ export default defineConfig(async () => {
             TOKEN_SECRET: "test-token-secret-0123456789abcdef",
             // Low enough that test/integration/room/limits-live.test.ts reaches it cheaply; above what any other test opens.
             MAX_CONNECTIONS_PER_DOC: "64",
+            // Relays 2 and up get their feed from relay 0 or 1 (a tree): test/integration/relay/relay.test.ts routes to four.
+            RELAY_TREE_WIDTH: "2",
             // The 21 MB document test (bulk text, ~2× in memory) needs more than the 8 MiB default.
             MAX_DOC_BYTES: String(64 * 1024 * 1024),
             // Room for one version of that size but not two (test/integration/versions/versions.test.ts reaches the 413).

@@ -22,6 +22,7 @@ import { type DocRef, IdentityHeader } from "../room/rpc-types";
 import { closedAtOnce, upgradeIdentity } from "../room/sockets";
 import { relayStub, roomStub } from "../room/stub";
 import type { RelayAdmission } from "./links";
+import { FeedChildren, isChildAttachment } from "./children";
 import { answerFrame, applyControl, type RelayHost } from "./relay-frames";
 import { type Downstream, Upstream } from "./upstream";
 
@@ -35,6 +36,8 @@ const RELINK_MS = 1_000;
 export class DocRelay extends DurableObject<Env> {
   private readonly limits: Limits;
   private readonly upstream: Upstream;
+  /** The relays this one feeds (a tree), and its own numbering of the feed for them. */
+  private readonly children: FeedChildren;
   private readonly presence: Presence<Conn>;
   /** The authority's presence, as one connection of this relay's presence (it speaks for many). */
   private readonly above: Conn;
@@ -70,7 +73,8 @@ export class DocRelay extends DurableObject<Env> {
       via: "link",
     };
     this.presence = new Presence(this.transport(), this.limits, realClock);
-    this.upstream = new Upstream(env, meta, this.downstream());
+    this.children = new FeedChildren(ctx);
+    this.upstream = new Upstream(env, meta, this.downstream(), this.limits.relayTreeWidth);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     // Woken with sockets still open (an eviction kept them hibernated): the link comes back at once.
     if (this.ref && ctx.getWebSockets().length > 0) ctx.waitUntil(this.wake());
@@ -110,7 +114,8 @@ export class DocRelay extends DurableObject<Env> {
       this.conns = new Map();
       for (const ws of this.ctx.getWebSockets()) {
         const a = ws.deserializeAttachment() as Attachment | null;
-        if (!a) continue;
+        // A child relay's feed link is not a person (children.ts keeps those).
+        if (!a || isChildAttachment(a)) continue;
         const conn = fromAttachment(ws, a);
         this.conns.set(ws, conn);
         this.tags.set(ws, this.nextTag++);
@@ -143,6 +148,7 @@ export class DocRelay extends DurableObject<Env> {
   private downstream(): Downstream {
     return {
       update: (update) => {
+        this.children.passOn(update);
         const message = encodeUpdate(update);
         let saved: Uint8Array | undefined;
         for (const conn of this.sockets().values()) {
@@ -180,6 +186,11 @@ export class DocRelay extends DurableObject<Env> {
       this.setMeta("ref", JSON.stringify([ref, this.index]));
     }
     if (this.erased) return closedAtOnce(CloseCode.documentDeleted, "document deleted");
+    const child = request.headers.get(IdentityHeader.feed);
+    if (child !== null) {
+      clearTimeout(this.idleTimer);
+      return this.children.accept(Number(child));
+    }
     if (keyId !== undefined && this.revokedKeys.has(keyId)) return closedAtOnce(CloseCode.keyRevoked, "key revoked");
     // Upgrades still being admitted count too: a crowd arriving at once must not pass the cap together.
     if (this.sockets().size + this.admitting >= Math.min(this.limits.maxConnectionsPerRelay, this.limits.maxConnectionsPerDoc)) {
@@ -248,7 +259,11 @@ export class DocRelay extends DurableObject<Env> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const conn = this.sockets().get(ws);
-    if (!conn) return;
+    if (!conn) {
+      // A child relay asking for its catch-up: answered from this relay's replica once it is current.
+      if (typeof message !== "string" && this.children.has(ws)) await this.children.answer(ws, new Uint8Array(message), () => this.current());
+      return;
+    }
     if (typeof message === "string") return this.drop(conn, CloseCode.unsupportedData, "text frames are not part of the protocol");
     if (message.byteLength > this.limits.maxFrameBytes) return this.drop(conn, CloseCode.tooBig, "frame too large");
     if (conn.exp * 1000 <= Date.now()) return this.drop(conn, CloseCode.tokenExpired, "token expired");
@@ -265,6 +280,7 @@ export class DocRelay extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
     this.forget(ws);
+    if (this.children.has(ws)) this.idleSoon();
     try {
       ws.close(code === 1005 || code === 1006 ? 1000 : code, "closing");
     } catch {
@@ -283,10 +299,15 @@ export class DocRelay extends DurableObject<Env> {
     this.presence.disconnect(conn, Date.now());
     this.upstream.send({ type: "leave", tag: this.tags.get(ws)! });
     this.tags.delete(ws);
-    if (this.sockets().size === 0) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = setTimeout(() => this.sockets().size === 0 && this.upstream.close(), IDLE_LINK_MS);
-    }
+    this.idleSoon();
+  }
+
+  /** No socket and no child relay left: the link goes after a while, and the relay may sleep. */
+  private idleSoon(): void {
+    const idle = () => this.sockets().size === 0 && this.children.list().length === 0;
+    if (!idle()) return;
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => idle() && this.upstream.close(), IDLE_LINK_MS);
   }
 
   private drop(conn: Conn, code: number, reason: string): void {
@@ -301,6 +322,13 @@ export class DocRelay extends DurableObject<Env> {
 
   private dropWhere(pick: (conn: Conn) => boolean, code: number, reason: string): void {
     for (const conn of [...this.sockets().values()]) if (pick(conn)) this.drop(conn, code, reason);
+  }
+
+  /** The replica once it is current (the link opened and caught up). */
+  private async current(): Promise<Y.Doc> {
+    if (!this.ref) throw new Error("relay without a document");
+    await this.upstream.ready(this.ref, this.index);
+    return this.upstream.replica;
   }
 
   /** What the frame and control handlers (relay-frames.ts) need of this relay, for one socket's frame or the link. */

@@ -13,8 +13,7 @@ import type { Env } from "../env";
 import { publishRelays } from "../db/queries";
 import type { Admission } from "../sync/admission";
 import { CloseCode } from "../sync/close-codes";
-import { isEmptyUpdate } from "../sync/frames";
-import { FeedRing } from "../sync/relay-feed";
+import { catchUp, FeedRing } from "../sync/relay-feed";
 import { pickRelay, relaysWanted } from "../sync/relay-plan";
 import { decodeLink, encodeLink, type LinkMessage, type Sender } from "../sync/relay-wire";
 import type { Access } from "../sync/ports";
@@ -47,6 +46,8 @@ interface Link {
   index: number;
   /** The relay's sockets that sent something up, as connections of the room (their presence, budgets). */
   relayed: Map<number, Conn>;
+  /** Fed by this object; false for a relay under another relay (a tree: its hello says so). */
+  feed: boolean;
 }
 
 export type RelayAdmission = { ok: true; access: Access } | { ok: false; code: number; reason: string };
@@ -82,7 +83,7 @@ export class RelayLinks {
       this.open = new Map();
       for (const ws of this.host.ctx.getWebSockets("relay")) {
         const a = ws.deserializeAttachment() as unknown;
-        if (isLinkAttachment(a)) this.register(ws, a.r);
+        if (isLinkAttachment(a)) this.register(ws, a.r).feed = a.p !== 1;
       }
     }
     return this.open;
@@ -90,7 +91,7 @@ export class RelayLinks {
 
   private register(ws: WebSocket, index: number): Link {
     const conn: Conn = { ws, userId: `relay:${index}`, access: "read", claim: "read", exp: Number.MAX_SAFE_INTEGER, clientIds: new Map(), via: "link" };
-    const link = { conn, index, relayed: new Map<number, Conn>() };
+    const link = { conn, index, relayed: new Map<number, Conn>(), feed: true };
     this.linked = true;
     this.links().set(ws, link);
     return link;
@@ -127,7 +128,9 @@ export class RelayLinks {
     if (!batch) return;
     const update = batch.length === 1 ? batch[0]! : Y.mergeUpdates(batch);
     const { seq } = this.feed.push(update);
-    this.sendAll({ type: "feed", epoch: this.feed.epoch, seq, update });
+    // Once per relay this object feeds; a relay under another relay gets it from there.
+    const bytes = encodeLink({ type: "feed", epoch: this.feed.epoch, seq, update });
+    for (const link of this.links().values()) if (link.feed) this.sendBytes(link, bytes);
   }
 
   // ---- links ----
@@ -153,6 +156,9 @@ export class RelayLinks {
     const m = decoded.value;
     switch (m.type) {
       case "hello":
+        link.feed = !m.viaParent;
+        // Kept with the link, so a wake-up does not feed a relay whose feed comes from a parent.
+        if (m.viaParent) link.conn.ws.serializeAttachment({ r: link.index, p: 1 } satisfies LinkAttachment);
         return this.hello(link, m.roster);
       case "since":
         return this.since(link, m.epoch, m.seq, m.stateVector, m.fresh);
@@ -205,14 +211,7 @@ export class RelayLinks {
    */
   private since(link: Link, epoch: string, seq: number, stateVector: Uint8Array, fresh: boolean): void {
     this.host.parts.outbox.flush();
-    const core = this.host.parts.core;
-    const covered = this.feed.since(epoch, seq);
-    const merged = covered && covered.length > 0 ? Y.mergeUpdates(covered) : undefined;
-    const diff = merged ?? (covered || fresh ? undefined : core.encodeState(stateVector));
-    // Nothing missed is sent as nothing: an empty update would reach every socket of the relay.
-    const forward = diff && !isEmptyUpdate(diff) ? diff : new Uint8Array();
-    const base = fresh ? core.encodeState() : new Uint8Array();
-    this.send(link, { type: "catchUp", epoch: this.feed.epoch, seq: this.feed.seq, forward, base, resync: fresh && !covered && seq > 0 });
+    this.send(link, { type: "catchUp", ...catchUp(this.feed, this.host.parts.core.doc, epoch, seq, stateVector, fresh) });
   }
 
   /** One of the relay's sockets as a connection of the room: its presence and budgets (its user's) live here. */
@@ -348,6 +347,13 @@ export class RelayLinks {
 
   /** Messages sent down links by this instance (bench W9). */
   sent = 0;
+
+  /** Links this object sends the feed down (bench W9: the tree's first level). */
+  get fed(): number {
+    let n = 0;
+    for (const l of this.links().values()) if (l.feed) n++;
+    return n;
+  }
 
   /** The routing record as published: how many relays take new sockets. */
   get relays(): number {

@@ -39,6 +39,8 @@ export interface Conn extends RoomConn {
 /** The attachment of a relay's link socket on the document's object: the relay's index. */
 export interface LinkAttachment {
   r: number;
+  /** 1: the relay gets its feed from a parent relay (a tree), not from this object. */
+  p?: 1;
 }
 
 export const isLinkAttachment = (a: unknown): a is LinkAttachment => typeof a === "object" && a !== null && "r" in a;

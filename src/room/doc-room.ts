@@ -350,11 +350,12 @@ export class DocRoom extends DurableObject<Env> {
   }
 
   /** For benchmarks (W9): this instance's sockets, relays' links, and what it sent to each kind (counted since it woke). */
-  work(): { sockets: number; links: number; sent: number; linkSent: number; relays: number; relayed: number; span: number } {
+  work(): { sockets: number; links: number; fed: number; sent: number; linkSent: number; relays: number; relayed: number; span: number } {
     const links = [...this.links.conns()].length;
     return {
       sockets: this.sockets.all().size,
       links,
+      fed: this.links.fed,
       sent: this.sockets.sent,
       linkSent: this.links.sent,
       relays: this.links.relays,

@@ -32,6 +32,8 @@ export interface Limits extends RoomLimits {
   maxConnectionsPerRelay: number;
   /** Relay objects one document may have: its audience is bounded by relayAfter + this × per relay. */
   maxRelaysPerDoc: number;
+  /** Relays the document's object feeds itself; the others get the feed from one of these (a tree of two levels). */
+  relayTreeWidth: number;
   /** At most one automatic version per this many seconds of editing (src/versions/policy.ts). */
   versionIntervalSeconds: number;
   /** Automatic versions kept per document, after thinning by age (src/versions/policy.ts). */
@@ -69,6 +71,7 @@ const DEFAULTS: Limits = {
   relayAfterConnections: 500,
   maxConnectionsPerRelay: 500,
   maxRelaysPerDoc: 200,
+  relayTreeWidth: 50,
   versionIntervalSeconds: VERSION_INTERVAL_SECONDS,
   maxAutoVersions: MAX_AUTO_VERSIONS,
   maxVersionBytes: MAX_VERSION_BYTES,
@@ -91,6 +94,7 @@ const VARS: Record<keyof Limits, string> = {
   relayAfterConnections: "RELAY_AFTER_CONNECTIONS",
   maxConnectionsPerRelay: "MAX_CONNECTIONS_PER_RELAY",
   maxRelaysPerDoc: "MAX_RELAYS_PER_DOC",
+  relayTreeWidth: "RELAY_TREE_WIDTH",
   versionIntervalSeconds: "VERSION_INTERVAL_SECONDS",
   maxAutoVersions: "MAX_AUTO_VERSIONS",
   maxVersionBytes: "MAX_VERSION_BYTES",

@@ -44,4 +44,6 @@ export const IdentityHeader = {
   relay: "x-lattice-relay",
   /** How many full relays passed the upgrade on (src/relay/doc-relay.ts: at most three). */
   hops: "x-lattice-hops",
+  /** On an upgrade to a relay: a relay under it opens its feed link (the value: that relay's index). */
+  feed: "x-lattice-feed",
 } as const;

@@ -1,3 +1,5 @@
+import * as Y from "yjs";
+
 /**
  * Updates flow from the authority to its relays by number. Pure.
  *
@@ -80,4 +82,32 @@ export class FeedCursor {
     this.seq = seq;
     this.waiting = false;
   }
+}
+
+/** The answer to a relay's `since`: what to apply and pass on, a base for a lost replica, and whether its sockets must re-sync. */
+export interface CatchUp {
+  epoch: string;
+  seq: number;
+  forward: Uint8Array;
+  base: Uint8Array;
+  resync: boolean;
+}
+
+const EMPTY = new Uint8Array();
+
+/**
+ * What brings a relay from `seq` of `epoch` to the feed's latest, given `doc`, the state the feed has
+ * reached (everything in it committed): the entries it missed if the ring still has them, else what `doc`
+ * has beyond its state vector. A relay that lost its replica (`fresh`) gets the whole state as its base; if
+ * the ring cannot say what its sockets missed, they must re-sync. The document's object and a relay that
+ * feeds relays (a tree) answer with this one rule.
+ */
+export function catchUp(ring: FeedRing, doc: Y.Doc, epoch: string, seq: number, stateVector: Uint8Array, fresh: boolean): CatchUp {
+  const covered = ring.since(epoch, seq);
+  const merged = covered && covered.length > 0 ? Y.mergeUpdates(covered) : undefined;
+  const diff = merged ?? (covered || fresh ? undefined : Y.encodeStateAsUpdate(doc, stateVector));
+  // Nothing missed is sent as nothing: an empty update would reach every socket of the relay.
+  const forward = diff && !(diff.length === 2 && diff[0] === 0 && diff[1] === 0) ? diff : EMPTY;
+  const base = fresh ? Y.encodeStateAsUpdate(doc) : EMPTY;
+  return { epoch: ring.epoch, seq: ring.seq, forward, base, resync: fresh && !covered && seq > 0 };
 }

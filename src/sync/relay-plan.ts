@@ -35,3 +35,12 @@ export function relaysWanted(direct: number, relayed: number, current: number, l
 export function pickRelay(relays: number, random: number): number {
   return Math.min(relays - 1, Math.floor(random * relays));
 }
+
+/**
+ * Where relay `index` gets its feed: the document's object for the first `width` relays, else one of them
+ * (a tree of two levels: the document's object sends each update to at most `width` relays, each of those
+ * to its own sockets and to the relays under it). Undefined: the document's object.
+ */
+export function parentOf(index: number, width: number): number | undefined {
+  return index < width ? undefined : (index - width) % width;
+}

@@ -62,7 +62,8 @@ export type LinkMessage =
   | { type: "revoke"; keyId: string }
   | { type: "erase" }
   | { type: "refused"; tag: number; code: number; reason: string }
-  | { type: "hello"; index: number; roster: RosterEntry[] }
+  /** `viaParent`: the relay gets its feed from a parent relay (a tree), so the document's object sends it none. */
+  | { type: "hello"; index: number; roster: RosterEntry[]; viaParent?: boolean }
   | { type: "up"; from: Sender; frame: Uint8Array }
   | { type: "upAwareness"; from: Sender; frame: Uint8Array }
   | { type: "leave"; tag: number }
@@ -132,6 +133,7 @@ export function encodeLink(m: LinkMessage): Uint8Array {
           encoding.writeVarString(e, r.userId);
           encoding.writeVarString(e, r.access);
         }
+        if (m.viaParent) encoding.writeVarUint(e, 1);
       });
     case "up":
     case "upAwareness":
@@ -197,7 +199,10 @@ function decodeBody(type: number, d: decoding.Decoder, bytes: Uint8Array): LinkM
       if (n > MAX_ROSTER) throw new Error("roster too long");
       const roster: RosterEntry[] = [];
       for (let i = 0; i < n; i++) roster.push({ tag: readVarUintStrict(d), userId: readString(d), access: readString(d) === "write" ? "write" : "read" });
-      return { type: "hello", index, roster };
+      // An optional last field, present only when true: anything else after the roster is malformed.
+      const viaParent = d.pos < d.arr.length;
+      if (viaParent && readVarUintStrict(d) !== 1) throw new Error("bad hello flag");
+      return { type: "hello", index, roster, ...(viaParent ? { viaParent } : {}) };
     }
     case LinkType.up:
     case LinkType.upAwareness:

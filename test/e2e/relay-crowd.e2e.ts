@@ -2,7 +2,8 @@
  * A document's audience beyond its own object, against a real `wrangler dev` (src/relay, docs/SCALE.md),
  * with small relay limits so that 100 clients need the document's object and several relays:
  * RELAY_AFTER_CONNECTIONS=20 and MAX_CONNECTIONS_PER_RELAY=20, so the document's object holds 20 sockets
- * and the other 80 land on relays (the plan keeps relays about three quarters full: six of them).
+ * and the other 80 land on relays (the plan keeps relays about three quarters full: six of them), with
+ * RELAY_TREE_WIDTH=2, so relays 2 and up get their feed from relay 0 or 1 (the tree's second level).
  *
  * Each client is an unmodified y-websocket provider over Node's `ws`, default options but the broadcast
  * channel, and a different user. A relay that is full when a random pick lands on it passes the upgrade to
@@ -23,7 +24,14 @@ const RELAY_AFTER = 20;
 const PER_RELAY = 20;
 const CLIENTS = 100;
 
-const suite = serverSuite<WebsocketProvider>({ RELAY_AFTER_CONNECTIONS: String(RELAY_AFTER), MAX_CONNECTIONS_PER_RELAY: String(PER_RELAY) });
+/** Relays 2 and up are fed by relay 0 or 1: the tree's second level, under wrangler dev. */
+const TREE_WIDTH = 2;
+
+const suite = serverSuite<WebsocketProvider>({
+  RELAY_AFTER_CONNECTIONS: String(RELAY_AFTER),
+  MAX_CONNECTIONS_PER_RELAY: String(PER_RELAY),
+  RELAY_TREE_WIDTH: String(TREE_WIDTH),
+});
 
 interface Client {
   p: WebsocketProvider;
@@ -76,7 +84,7 @@ describe("a crowd beyond one object", () => {
     // Server-side, where they are (GET /dev/docs/{id}/objects, DEV_MODE): the document's object holds its
     // share, the other 80 are on relays, at least four of them, none past its share.
     const objects = (await (await fetch(`${suite.server.url}/dev/docs/${docId}/objects`)).json()) as {
-      authority: { sockets: number; relayed: number; links: number };
+      authority: { sockets: number; relayed: number; links: number; fed: number };
       relays: { sockets: number }[];
     };
     expect(objects.authority.sockets).toBe(RELAY_AFTER);
@@ -85,6 +93,9 @@ describe("a crowd beyond one object", () => {
     expect(perRelay.reduce((a, b) => a + b, 0)).toBe(CLIENTS - RELAY_AFTER);
     expect(Math.max(...perRelay)).toBeLessThanOrEqual(PER_RELAY);
     expect(perRelay.filter((n) => n > 0).length).toBeGreaterThanOrEqual(Math.ceil((CLIENTS - RELAY_AFTER) / PER_RELAY));
+    // A tree: the document's object feeds at most TREE_WIDTH relays; the others are fed by those.
+    expect(objects.authority.fed).toBeLessThanOrEqual(TREE_WIDTH);
+    expect(objects.authority.links).toBeGreaterThan(objects.authority.fed);
 
     const presence = await fetch(`${suite.server.url}/v1/docs/${docId}/presence`, { headers: { authorization: `Bearer ${DEMO_SECRET_KEY}` } });
     expect(presence.status).toBe(200);

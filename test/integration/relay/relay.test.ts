@@ -202,4 +202,41 @@ describe("relays", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(names(direct)).toEqual(new Set(["direct", "relay-writer"]));
   });
+
+  it("feed relays past the tree's width from a relay, not from the document's object: edits still reach everyone once, and DELETE reaches them", async () => {
+    const { p, d, ref, token } = await setup();
+    const direct = provider(d.id, await token("direct"));
+    await synced(direct);
+    // RELAY_TREE_WIDTH is 2 in this suite: relays 0 and 1 are fed by the document's object, 2 and 3 by them.
+    await routeToRelays(ref, 4);
+    const crowd: WebsocketProvider[] = [];
+    for (let i = 0; i < 16; i++) crowd.push(provider(d.id, await token(`viewer-${i}`)));
+    await Promise.all(crowd.map(synced));
+    const perRelay = await Promise.all([0, 1, 2, 3].map(async (k) => (await relayStub(env, ref, k).work()).sockets));
+    expect(perRelay.reduce((a, b) => a + b, 0)).toBe(16);
+    // 16 sockets at random over four relays: the second level holds some (all on 0 and 1: 1 in 65,536).
+    expect(perRelay[2]! + perRelay[3]!).toBeGreaterThan(0);
+    const reader = await openRaw(d.id, await token("counter", "read"));
+    await waitFor(() => reader.received.length >= 1, "greeting");
+
+    const t = direct.doc.getText("t");
+    for (let i = 0; i < 3; i++) {
+      t.insert(t.length, String(i));
+      await waitFor(() => crowd.every((c) => text(c) === t.toString()), `edit ${i} everywhere`);
+    }
+    const onRelay = crowd.find((c) => text(c) === t.toString())!;
+    onRelay.doc.getText("t").insert(0, ">");
+    await waitFor(() => text(direct) === ">012" && crowd.every((c) => text(c) === ">012"), "a relay writer's edit everywhere");
+    await waitFor(() => updatesIn(reader.received).length >= 4, "four updates at the reader");
+    expect(updatesIn(reader.received)).toHaveLength(4);
+
+    // The document's object feeds only the first level; every relay still has its own link to it.
+    const work = await roomStub(env, ref).work();
+    expect(work.fed).toBeLessThanOrEqual(2);
+    expect(work.links).toBeGreaterThan(work.fed);
+
+    const closed = crowd.map((c) => new Promise<number>((resolve) => c.on("closed", (e: { code: number }) => resolve(e.code))));
+    expect((await api(`/v1/docs/${d.id}`, { method: "DELETE", token: p.secretKey })).status).toBe(204);
+    expect(new Set(await Promise.all(closed))).toEqual(new Set([4404]));
+  });
 });

@@ -34,6 +34,7 @@ const MESSAGES: LinkMessage[] = [
   { type: "refused", tag: BIG, code: 1013, reason: "" },
   { type: "refused", tag: 9, code: 4429, reason: "trop de mises à jour ⏱" },
   { type: "hello", index: 0, roster: [] },
+  { type: "hello", index: 50, roster: [{ tag: 3, userId: "carol", access: "write" }], viaParent: true },
   {
     type: "hello",
     index: 199,
@@ -119,7 +120,10 @@ describe("decodeLink refuses malformed messages without throwing", () => {
   it("truncated at every byte position of every message", () => {
     const accepted: string[] = [];
     for (const { m, bytes } of ENCODED) {
+      // A hello cut just before its optional `viaParent` flag is a whole hello without it.
+      const whole = m.type === "hello" && m.viaParent ? bytes.length - 1 : -1;
       for (let n = 0; n < bytes.length; n++) {
+        if (n === whole) continue;
         const d = decode(bytes.subarray(0, n));
         if (d.ok) accepted.push(`${label(m)} cut at ${n}`);
       }
@@ -130,6 +134,8 @@ describe("decodeLink refuses malformed messages without throwing", () => {
   it("with a trailing byte", () => {
     for (const { m, bytes } of ENCODED) {
       for (const extra of [0, 1, 0xff]) {
+        // A hello's optional last field is `viaParent`, written only when true: a trailing 1 is that flag.
+        if (m.type === "hello" && !m.viaParent && extra === 1) continue;
         const longer = new Uint8Array([...bytes, extra]);
         const d = decode(longer);
         expect(d.ok, `${label(m)} + ${extra}`).toBe(false);
@@ -196,5 +202,15 @@ describe("decodeLink refuses malformed messages without throwing", () => {
       const d = decodeLink(bytes);
       expect(typeof d.ok).toBe("boolean");
     }
+  });
+});
+
+describe("a hello's viaParent flag", () => {
+  it("is written only when true and read back as written", () => {
+    const plain = encodeLink({ type: "hello", index: 7, roster: [] });
+    const flagged = encodeLink({ type: "hello", index: 7, roster: [], viaParent: true });
+    expect(flagged.length).toBe(plain.length + 1);
+    expect(decode(flagged)).toEqual({ ok: true, value: { type: "hello", index: 7, roster: [], viaParent: true } });
+    expect(decode(plain)).toEqual({ ok: true, value: { type: "hello", index: 7, roster: [] } });
   });
 });
