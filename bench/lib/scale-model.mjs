@@ -84,11 +84,23 @@ export function costValues(costs) {
 }
 
 /**
+ * W9's costs.json (bench/lib/relay-room.mjs) names its figures in ms: a socket send (`perSendMs`) and the hop
+ * alone (`hopGapMs`, first arrival on a relay minus last on the document's object). Read as `sendUs` and
+ * `hopMs`; names the model already uses win.
+ */
+function fromW9(given) {
+  const out = { ...given };
+  if (out.sendUs === undefined && typeof given.perSendMs === "number") out.sendUs = given.perSendMs * 1000;
+  if (out.hopMs === undefined && typeof given.hopGapMs === "number") out.hopMs = given.hopGapMs;
+  return out;
+}
+
+/**
  * Merges a measured-costs file (as bench W9 writes it) over the defaults. Accepts `{ sendUs: 31, … }`,
  * `{ costs: { … } }`, and values given as numbers or `{ value }`; unknown keys are ignored.
  */
 export function mergeCosts(file, label) {
-  const given = file && typeof file === "object" && file.costs && typeof file.costs === "object" ? file.costs : (file ?? {});
+  const given = fromW9(file && typeof file === "object" && file.costs && typeof file.costs === "object" ? file.costs : (file ?? {}));
   const out = {};
   for (const [k, d] of Object.entries(DEFAULT_COSTS)) {
     const raw = given[k];
