@@ -39,7 +39,7 @@ const SETUPS = opt("setups", "one,two").split(",");
 const warmDoc = (s) => `procs-warm-${s.id}`;
 const roundDoc = (s, r) => `procs-${s.id}-${CFG.clients}-${r}`;
 const OUT = opt("out", join(ROOT, "bench", "results", "2026-12-07-w9", "processes"));
-const STAMP = `${new Date().toISOString().slice(0, 19).replaceAll(":", "-")}-procs-${CFG.clients}${SETUPS.includes("entry") ? "-entry" : ""}`;
+const STAMP = `${new Date().toISOString().slice(0, 19).replaceAll(":", "-")}-procs-${CFG.clients}${SETUPS.includes("entry") ? "-entry" : ""}${CFG.rate === 2 ? "" : `-rate${CFG.rate}`}`;
 mkdirSync(OUT, { recursive: true });
 const T0 = performance.now();
 const log = (msg) => {
