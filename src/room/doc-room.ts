@@ -110,11 +110,10 @@ export class DocRoom extends DurableObject<Env> {
     this.parts.outbox = new Outbox(
       this.parts.store,
       this.sockets.sink(
-        () => {
-          this.h.saved.committed();
-          this.links.committed();
-        },
+        () => this.h.saved.committed(),
         () => this.links.conns(),
+        // The feed first: relays send to their sockets while this object sends to its own.
+        () => this.links.committed(),
       ),
       (e) => this.writeFailed(e),
     );

@@ -42,9 +42,10 @@ export class Sockets {
    * each commit with updates. A link is sent presence only (updates reach it numbered, by the feed), and a
    * relay's socket as the authority sees it nothing (its relay answers it).
    */
-  sink(committed: () => void, links: () => Iterable<Conn> = () => []): Sink<Conn> {
+  sink(committed: () => void, links: () => Iterable<Conn> = () => [], durable?: () => void): Sink<Conn> {
     const all = this;
     return {
+      durable,
       sendNow: (conn, message) => {
         if (conn.via === "relayed" || (conn.via === "link" && message[0] !== MessageType.awareness)) return;
         try {

@@ -32,6 +32,11 @@ export interface Sink<C> {
   awarenessChanged(conn: C): void;
   /** Called after a commit that wrote updates, once its held messages are released. */
   committed(): void;
+  /**
+   * Called right after a successful commit, before the held messages go out: what is sent from here is
+   * durable too, and goes first (a relay's feed, so relays send to their sockets while this object sends to its own).
+   */
+  durable?(): void;
 }
 
 /** Runs `flush` after the current event; returns a cancel function. Production: a zero-delay timer. */
@@ -81,6 +86,7 @@ export class Outbox<C extends RoomConn> implements Transport<C> {
       this.writeFailed(e);
       return false;
     }
+    this.sink.durable?.();
     const out = this.held;
     this.held = [];
     // A burst's updates reach each connection as one merged update: N × R sends become about R.
