@@ -4,13 +4,15 @@
  * on a relay is read on the document's object and on the other relays, nothing reaches a socket twice, an
  * evicted relay catches up, and deletion, rules and revocation reach relay sockets.
  */
-import { env, evictDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { and, eq } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { describe, expect, it } from "vitest";
 import type { WebsocketProvider } from "y-websocket";
 import * as Y from "yjs";
 import { documents } from "../../../src/db/schema";
+import type { DocRelay } from "../../../src/relay/doc-relay";
+import type { DocRoom } from "../../../src/room/doc-room";
 import { relayStub, roomStub } from "../../../src/room/stub";
 import { decodeFrame } from "../../../src/sync/frames";
 import { eventually } from "../../helpers/eventually";
@@ -252,5 +254,54 @@ describe("relays", () => {
     const closed = crowd.map((c) => new Promise<number>((resolve) => c.on("closed", (e: { code: number }) => resolve(e.code))));
     expect((await api(`/v1/docs/${d.id}`, { method: "DELETE", token: p.secretKey })).status).toBe(204);
     expect(new Set(await Promise.all(closed))).toEqual(new Set([4404]));
+  });
+
+  it("catch up a relay evicted with its socket open: its stored feed position gets the socket exactly what it missed", async () => {
+    const { d, ref, token } = await setup();
+    const writer = provider(d.id, await token("writer"));
+    await synced(writer);
+    await routeToRelays(ref, 1);
+    const reader = await openRaw(d.id, await token("reader", "read"));
+    await waitFor(() => reader.received.length >= 1, "greeting");
+    const t = writer.doc.getText("t");
+    for (let i = 0; i < 3; i++) {
+      t.insert(t.length, String(i));
+      await waitFor(() => updatesIn(reader.received).length >= i + 1, `update ${i}`);
+    }
+    // A relay holding its link cannot be evicted (an open outgoing WebSocket keeps an object), and when a link
+    // with sockets behind it drops, the document's object wakes the relay at once. So, to evict it with its socket
+    // open: the object forgets the relay's roster (no wake-up), the relay drops its link, and then it is evicted.
+    await runInDurableObject(roomStub(env, ref), async (room: DocRoom) => {
+      (room as unknown as { links: { roster: { replace(link: number, rows: []): void } } }).links.roster.replace(0, []);
+    });
+    const relay = relayStub(env, ref, 0);
+    await runInDurableObject(relay, async (r: DocRelay) => (r as unknown as { upstream: { close(): void } }).upstream.close());
+    await evictDurableObject(relay);
+    // Written while the relay is gone: the document's object numbers them in the same epoch.
+    t.insert(t.length, "a");
+    t.insert(t.length, "b");
+    await new Promise((r) => setTimeout(r, 100));
+    expect(updatesIn(reader.received)).toHaveLength(3);
+    // Woken (as the document's object or the relay's alarm would): it asks for what follows its stored position.
+    expect(await relay.wake()).toBe(true);
+    await waitFor(() => {
+      const doc = new Y.Doc();
+      for (const u of updatesIn(reader.received)) Y.applyUpdate(doc, u);
+      return doc.getText("t").toString() === "012ab";
+    }, "the reader has what was written while its relay was gone");
+    expect(reader.isClosed()).toBe(false);
+    t.insert(t.length, "c");
+    await waitFor(() => updatesIn(reader.received).length >= 5, "the feed goes on");
+    await new Promise((r) => setTimeout(r, 200));
+    const seen = new Y.Doc();
+    let repeated = 0;
+    for (const u of updatesIn(reader.received)) {
+      const before = Y.encodeStateVector(seen);
+      Y.applyUpdate(seen, u);
+      if (Buffer.from(Y.encodeStateVector(seen)).equals(Buffer.from(before))) repeated++;
+    }
+    expect(repeated).toBe(0);
+    expect(seen.getText("t").toString()).toBe("012abc");
+    reader.ws.close();
   });
 });
