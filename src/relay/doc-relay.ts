@@ -15,7 +15,7 @@ import { decodeFrame, encodeSaved, encodeSyncStep1, encodeUpdate } from "../sync
 import { type Budgets, realClock, type Transport } from "../sync/ports";
 import { Presence } from "../sync/presence";
 import type { RosterEntry } from "../sync/relay-wire";
-import { type Conn, fromAttachment, toAttachment, type Attachment } from "../room/attachment";
+import { type Conn, restoreConns, toAttachment } from "../room/attachment";
 import { readLimits, type Limits } from "../room/limits";
 import { RevokedKeys } from "../room/revoked-keys";
 import { type DocRef, IdentityHeader } from "../room/rpc-types";
@@ -111,16 +111,9 @@ export class DocRelay extends DurableObject<Env> {
   /** The sockets, rebuilt from their attachments after an eviction (with new tags: the hello lists them). */
   private sockets(): Map<WebSocket, Conn> {
     if (!this.conns) {
-      this.conns = new Map();
-      for (const ws of this.ctx.getWebSockets()) {
-        const a = ws.deserializeAttachment() as Attachment | null;
-        // A child relay's feed link is not a person (children.ts keeps those).
-        if (!a || isChildAttachment(a)) continue;
-        const conn = fromAttachment(ws, a);
-        this.conns.set(ws, conn);
-        this.tags.set(ws, this.nextTag++);
-        for (const [id, clock, state] of a.c) this.presence.restore(conn, id, clock, state);
-      }
+      // A child relay's feed link is not a person (children.ts keeps those).
+      this.conns = restoreConns(this.ctx.getWebSockets(), isChildAttachment, (conn, id, clock, state) => this.presence.restore(conn, id, clock, state));
+      for (const ws of this.conns.keys()) this.tags.set(ws, this.nextTag++);
     }
     return this.conns;
   }

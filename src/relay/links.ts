@@ -37,6 +37,8 @@ export interface LinkHost {
   rule(userId: string): Rule | undefined;
   /** The object's own sockets: all, and one user's. */
   direct(userId: string): { total: number; byUser: number };
+  /** How many sockets the object holds (no count by user). */
+  directTotal(): number;
   ref(): DocRef | undefined;
   erased(): boolean;
 }
@@ -112,8 +114,8 @@ export class RelayLinks {
    * Inside the commit's transaction: the batch it writes, numbered when the commit is done. Only once the
    * document has relays: a document without them pays nothing for the feed.
    */
-  stage(batch: readonly Uint8Array[]): void {
-    this.staged = (this.linked || this.published > 0 || this.links().size > 0) && batch.length > 0 ? [...batch] : undefined;
+  stage(batch: readonly { update: Uint8Array }[]): void {
+    this.staged = (this.linked || this.published > 0 || this.links().size > 0) && batch.length > 0 ? batch.map((p) => p.update) : undefined;
   }
 
   /** The commit failed: nothing of the batch is sent. */
@@ -284,7 +286,7 @@ export class RelayLinks {
 
   /** This object holds as many sockets as it keeps: the upgrade goes to a relay (no refusal for room size). */
   full(): boolean {
-    return this.host.direct("").total >= this.host.limits.relayAfterConnections;
+    return this.host.directTotal() >= this.host.limits.relayAfterConnections;
   }
 
   /** Hands an upgrade this object will not hold to a relay, and publishes the routing record so the Worker sends the next ones there. */
@@ -300,7 +302,7 @@ export class RelayLinks {
   /** The relay count the audience wants (relay-plan.ts), published to the catalog when it changes. */
   private replan(): number {
     const l = this.host.limits;
-    const wanted = relaysWanted(this.host.direct("").total, this.roster.total, this.published, {
+    const wanted = relaysWanted(this.host.directTotal(), this.roster.total, this.published, {
       relayAfter: l.relayAfterConnections,
       perRelay: l.maxConnectionsPerRelay,
       maxRelays: l.maxRelaysPerDoc,

@@ -75,6 +75,27 @@ export function toAttachment(conn: Conn, stateOf: (clientId: number) => string |
   };
 }
 
+/**
+ * The people's sockets of an object, rebuilt from their attachments after a wake-up: an attachment that
+ * `skip` names (a relay's link, a child relay's feed) is not a person; `awareness` puts back each socket's
+ * presence, so joiners see everyone at once and removals carry current clocks.
+ */
+export function restoreConns(
+  sockets: readonly WebSocket[],
+  skip: (a: unknown) => boolean,
+  awareness: (conn: Conn, clientId: number, clock: number, state: string | undefined) => void,
+): Map<WebSocket, Conn> {
+  const conns = new Map<WebSocket, Conn>();
+  for (const ws of sockets) {
+    const a = ws.deserializeAttachment() as Attachment | null;
+    if (!a || skip(a)) continue;
+    const conn = fromAttachment(ws, a);
+    conns.set(ws, conn);
+    for (const [id, clock, state] of a.c) awareness(conn, id, clock, state);
+  }
+  return conns;
+}
+
 export function fromAttachment(ws: WebSocket, a: Attachment): Conn {
   return { ws, userId: a.u, access: a.a, claim: a.t ?? a.a, exp: a.e, saved: a.s === 1, keyId: a.k, clientIds: new Map(a.c.map(([id, clock]) => [id, clock])) };
 }

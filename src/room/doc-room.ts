@@ -85,6 +85,7 @@ export class DocRoom extends DurableObject<Env> {
       revokedKeys: this.revokedKeys,
       rule: (userId) => this.h.rules.get(userId),
       direct: (userId) => this.sockets.count(userId),
+      directTotal: () => this.sockets.all().size,
       ref: () => this.ref,
       erased: () => this.erased,
     });

@@ -7,7 +7,7 @@ import type { Sink } from "../sync/outbox";
 import type { Access } from "../sync/ports";
 import type { RoomCore } from "../sync/room-core";
 import { MessageType } from "../sync/frames";
-import { type Attachment, type Conn, fromAttachment, isLinkAttachment, toAttachment } from "./attachment";
+import { type Conn, isLinkAttachment, restoreConns, toAttachment } from "./attachment";
 import { type DocRef, IdentityHeader } from "./rpc-types";
 
 export class Sockets {
@@ -22,18 +22,8 @@ export class Sockets {
   ) {}
 
   all(): Map<WebSocket, Conn> {
-    if (!this.conns) {
-      this.conns = new Map();
-      for (const ws of this.ctx.getWebSockets()) {
-        const a = ws.deserializeAttachment() as Attachment | null;
-        // A relay's link is not a person (src/relay/links.ts keeps those).
-        if (!a || isLinkAttachment(a)) continue;
-        const conn = fromAttachment(ws, a);
-        this.conns.set(ws, conn);
-        // Presence survives hibernation: joiners see everyone at once, removals carry current clocks.
-        for (const [id, clock, state] of a.c) this.core().restoreAwareness(conn, id, clock, state);
-      }
-    }
+    // A relay's link is not a person (src/relay/links.ts keeps those).
+    this.conns ??= restoreConns(this.ctx.getWebSockets(), isLinkAttachment, (conn, id, clock, state) => this.core().restoreAwareness(conn, id, clock, state));
     return this.conns;
   }
 

@@ -26,7 +26,7 @@ export class SqlUpdateStore implements UpdateStore {
    * Runs inside every transaction that commits updates (a flush or a compaction that folds pending ones),
    * so what must happen with a change (its webhook event: src/webhooks/room-ledger.ts) commits with it or not at all.
    */
-  withUpdates: (batch: readonly Uint8Array[]) => void = () => {};
+  withUpdates: (batch: readonly { update: Uint8Array }[]) => void = () => {};
 
   constructor(
     private readonly sql: SqlStorage,
@@ -90,7 +90,7 @@ export class SqlUpdateStore implements UpdateStore {
     this.transaction(() => {
       for (const p of batch) this.insertLog(p.seq, p.update);
       for (const r of ids) this.sql.exec(`INSERT OR IGNORE INTO client_ids (client, user, at) VALUES (?, ?, ?)`, r.id, r.userId, r.at);
-      if (batch.length > 0) this.withUpdates(batch.map((p) => p.update));
+      if (batch.length > 0) this.withUpdates(batch);
     });
     this.pending = [];
     this.pendingIds = [];
@@ -120,7 +120,7 @@ export class SqlUpdateStore implements UpdateStore {
     const folding = this.pending.length > 0;
     this.transaction(() => {
       this.replaceAll(snapshot, tail);
-      if (folding) this.withUpdates(this.pending.map((p) => p.update));
+      if (folding) this.withUpdates(this.pending);
     });
     // Only once committed: the snapshot holds everything pending entries held, so they need no separate
     // write; had the transaction thrown, they would still be pending and the counters unchanged.

@@ -14,7 +14,7 @@ import { documents } from "../../../src/db/schema";
 import type { DocRelay } from "../../../src/relay/doc-relay";
 import type { DocRoom } from "../../../src/room/doc-room";
 import { relayStub, roomStub } from "../../../src/room/stub";
-import { decodeFrame } from "../../../src/sync/frames";
+import { decodeFrame, encodeUpdate } from "../../../src/sync/frames";
 import { eventually } from "../../helpers/eventually";
 import { api, createDoc, createProject, expectJson, incarnationOf, mintToken } from "../../helpers/rest";
 import { openRaw, providersPerTest, type RawSocket, synced, waitFor } from "../../helpers/sync";
@@ -47,6 +47,18 @@ async function publishedRelays(ref: { projectId: string; docId: string }): Promi
 }
 
 const text = (p: WebsocketProvider) => p.doc.getText("t").toString();
+
+/** Applies `updates` in order to a fresh document; `repeated` counts those that brought nothing new (a socket got them twice). */
+function replay(updates: Uint8Array[]): { doc: Y.Doc; repeated: number } {
+  const doc = new Y.Doc();
+  let repeated = 0;
+  for (const u of updates) {
+    const before = Y.encodeStateVector(doc);
+    Y.applyUpdate(doc, u);
+    if (Buffer.from(Y.encodeStateVector(doc)).equals(Buffer.from(before))) repeated++;
+  }
+  return { doc, repeated };
+}
 
 /** The sync updates (message 0/2) a raw socket received after its first `skip` frames. */
 function updatesIn(frames: Uint8Array[]): Uint8Array[] {
@@ -120,13 +132,7 @@ describe("relays", () => {
     const updates = updatesIn(reader.received);
     // Seven single edits, and the writer's re-sync after its reconnect (empty for the reader): never anything twice.
     expect(updates.length).toBeGreaterThanOrEqual(8);
-    const seen = new Y.Doc();
-    let repeated = 0;
-    for (const u of updates) {
-      const before = Y.encodeStateVector(seen);
-      Y.applyUpdate(seen, u);
-      if (Buffer.from(Y.encodeStateVector(seen)).equals(Buffer.from(before))) repeated++;
-    }
+    const { repeated } = replay(updates);
     expect(repeated).toBe(0);
     reader.ws.close();
   }, 120_000);
@@ -293,15 +299,38 @@ describe("relays", () => {
     t.insert(t.length, "c");
     await waitFor(() => updatesIn(reader.received).length >= 5, "the feed goes on");
     await new Promise((r) => setTimeout(r, 200));
-    const seen = new Y.Doc();
-    let repeated = 0;
-    for (const u of updatesIn(reader.received)) {
-      const before = Y.encodeStateVector(seen);
-      Y.applyUpdate(seen, u);
-      if (Buffer.from(Y.encodeStateVector(seen)).equals(Buffer.from(before))) repeated++;
-    }
+    const { repeated, doc: seen } = replay(updatesIn(reader.received));
     expect(repeated).toBe(0);
     expect(seen.getText("t").toString()).toBe("012abc");
     reader.ws.close();
   });
+
+  it("take a big offline edit and a fast writer on a relay, and ignore what a read token sends there", async () => {
+    const { d, ref, token } = await setup();
+    const direct = provider(d.id, await token("direct"));
+    await synced(direct);
+    await routeToRelays(ref, 1);
+    // Edited offline first: ~200 KB in 2,000 inserts, sent whole as the sync step 2 of its first connection.
+    const offline = new Y.Doc();
+    for (let i = 0; i < 2000; i++) offline.getText("t").insert(offline.getText("t").length, `${"x".repeat(100)}${i % 10}`);
+    const writer = provider(d.id, await token("writer"), offline);
+    await synced(writer);
+    await waitFor(() => text(direct).length === offline.getText("t").length, "the offline edit on the document's object", 20_000);
+    // Then typing as fast as the provider sends: 1,000 single-character updates in one go.
+    for (let i = 0; i < 1000; i++) writer.doc.getText("t").insert(0, "y");
+    await waitFor(() => text(direct) === text(writer), "the fast writer's edits on the document's object", 20_000);
+    // A read token on a relay: what it sends is ignored, its socket stays open, and it still reads.
+    const reader = await openRaw(d.id, await token("reader", "read"));
+    await waitFor(() => reader.received.length >= 1, "greeting");
+    const forged = new Y.Doc();
+    forged.getText("t").insert(0, "should not land");
+    reader.ws.send(encodeUpdate(Y.encodeStateAsUpdate(forged)));
+    writer.doc.getText("t").insert(0, "z");
+    await waitFor(() => text(direct).startsWith("z"), "a later write lands");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(text(direct)).not.toContain("should not land");
+    expect(reader.isClosed()).toBe(false);
+    expect(updatesIn(reader.received).length).toBeGreaterThanOrEqual(1);
+    reader.ws.close();
+  }, 60_000);
 });
