@@ -7,12 +7,15 @@
  * flush every change at once (today's latency); larger ones coalesce.
  *
  * - A real change (a new client, a new state, a removal) goes out at once if the last flush was at least
- *   `changeGapMs` ago, else at the end of that gap, together with everything else pending. So a room
+ *   `changeGapMs` ago, else at the end of that gap, together with every other change pending. So a room
  *   flushes changes at most 1000 / changeGapMs times a second: ~6.7 at 990 people.
  * - A renewal (the same state with a higher clock: y-protocols renews every 15 s, and a state not renewed
- *   for 30 s is dropped by peers) waits up to `renewalDelayMs`, and recipients are split into
- *   RENEWAL_SLOTS groups served in turn, so a renewal flush reaches a tenth of the room at a time and
- *   the room never stalls on one big burst.
+ *   for 30 s is dropped by peers) waits up to `renewalDelayMs`. Recipients are split into
+ *   RENEWAL_BUCKETS fixed groups, and each renewal tick serves the next few, so a tick reaches about
+ *   RECIPIENTS_PER_TICK people and every group is served once per renewal delay. Every stock client
+ *   echoes all it applies, so a tick's cost (to the room and to the clients) grows with its recipients:
+ *   small ticks keep the room from stalling on one big burst, whatever its size.
+ * - A change flush carries changes only (presence.ts): renewals keep to their ticks.
  */
 
 /** Audiences up to this size get every awareness message at once, as before batching. */
@@ -28,8 +31,10 @@ export const RENEWAL_DELAY_PER_RECIPIENT_MS = 5;
  * held 5 s, its peers see it renewed at most ~23 s apart, well inside y-protocols' 30 s timeout.
  */
 export const MAX_RENEWAL_DELAY_MS = 5_000;
-/** Recipients are split into this many groups for renewal flushes, each served once per renewal delay. */
-export const RENEWAL_SLOTS = 10;
+/** Recipients are split into this many fixed groups for renewal ticks (a connection keeps its group). */
+export const RENEWAL_BUCKETS = 64;
+/** About how many recipients one renewal tick serves. */
+export const RECIPIENTS_PER_TICK = 25;
 
 export interface Pacing {
   /** Least time between two flushes of changes; 0: every change is sent at once. */
@@ -52,7 +57,10 @@ export function changeDueAt(p: Pacing, lastFlushAt: number, now: number): number
   return Math.max(now, lastFlushAt + p.changeGapMs);
 }
 
-/** The time between two renewal ticks (each serves one slot). */
-export function renewalTickMs(p: Pacing): number {
-  return p.renewalDelayMs / RENEWAL_SLOTS;
+/** How many groups each renewal tick serves, and how often ticks come, for a room of `audience`. */
+export function renewalTicks(p: Pacing, audience: number): { bucketsPerTick: number; everyMs: number } {
+  const ticksPerRound = Math.max(1, Math.min(RENEWAL_BUCKETS, Math.ceil(audience / RECIPIENTS_PER_TICK)));
+  const bucketsPerTick = Math.ceil(RENEWAL_BUCKETS / ticksPerRound);
+  // Every group is served once per renewal delay.
+  return { bucketsPerTick, everyMs: p.renewalDelayMs / Math.ceil(RENEWAL_BUCKETS / bucketsPerTick) };
 }

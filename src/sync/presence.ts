@@ -9,21 +9,30 @@
  *   already holds) is ignored: not stored, not sent, not counted against the connection. What a
  *   connection claims as its own is bounded (`maxAwarenessIdsPerConn`), and so is the room's total.
  * - **Batching.** Accepted entries are not sent one message per change: they wait in the room's state
- *   with a sequence number, and a flush sends each connection one message with everything it has not
- *   yet received. When flushes happen is presence-pacing.ts's rule.
+ *   with a sequence number. A change (a new client, a new state, a removal) goes to everyone in the next
+ *   change flush, one message with every change since the last; a renewal (the same state at a higher
+ *   clock) waits for its recipient's group, whose tick sends one message with every renewal that group
+ *   lacks. A change flush never carries renewals: each stock client that applies a message echoes all of
+ *   it back, so a cursor move that carried the room's pending renewals would cost every client, and the
+ *   room, hundreds of entries instead of one. When flushes happen is presence-pacing.ts's rule.
  * - **Leaving.** A leaving connection's ids are removed with a clock one past the last, remembered a
  *   while as tombstones so late echoes of them do not bring them back.
  */
 import { CloseCode, type CloseRequest } from "./close-codes";
 import { encodeAwareness, type AwarenessEntry } from "./frames";
 import type { Clock, RoomConn, RoomLimits, Transport } from "./ports";
-import { changeDueAt, pacing, RENEWAL_SLOTS, renewalTickMs } from "./presence-pacing";
+import { changeDueAt, pacing, RENEWAL_BUCKETS, renewalTicks } from "./presence-pacing";
 
 interface AwarenessRecord {
   clock: number;
   stateJson: string;
   /** When it last changed, in the room's sequence: a flush sends what is newer than its recipients got. */
   seq: number;
+  /**
+   * Its latest entry is a change (or renews one not yet flushed): it travels in a change flush, never in a
+   * renewal tick (a change flush reaches everyone).
+   */
+  change: boolean;
   /**
    * Claimed again by a returning client at a clock its peers already passed (they saw it leave): its next
    * entry, the client's answer to the correction it was sent, is a change, not a lazy renewal.
@@ -44,6 +53,8 @@ export const MAX_TOMBSTONES = 10_000;
 /** Bytes an accepted entry adds to a message beside its state (client id, clock, length). */
 const ENTRY_OVERHEAD_BYTES = 12;
 
+type Entry = Pick<AwarenessEntry, "clientId" | "clock" | "stateJson">;
+
 export interface AwarenessOutcome {
   refused?: CloseRequest;
   /** Bytes of what was accepted: what the room will send to every connection on its behalf. */
@@ -59,15 +70,21 @@ export class Presence<C extends RoomConn> {
   private bytes = 0;
   /** The last sequence number handed out; every accepted entry or removal takes the next. */
   private seq = 0;
-  /** Per renewal slot: the sequence number its connections have received up to. */
-  private readonly slotSent: number[] = new Array(RENEWAL_SLOTS).fill(0);
-  private readonly slotOf = new WeakMap<C, number>();
-  private nextSlot = 0;
+  /** Per renewal group: the sequence number its connections have received up to (changes aside). */
+  private readonly bucketSent: number[] = new Array(RENEWAL_BUCKETS).fill(0);
+  /** Every change up to this sequence number has reached every connection. */
+  private changeSent = 0;
+  /** Ids with a change since the last change flush (in `states`, or removed: in `tombstones`). */
+  private readonly changedIds = new Set<number>();
+  /** The sequence number of the latest renewal (a tick is due while a group has not received it). */
+  private renewalSeq = 0;
+  private readonly bucketOf = new WeakMap<C, number>();
+  private nextBucket = 0;
   /** A change waits to be flushed. */
   private changePending = false;
   private lastChangeFlushAt = Number.NEGATIVE_INFINITY;
-  /** The next renewal tick (which serves slot `tick % RENEWAL_SLOTS`), if one is planned. */
-  private tick = 0;
+  /** The group the next renewal tick starts with, and when that tick is, if one is planned. */
+  private tickFrom = 0;
   private tickAt: number | undefined;
   private timer: { at: number; cancel: () => void } | undefined;
 
@@ -105,9 +122,14 @@ export class Presence<C extends RoomConn> {
         // removal of its own live state by re-announcing it one clock later, which its peers accept.
         (correction ??= []).push({ clientId: e.clientId, clock: tomb.clock, stateJson: "null", removed: true });
       }
-      if (!current || current.stateJson !== e.stateJson || current.reclaimed || tomb) changed = true;
+      const isChange = !current || current.stateJson !== e.stateJson || current.reclaimed === true || tomb !== undefined;
+      // A renewal of a change not flushed yet rides with that change.
+      const change = isChange || (current?.change === true && current.seq > this.changeSent);
+      if (change) this.changedIds.add(e.clientId);
+      else this.renewalSeq = seq;
+      if (isChange) changed = true;
       this.tombstones.delete(e.clientId);
-      this.set(e.clientId, { clock: e.clock, stateJson: e.stateJson, seq, ...(reclaimed ? { reclaimed } : {}) });
+      this.set(e.clientId, { clock: e.clock, stateJson: e.stateJson, seq, change, ...(reclaimed ? { reclaimed } : {}) });
       this.owners.set(e.clientId, conn);
       conn.clientIds.set(e.clientId, e.clock);
     }
@@ -174,6 +196,7 @@ export class Presence<C extends RoomConn> {
   }
 
   private remove(clientId: number, clock: number, seq: number, now: number): void {
+    this.changedIds.add(clientId);
     this.set(clientId, undefined);
     this.owners.delete(clientId);
     this.tombstones.delete(clientId); // re-inserted last: the map stays oldest first
@@ -193,7 +216,7 @@ export class Presence<C extends RoomConn> {
   restore(conn: C, clientId: number, clock: number, stateJson: string | undefined): void {
     this.owners.set(clientId, conn);
     if (stateJson === undefined || (this.states.get(clientId)?.clock ?? -1) >= clock) return;
-    this.set(clientId, { clock, stateJson, seq: 0 });
+    this.set(clientId, { clock, stateJson, seq: 0, change: false });
   }
 
   /**
@@ -232,11 +255,12 @@ export class Presence<C extends RoomConn> {
   private due(now: number, change: boolean): void {
     if (change) this.changePending = true;
     const p = pacing(this.audience());
-    if (this.changePending ? changeDueAt(p, this.lastChangeFlushAt, now) <= now : p.renewalDelayMs === 0) {
+    if (p.renewalDelayMs === 0) {
       this.flushAll(now);
       return;
     }
-    if (!this.changePending) this.tickAt ??= now + renewalTickMs(p);
+    if (this.changePending && changeDueAt(p, this.lastChangeFlushAt, now) <= now) this.flushChanges(now);
+    if (this.renewalPending()) this.tickAt ??= now + renewalTicks(p, this.audience()).everyMs;
     this.arm(now);
   }
 
@@ -255,67 +279,112 @@ export class Presence<C extends RoomConn> {
     this.timer = undefined;
     const now = this.clock.now();
     const p = pacing(this.audience());
-    if (this.changePending && changeDueAt(p, this.lastChangeFlushAt, now) <= now) {
+    if (p.renewalDelayMs === 0) {
+      // The room became small: everything goes at once again.
       this.flushAll(now);
       return;
     }
+    if (this.changePending && changeDueAt(p, this.lastChangeFlushAt, now) <= now) this.flushChanges(now);
     if (this.tickAt !== undefined && this.tickAt <= now) this.renewalTick(now, p);
     this.arm(now);
   }
 
-  /** Sends every connection what it has not received yet: one message per connection. */
+  /** A small room: every connection gets everything it lacks, changes and renewals, in one message at once. */
   private flushAll(now: number): void {
     this.timer?.cancel();
     this.timer = undefined;
+    const changes = this.changeEntries();
     const bySent = new Map<number, Uint8Array | undefined>();
     for (const conn of this.transport.connections()) {
-      const sent = this.slotSent[this.slot(conn)]!;
-      if (!bySent.has(sent)) bySent.set(sent, this.messageSince(sent));
+      const sent = this.bucketSent[this.bucket(conn)]!;
+      if (!bySent.has(sent)) {
+        const entries = [...changes, ...this.renewalEntries(sent)];
+        bySent.set(sent, entries.length > 0 ? encodeAwareness(entries) : undefined);
+      }
       const message = bySent.get(sent);
       if (message) this.transport.send(conn, message);
     }
-    this.slotSent.fill(this.seq);
+    this.bucketSent.fill(this.seq);
+    this.changesSent(now);
+    this.tickAt = undefined;
+  }
+
+  /** Every change since the last change flush, in one message to every connection; renewals keep to their ticks. */
+  private flushChanges(now: number): void {
+    const entries = this.changeEntries();
+    if (entries.length > 0) {
+      const message = encodeAwareness(entries);
+      for (const conn of this.transport.connections()) this.transport.send(conn, message);
+    }
+    this.changesSent(now);
+  }
+
+  private changesSent(now: number): void {
+    this.changedIds.clear();
+    this.changeSent = this.seq;
     this.changePending = false;
     this.lastChangeFlushAt = now;
-    this.tickAt = undefined;
     this.pruneTombstones(now);
   }
 
-  /** Serves one slot's renewals; plans the next tick while any slot still lacks something. */
+  /** The changes since the last change flush: states, and removals as y-protocols' null state. */
+  private changeEntries(): Entry[] {
+    const entries: Entry[] = [];
+    for (const clientId of this.changedIds) {
+      const r = this.states.get(clientId);
+      const t = r ? undefined : this.tombstones.get(clientId);
+      if (r) entries.push({ clientId, clock: r.clock, stateJson: r.stateJson });
+      else if (t) entries.push({ clientId, clock: t.clock, stateJson: "null" });
+    }
+    return entries;
+  }
+
+  /** The renewals newer than `sent` (a change travels in change flushes, never here). */
+  private renewalEntries(sent: number): Entry[] {
+    const entries: Entry[] = [];
+    for (const [clientId, r] of this.states) if (r.seq > sent && !r.change) entries.push({ clientId, clock: r.clock, stateJson: r.stateJson });
+    return entries;
+  }
+
+  /** Some group has not received the latest renewal. */
+  private renewalPending(): boolean {
+    return this.bucketSent.some((x) => x < this.renewalSeq);
+  }
+
+  /** Serves the next few groups' renewals; plans the next tick while any group still lacks one. */
   private renewalTick(now: number, p: ReturnType<typeof pacing>): void {
-    const s = this.tick % RENEWAL_SLOTS;
-    this.tick++;
-    const sent = this.slotSent[s]!;
-    if (sent < this.seq) {
-      const message = this.messageSince(sent);
-      if (message) for (const conn of this.transport.connections()) if (this.slot(conn) === s) this.transport.send(conn, message);
-      this.slotSent[s] = this.seq;
+    const { bucketsPerTick, everyMs } = renewalTicks(p, this.audience());
+    const served = (b: number) => (b - this.tickFrom + RENEWAL_BUCKETS) % RENEWAL_BUCKETS < bucketsPerTick;
+    const bySent = new Map<number, Uint8Array | undefined>();
+    for (const conn of this.transport.connections()) {
+      const b = this.bucket(conn);
+      const sent = this.bucketSent[b]!;
+      if (!served(b) || sent >= this.renewalSeq) continue;
+      if (!bySent.has(sent)) {
+        const entries = this.renewalEntries(sent);
+        bySent.set(sent, entries.length > 0 ? encodeAwareness(entries) : undefined);
+      }
+      const message = bySent.get(sent);
+      if (message) this.transport.send(conn, message);
     }
-    this.tickAt = this.slotSent.some((x) => x < this.seq) ? now + renewalTickMs(p) : undefined;
+    for (let k = 0; k < bucketsPerTick; k++) this.bucketSent[(this.tickFrom + k) % RENEWAL_BUCKETS] = this.seq;
+    this.tickFrom = (this.tickFrom + bucketsPerTick) % RENEWAL_BUCKETS;
+    this.tickAt = this.renewalPending() ? now + everyMs : undefined;
   }
 
-  private slot(conn: C): number {
-    let s = this.slotOf.get(conn);
-    if (s === undefined) {
-      s = this.nextSlot++ % RENEWAL_SLOTS;
-      this.slotOf.set(conn, s);
+  private bucket(conn: C): number {
+    let b = this.bucketOf.get(conn);
+    if (b === undefined) {
+      b = this.nextBucket++ % RENEWAL_BUCKETS;
+      this.bucketOf.set(conn, b);
     }
-    return s;
+    return b;
   }
 
-  /** One message with every state and removal newer than `sent`; undefined if there is none. */
-  private messageSince(sent: number): Uint8Array | undefined {
-    const entries: { clientId: number; clock: number; stateJson: string }[] = [];
-    for (const [clientId, r] of this.states) if (r.seq > sent) entries.push({ clientId, clock: r.clock, stateJson: r.stateJson });
-    for (const [clientId, t] of this.tombstones) if (t.seq > sent) entries.push({ clientId, clock: t.clock, stateJson: "null" });
-    return entries.length > 0 ? encodeAwareness(entries) : undefined;
-  }
-
-  /** Tombstones go once everyone has received them and they are old enough that no echo is still on its way. */
+  /** Tombstones go once a change flush has sent them and they are old enough that no echo is still on its way. */
   private pruneTombstones(now: number): void {
-    const delivered = Math.min(...this.slotSent);
     for (const [id, t] of this.tombstones) {
-      if (this.tombstones.size > MAX_TOMBSTONES || (t.at + TOMBSTONE_MS <= now && t.seq <= delivered)) this.tombstones.delete(id);
+      if (this.tombstones.size > MAX_TOMBSTONES || (t.at + TOMBSTONE_MS <= now && t.seq <= this.changeSent)) this.tombstones.delete(id);
       else break;
     }
   }

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { decodeFrame, encodeAwareness } from "../../../src/sync/frames";
 import { CloseCode } from "../../../src/sync/close-codes";
 import { DEFAULT_LIMITS, type RoomLimits } from "../../../src/sync/ports";
-import { MAX_CHANGE_GAP_MS, MAX_RENEWAL_DELAY_MS, pacing, RENEWAL_SLOTS, SMALL_ROOM } from "../../../src/sync/presence-pacing";
+import { MAX_CHANGE_GAP_MS, MAX_RENEWAL_DELAY_MS, pacing, RECIPIENTS_PER_TICK, RENEWAL_BUCKETS, renewalTicks, SMALL_ROOM } from "../../../src/sync/presence-pacing";
 import { TOMBSTONE_MS } from "../../../src/sync/presence";
 import { FakeClock } from "../../helpers/fake-clock";
 import { conn, MemoryStore, MemoryTransport, testRoom, type TestConn } from "../../helpers/memory-room";
@@ -58,6 +58,27 @@ describe("presence pacing (the rule)", () => {
       expect(p.changeGapMs).toBeGreaterThanOrEqual(last.changeGapMs);
       expect(p.renewalDelayMs).toBeGreaterThanOrEqual(last.renewalDelayMs);
       last = p;
+    }
+  });
+});
+
+describe("renewal ticks (the rule)", () => {
+  it("every group is served once per renewal delay, a tick reaching about RECIPIENTS_PER_TICK people", () => {
+    for (const n of [SMALL_ROOM + 1, 50, 100, 250, 500, 990, 1500, 5000]) {
+      const p = pacing(n);
+      const { bucketsPerTick, everyMs } = renewalTicks(p, n);
+      expect(bucketsPerTick).toBeGreaterThanOrEqual(1);
+      expect(bucketsPerTick).toBeLessThanOrEqual(RENEWAL_BUCKETS);
+      // A round of ticks covers every group, in no more than the renewal delay.
+      const ticks = Math.ceil(RENEWAL_BUCKETS / bucketsPerTick);
+      expect(ticks * bucketsPerTick).toBeGreaterThanOrEqual(RENEWAL_BUCKETS);
+      expect(ticks * everyMs).toBeLessThanOrEqual(p.renewalDelayMs + 1e-9);
+      // People per tick: the room's share of the groups a tick serves.
+      const perTick = (n * bucketsPerTick) / RENEWAL_BUCKETS;
+      if (n <= RECIPIENTS_PER_TICK) expect(bucketsPerTick).toBe(RENEWAL_BUCKETS);
+      else if (n <= RENEWAL_BUCKETS * RECIPIENTS_PER_TICK) expect(perTick).toBeLessThanOrEqual(2 * RECIPIENTS_PER_TICK);
+      // Past that, one group per tick, ticks as often as the delay allows.
+      else expect(bucketsPerTick).toBe(1);
     }
   });
 });
@@ -120,7 +141,66 @@ describe("presence with stock providers", () => {
     expect(last.ok && last.value.kind === "awareness" && last.value.entries.map((e) => e.clientId).sort()).toEqual(ids(1, 10));
   });
 
-  it("renewals in a large room wait, in slots, and still reach everyone well inside the 30 s timeout", () => {
+  it("a change flush carries changes only: with renewals held, a cursor move reaches everyone as one entry and comes back as one", () => {
+    const { peer, pass, clock } = setup();
+    for (let i = 0; i < 300; i++) peer(i).join();
+    pass(MAX_RENEWAL_DELAY_MS * 2, 50);
+    // Half the room renews: held for their groups' ticks.
+    for (let i = 100; i < 250; i++) peers[i]!.renew();
+    for (let i = 100; i < 250; i++) peers[i]!.step();
+    clock.advance(1);
+    const mover = peers[0]!;
+    const before = peers.map((p) => p.conn.sent.length);
+    const uploadsBefore = peers.map((p) => p.uploads.length);
+    mover.awareness.setLocalStateField("cursor", 7);
+    mover.step();
+    const entriesOf = (m: Uint8Array) => {
+      const f = decodeFrame(m);
+      return f.ok && f.value.kind === "awareness" ? f.value.entries.map((e) => e.clientId) : [];
+    };
+    for (const [i, p] of peers.entries()) {
+      // One message, the move alone (the renewals would have made it 151 entries).
+      expect(p.conn.sent.slice(before[i]!).map(entriesOf)).toEqual([[mover.awareness.clientID]]);
+    }
+    settle(peers);
+    // Every stock peer echoes what it applied: one entry each, not the room's pending renewals.
+    for (const [i, p] of peers.entries()) {
+      if (p === mover) continue;
+      expect(p.awareness.getStates().get(mover.awareness.clientID)).toMatchObject({ cursor: 7 });
+      expect(p.uploads.slice(uploadsBefore[i]!).map((u) => entriesOf(u).length)).toEqual([1]);
+    }
+    // The renewals still reach everyone within the renewal delay.
+    pass(pacing(300).renewalDelayMs, 50);
+    for (const p of peers) for (let r = 100; r < 250; r++) expect(p.awareness.meta.get(1000 + r)?.clock).toBe(peers[r]!.awareness.meta.get(1000 + r)?.clock);
+  });
+
+  it("a cursor moving every second in a renewing room of 300: every move at everyone within the change gap, nobody times out", () => {
+    const { peer, pass } = setup();
+    for (let i = 0; i < 300; i++) peer(i).join();
+    pass(1000, 50);
+    const mover = peers[0]!;
+    // The change gap, in the 10 ms steps time passes in; a step of the loop is 50 ms.
+    const gap = Math.ceil(pacing(300).changeGapMs / 10) * 10;
+    expect(gap).toBeLessThanOrEqual(50);
+    for (let t = 0; t < 40_000; t += 50) {
+      for (const [i, p] of peers.entries()) if ((t + i * 50) % 15_000 === 0) p.renew();
+      if (t % 1000 === 0) {
+        mover.awareness.setLocalStateField("cursor", t);
+        mover.step();
+        // Within the gap, at every peer.
+        pass(gap, 10);
+        for (const p of peers) expect(p.awareness.getStates().get(mover.awareness.clientID)).toMatchObject({ cursor: t });
+        pass(50 - gap, 10);
+      } else pass(50, 50);
+    }
+    for (const p of peers) {
+      expect(p.sees()).toHaveLength(300);
+      for (const q of peers)
+        expect((q.awareness.meta.get(q.awareness.clientID)?.clock ?? 0) - (p.awareness.meta.get(q.awareness.clientID)?.clock ?? 0)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it("renewals in a large room wait, in groups, and still reach everyone well inside the 30 s timeout", () => {
     const { peer, pass, clock } = setup();
     for (let i = 0; i < 200; i++) peer(i).join();
     pass(MAX_RENEWAL_DELAY_MS * 2, 50);
@@ -138,14 +218,15 @@ describe("presence with stock providers", () => {
       expect(awarenessSent(p.conn) - before[i]!).toBe(1);
       for (let r = 0; r < 50; r++) expect(clocks(p, 1000 + r)).toBe(clocks(peers[r]!, 1000 + r));
     }
-    // Slots: the first tick reaches about a tenth of the room.
+    // Groups: the first tick reaches a few groups, about RECIPIENTS_PER_TICK people.
     const b2 = peers.map((p) => awarenessSent(p.conn));
     peers[0]!.renew();
     peers[0]!.step();
-    clock.advance(renewalDelayMs / RENEWAL_SLOTS);
+    const { bucketsPerTick, everyMs } = renewalTicks(pacing(200), 200);
+    clock.advance(everyMs);
     const reached = peers.filter((p, i) => awarenessSent(p.conn) > b2[i]!).length;
     expect(reached).toBeGreaterThan(0);
-    expect(reached).toBeLessThanOrEqual(Math.ceil(200 / RENEWAL_SLOTS) + 1);
+    expect(reached).toBeLessThanOrEqual(bucketsPerTick * Math.ceil(200 / RENEWAL_BUCKETS));
   });
 
   it("nobody times out at a peer while everyone renews as y-protocols does, in a room of 100", () => {
