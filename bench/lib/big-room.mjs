@@ -6,61 +6,82 @@
 // timers). Phases are spread: each client renews once at a random moment of the first 15 s. One writer
 // types at `rate` updates/s and one "mover" moves its cursor once a second. Measured per round:
 // - fan-out: the writer's updates, send to each receiver's arrival (ms percentiles over all receivers);
-// - a cursor move, set to each receiver's applying it (ms percentiles);
+// - a cursor move, set to each receiver's applying it (ms percentiles): at every receiver, and at the
+//   observers, people in a process of their own (big-room-observers.mjs: the mover is one of them), so
+//   the server's part shows apart from this generator's queue;
 // - presence: how many (client, peer) pairs are missing at the end and at worst during the window
 //   (a state that timed out at a peer, or never arrived);
 // - messages the server delivered per second (all types, counted at the clients), server and generator CPU.
-import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from "y-protocols/awareness";
-import * as encoding from "lib0/encoding";
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import * as Y from "yjs";
+import { announce, seen, spreadRenewals, stockClient, wallNow } from "./stock-client.mjs";
 import { TEXT } from "./traces.mjs";
 import { client, closeAll, generatorMeter, LatencyBook, newWriterDoc, round, serverMeter, waitFor, withTimeout } from "./workloads.mjs";
 import { percentiles, pool, sleep } from "./yws.mjs";
 
-const MSG_AWARENESS = 1;
 /** How long one client may take to connect and sync before the round goes on without it. */
 const SYNC_TIMEOUT_MS = 90_000;
 /** How long closing the room's sockets may take at the end of a round. */
 const CLOSE_TIMEOUT_MS = 30_000;
+/** People in the observer process: the mover and those who watch it (big-room-observers.mjs). */
+export const OBSERVERS = 20;
 
-function awarenessFrame(payload) {
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, MSG_AWARENESS);
-  encoding.writeVarUint8Array(enc, payload);
-  return encoding.toUint8Array(enc);
-}
-
-/** A client whose awareness behaves as the stock provider's; `onApplied` after each awareness message it applies. */
-function stockClient(target, docId, i, { doc, onUpdate, onApplied }) {
-  const own = doc ?? new Y.Doc();
-  const awareness = new Awareness(own);
-  awareness.setLocalState({ user: { name: `user-${i}`, color: `#${((i * 2654435761) >>> 8).toString(16).padStart(6, "0").slice(0, 6)}` } });
-  const holder = { awareness, c: undefined };
-  const ready = client(target, [docId, i], {
-    doc,
-    onUpdate,
-    onAwareness: (payload, now) => {
-      applyAwarenessUpdate(awareness, payload, "server");
-      onApplied?.(holder, now);
-    },
-  }).then((c) => {
-    holder.c = c;
-    // y-websocket.js: every applied change is re-broadcast, remote ones included.
-    awareness.on("update", ({ added, updated, removed }) => c.send(awarenessFrame(encodeAwarenessUpdate(awareness, [...added, ...updated, ...removed]))));
-    return holder;
+/** The observer process for one round: the mover and `OBSERVERS` watchers of the room, over IPC. */
+async function observerProcess(target, docId, firstIndex, total) {
+  const child = fork(fileURLToPath(new URL("./big-room-observers.mjs", import.meta.url)), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const waiting = new Map();
+  child.on("message", (m) => {
+    waiting.get(m.type)?.(m);
+    waiting.delete(m.type);
   });
-  return ready;
+  const ask = (m, answer, ms = SYNC_TIMEOUT_MS) => withTimeout(new Promise((resolve) => (waiting.set(answer, resolve), child.send(m))), ms, `observers ${m.type}`);
+  const urls = await Promise.all(Array.from({ length: OBSERVERS + 1 }, (_, j) => target.wsUrl(docId, firstIndex + j)));
+  const { moverId } = await ask({ type: "start", urls, clientOptions: target.clientOptions?.(docId) ?? {}, firstIndex, total }, "ready");
+  return {
+    moverId,
+    seen: () => ask({ type: "seen" }, "seen"),
+    go: (seconds) => ask({ type: "go", seconds }, "done", (seconds + 60) * 1000),
+    close: async () => {
+      child.send({ type: "close" });
+      await withTimeout(new Promise((r) => child.once("exit", r)), CLOSE_TIMEOUT_MS, "observers close").catch(() => child.kill());
+    },
+  };
 }
 
-const seen = (h) => h.awareness.getStates().size;
+/** The observers see all `n` people within `ms`. */
+async function allSeeAll(observers, n, ms) {
+  const until = performance.now() + ms;
+  while ((await observers.seen()).min < n) {
+    if (performance.now() > until) return false;
+    await sleep(100);
+  }
+  return true;
+}
 
-/** One W8 round: `clients` people in `docId` on `target` for `seconds`. */
+/** Latency of each arrival `[k, wall ms]` from the move's send time; and the first arrival per move. */
+function cursorLatencies(sent, arrivals) {
+  const at = new Map(sent);
+  const all = [];
+  const first = new Map();
+  for (const [k, t] of arrivals) {
+    const s = at.get(k);
+    if (s === undefined) continue;
+    all.push(t - s);
+    if (!first.has(k) || t - s < first.get(k)) first.set(k, t - s);
+  }
+  return { all, first: [...first.values()] };
+}
+
+/**
+ * One W8 round: `clients` people in `docId` on `target` for `seconds`: the generator hosts all but
+ * `OBSERVERS + 1`, the observer process the mover and its watchers.
+ */
 export async function bigRoomRound(target, { clients: n, seconds, rate }, docId) {
   const book = new LatencyBook();
   const writerDoc = newWriterDoc();
   book.writer(writerDoc);
-  const cursorSent = new Map(); // k -> send time
-  const cursorSamples = [];
+  const crowdArrivals = []; // [k, wall ms]: the mover's cursor reaching people in this process
   const lastCursor = new Map(); // holder -> last k recorded
   let moverId;
   const onApplied = (h, now) => {
@@ -68,15 +89,15 @@ export async function bigRoomRound(target, { clients: n, seconds, rate }, docId)
     const k = h.awareness.getStates().get(moverId)?.cursor;
     if (typeof k !== "number" || lastCursor.get(h) === k) return;
     lastCursor.set(h, k);
-    const t = cursorSent.get(k);
-    if (t !== undefined) cursorSamples.push(now - t);
+    crowdArrivals.push([k, wallNow(now)]);
   };
   const t0 = performance.now();
+  const inCrowd = n - OBSERVERS - 1;
   const people = await pool(
-    Array.from({ length: n }, (_, i) => i),
+    Array.from({ length: inCrowd }, (_, i) => i),
     50,
     async (i) => {
-      const h = await stockClient(target, docId, i, {
+      const h = await stockClient((opts) => client(target, [docId, i], opts), i, {
         doc: i === 0 ? writerDoc : undefined,
         onUpdate: (u, _kind, now) => book.onUpdate(u, now, i === 0 ? writerDoc.clientID : undefined),
         onApplied,
@@ -92,18 +113,17 @@ export async function bigRoomRound(target, { clients: n, seconds, rate }, docId)
       } catch {
         h.unsynced = true;
       }
-      h.c.send(awarenessFrame(encodeAwarenessUpdate(h.awareness, [h.awareness.clientID])));
+      announce(h);
       return h;
     },
   );
-  const joined = await waitFor(() => people.every((h) => seen(h) === n), 120_000, 100);
+  const observers = await observerProcess(target, docId, inCrowd, n);
+  moverId = observers.moverId;
+  const joined = (await waitFor(() => people.every((h) => seen(h) === n), 120_000, 100)) && (await allSeeAll(observers, n, 30_000));
   const joinSeconds = round((performance.now() - t0) / 1000, 1);
-  // Spread the renewal phases over y-protocols' 15 s, as a room of people who came at different times.
-  const phases = people.map((h) => setTimeout(() => h.awareness.setLocalState(h.awareness.getLocalState()), Math.random() * 15_000));
+  const phases = spreadRenewals(people);
 
   const writer = people[0];
-  const mover = people[1];
-  moverId = mover.awareness.clientID;
   let pending;
   writerDoc.on("update", (u) => (pending = u));
   const msgs0 = people.reduce((s, h) => s + h.c.messagesIn, 0);
@@ -116,6 +136,7 @@ export async function bigRoomRound(target, { clients: n, seconds, rate }, docId)
       people.reduce((s, h) => s + (n - seen(h)), 0),
     );
   }, 2_000);
+  const observed = observers.go(seconds);
   const start = performance.now();
   const text = writerDoc.getText(TEXT);
   let ops = 0;
@@ -128,38 +149,41 @@ export async function bigRoomRound(target, { clients: n, seconds, rate }, docId)
     book.recordSend(writerDoc.clientID, clock, performance.now());
     writer.c.sendUpdate(pending);
     ops++;
-    if (k % rate === 0) {
-      const m = k / rate;
-      cursorSent.set(m, performance.now());
-      mover.awareness.setLocalStateField("cursor", m);
-    }
   }
   const windowSeconds = (performance.now() - start) / 1000;
   const msgs1 = people.reduce((s, h) => s + h.c.messagesIn, 0);
   const server = srv();
   const generator = gen();
-  const expected = ops * (n - 1);
+  const expected = ops * (n - OBSERVERS - 2);
   const complete = await waitFor(() => book.delivered >= expected, 15_000);
+  const watched = await observed;
   clearInterval(sampler);
   for (const t of phases) clearTimeout(t);
-  const missingAtEnd = people.reduce((s, h) => s + (n - seen(h)), 0);
-  const closedByServer = people.filter((h) => h.c.closed).length;
+  const crowd = cursorLatencies(watched.sent, crowdArrivals);
+  const watchers = cursorLatencies(watched.sent, watched.arrivals);
+  const missingAtEnd = people.reduce((s, h) => s + (n - seen(h)), 0) + watched.missing;
+  const closedByServer = people.filter((h) => h.c.closed).length + watched.closed;
   for (const h of people) h.awareness.destroy();
-  await withTimeout(closeAll(people.map((h) => h.c)), CLOSE_TIMEOUT_MS, "close").catch(() => undefined);
+  await Promise.all([withTimeout(closeAll(people.map((h) => h.c)), CLOSE_TIMEOUT_MS, "close").catch(() => undefined), observers.close()]);
   return {
     clients: n,
     unsynced: people.filter((h) => h.unsynced).length,
     joined,
     joinSeconds,
     fanoutMs: percentiles(book.samples),
-    cursorMs: percentiles(cursorSamples),
+    // A cursor move at every receiver: the crowd in this process and the observers in theirs.
+    cursorMs: percentiles([...crowd.all, ...watchers.all]),
+    // At the observers only: the server's part, without this process's queue of hundreds of people.
+    cursorObserversMs: percentiles(watchers.all),
+    // The first receiver of each move: one trip through the server, before any spread.
+    cursorFirstMs: percentiles(cursorLatencies(watched.sent, [...crowdArrivals, ...watched.arrivals]).first),
     delivered: book.delivered,
     expected,
     allDelivered: complete,
     missingPeersAtEnd: missingAtEnd,
-    worstMissingPeers: worstMissing,
+    worstMissingPeers: Math.max(worstMissing, watched.worstMissing),
     closedByServer,
-    messagesPerSecond: round((msgs1 - msgs0) / windowSeconds, 0),
+    messagesPerSecond: round((msgs1 - msgs0 + watched.messagesIn) / windowSeconds, 0),
     serverCpuPct: server.cpuPctOfOneCore,
     generator,
     server,

@@ -144,8 +144,8 @@ export async function runWorkloads({ servers, workloads, cfg, traces, log }) {
 
     if (workloads.has("W8")) {
       // Under wrangler dev (what a user runs), on tmpfs, beside the Node reference server.
-      // Not the baseline: before issue 21 the 18th stock client of a document was closed for good.
-      const w8servers = up.filter((s) => !isFloor(s) && !["hocuspocus", "lattice-base"].includes(s.peer) && s.medium !== "disk" && s.runtime !== "miniflare");
+      // A baseline (lattice-base) only when named: before issue 21 the 18th stock client of a document was closed for good.
+      const w8servers = up.filter((s) => !isFloor(s) && s.peer !== "hocuspocus" && s.medium !== "disk" && s.runtime !== "miniflare");
       out.W8 = {};
       for (const size of cfg.W8.sizes) {
         log(
@@ -157,7 +157,7 @@ export async function runWorkloads({ servers, workloads, cfg, traces, log }) {
           (s, r) => bigRoomRound(s, { clients: size, seconds: cfg.W8.seconds, rate: cfg.W8.rate }, `w8-${size}-${r}`),
           phase(`W8 ${size}`),
           (_, r) =>
-            `fan-out p50 ${ms(r.fanoutMs.p50)} / p99 ${ms(r.fanoutMs.p99)}; cursor p99 ${ms(r.cursorMs.p99)}; ${r.messagesPerSecond} msgs/s; missing peers ${r.missingPeersAtEnd} (worst ${r.worstMissingPeers}); closed ${r.closedByServer}; server CPU ${r.serverCpuPct}%`,
+            `fan-out p50 ${ms(r.fanoutMs.p50)} / p99 ${ms(r.fanoutMs.p99)}; cursor p99 ${ms(r.cursorMs.p99)} (observers ${ms(r.cursorObserversMs.p99)}, first p50 ${ms(r.cursorFirstMs.p50)}); ${r.messagesPerSecond} msgs/s; missing peers ${r.missingPeersAtEnd} (worst ${r.worstMissingPeers}); closed ${r.closedByServer}; server CPU ${r.serverCpuPct}%`,
         );
         for (const [id, rs] of rounds) (out.W8[id] ??= {})[size] = rs;
       }
