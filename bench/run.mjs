@@ -173,6 +173,8 @@ async function main() {
     const series = Object.keys(results.W8).map((id) => ({
       label: results.servers[id]?.label ?? id,
       points: rows.filter((r) => r.id === id && r.p99).map((r) => ({ x: r.size, y: r.p99.median, lo: r.p99.min, hi: r.p99.max })),
+      // Sizes at which no edit could be measured: the room did not let the writer sync.
+      failedAt: rows.filter((r) => r.id === id && !r.p99).map((r) => r.size),
     }));
     writeFileSync(join(dir, `${stamp}-w8.svg`), bigRoomSvg(series, { title: "W8: edit fan-out p99 against audience (wrangler dev, tmpfs)" }));
     log(`wrote ${join(dir, stamp)}-w8.svg`);

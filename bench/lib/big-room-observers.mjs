@@ -5,7 +5,7 @@
 // observers measure is what the server does; what the crowd in the generator measures adds the
 // generator's own queue. W8 reports both.
 //
-// Driven by the parent over IPC (fork): start {urls, clientOptions, firstIndex} → ready {moverId};
+// Driven by the parent over IPC (fork): start {urls, clientOptions, firstIndex, total, syncMs} → ready {moverId, unsynced};
 // seen → seen {min, missing}; go {seconds} → done {sent, arrivals, missing, closed, messagesIn}; close.
 import { YwsClient, pool, sleep } from "./yws.mjs";
 import { announce, seen, spreadRenewals, stockClient, wallNow } from "./stock-client.mjs";
@@ -35,13 +35,18 @@ process.on("message", async (m) => {
       20,
       async ([url, j]) => {
         const h = await stockClient((opts) => Promise.resolve(new YwsClient(url, { ...m.clientOptions, ...opts })), m.firstIndex + j, { onApplied });
-        await h.c.connect().then(() => h.c.synced);
+        // A server that does not admit the room: counted as not synced, as in the generator.
+        let timer;
+        const gaveUp = new Promise((resolve) => (timer = setTimeout(() => resolve("timeout"), m.syncMs)));
+        const outcome = await Promise.race([h.c.connect().then(() => h.c.synced), gaveUp]).catch(() => "failed");
+        clearTimeout(timer);
+        h.unsynced = outcome === "timeout" || outcome === "failed";
         announce(h);
         return h;
       },
     );
     moverId = people[0].awareness.clientID;
-    process.send({ type: "ready", moverId });
+    process.send({ type: "ready", moverId, unsynced: people.filter((h) => h.unsynced).length });
   } else if (m.type === "seen") {
     process.send({ type: "seen", min: Math.min(...people.map(seen)), missing: missing() });
   } else if (m.type === "go") {

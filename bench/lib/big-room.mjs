@@ -22,6 +22,12 @@ import { percentiles, pool, sleep } from "./yws.mjs";
 
 /** How long one client may take to connect and sync before the round goes on without it. */
 const SYNC_TIMEOUT_MS = 90_000;
+/**
+ * How long the whole room may take to join: past it, people still joining connect without waiting to
+ * sync (counted as not synced). A server that does not admit the room would otherwise hold a round of
+ * 990 for 20 waves × 90 s.
+ */
+const JOIN_DEADLINE_MS = 150_000;
 /** How long closing the room's sockets may take at the end of a round. */
 const CLOSE_TIMEOUT_MS = 30_000;
 /** People in the observer process: the mover and those who watch it (big-room-observers.mjs). */
@@ -37,9 +43,10 @@ async function observerProcess(target, docId, firstIndex, total) {
   });
   const ask = (m, answer, ms = SYNC_TIMEOUT_MS) => withTimeout(new Promise((resolve) => (waiting.set(answer, resolve), child.send(m))), ms, `observers ${m.type}`);
   const urls = await Promise.all(Array.from({ length: OBSERVERS + 1 }, (_, j) => target.wsUrl(docId, firstIndex + j)));
-  const { moverId } = await ask({ type: "start", urls, clientOptions: target.clientOptions?.(docId) ?? {}, firstIndex, total }, "ready");
+  const { moverId, unsynced } = await ask({ type: "start", urls, clientOptions: target.clientOptions?.(docId) ?? {}, firstIndex, total, syncMs: SYNC_TIMEOUT_MS }, "ready", SYNC_TIMEOUT_MS + 10_000);
   return {
     moverId,
+    unsynced,
     seen: () => ask({ type: "seen" }, "seen"),
     go: (seconds) => ask({ type: "go", seconds }, "done", (seconds + 60) * 1000),
     close: async () => {
@@ -107,7 +114,7 @@ export async function bigRoomRound(target, { clients: n, seconds, rate }, docId)
       try {
         await withTimeout(
           h.c.connect().then(() => h.c.synced),
-          SYNC_TIMEOUT_MS,
+          Math.max(1, Math.min(SYNC_TIMEOUT_MS, t0 + JOIN_DEADLINE_MS - performance.now())),
           "sync",
         );
       } catch {
@@ -167,7 +174,7 @@ export async function bigRoomRound(target, { clients: n, seconds, rate }, docId)
   await Promise.all([withTimeout(closeAll(people.map((h) => h.c)), CLOSE_TIMEOUT_MS, "close").catch(() => undefined), observers.close()]);
   return {
     clients: n,
-    unsynced: people.filter((h) => h.unsynced).length,
+    unsynced: people.filter((h) => h.unsynced).length + observers.unsynced,
     joined,
     joinSeconds,
     fanoutMs: percentiles(book.samples),
@@ -227,6 +234,8 @@ export function bigRoomSvg(series, { title }) {
     const c = colors[i % colors.length];
     const pts = s.points.filter((p) => p.y > 0).sort((a, b) => a.x - b.x);
     out.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${pts.map((p) => `${px(p.x)},${py(p.y)}`).join(" ")}"/>`);
+    for (const x of s.failedAt ?? [])
+      out.push(`<text x="${px(x)}" y="${T + 4 + i * 14}" text-anchor="middle" fill="${c}" font-size="14" font-weight="bold">×</text>`);
     for (const p of pts) {
       out.push(`<circle cx="${px(p.x)}" cy="${py(p.y)}" r="3.5" fill="${c}"/>`);
       if (p.lo !== undefined && p.hi !== undefined)
@@ -237,6 +246,8 @@ export function bigRoomSvg(series, { title }) {
       `<text x="${W - R + 34}" y="${T + i * 22 - 3}">${s.label.split(",")[0]}</text>`,
     );
   });
+  if (series.some((s) => s.failedAt?.length))
+    out.push(`<text x="${W - R + 14}" y="${T + series.length * 22 + 6}" font-size="11">× at the top: the room did not</text>`, `<text x="${W - R + 14}" y="${T + series.length * 22 + 20}" font-size="11">let the writer sync (no edit measured)</text>`);
   out.push("</svg>");
   return `${out.join("\n")}\n`;
 }
