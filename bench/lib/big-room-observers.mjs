@@ -32,7 +32,7 @@ process.on("message", async (m) => {
     total = m.total;
     people = await pool(
       m.urls.map((url, j) => [url, j]),
-      20,
+      m.urls.length, // all at once: each waits at most syncMs, and the parent waits for all of them
       async ([url, j]) => {
         const h = await stockClient((opts) => Promise.resolve(new YwsClient(url, { ...m.clientOptions, ...opts })), m.firstIndex + j, { onApplied });
         // A server that does not admit the room: counted as not synced, as in the generator.

@@ -24,7 +24,7 @@ import { percentiles, pool, sleep } from "./yws.mjs";
 const SYNC_TIMEOUT_MS = 90_000;
 /**
  * How long the whole room may take to join: past it, people still joining connect without waiting to
- * sync (counted as not synced). A server that does not admit the room would otherwise hold a round of
+ * sync (counted as not synced), and seeing everyone may take 30 s more. A server that does not admit the room would otherwise hold a round of
  * 990 for 20 waves × 90 s.
  */
 const JOIN_DEADLINE_MS = 150_000;
@@ -33,8 +33,8 @@ const CLOSE_TIMEOUT_MS = 30_000;
 /** People in the observer process: the mover and those who watch it (big-room-observers.mjs). */
 export const OBSERVERS = 20;
 
-/** The observer process for one round: the mover and `OBSERVERS` watchers of the room, over IPC. */
-async function observerProcess(target, docId, firstIndex, total) {
+/** The observer process for one round: the mover and `OBSERVERS` watchers of the room (each may take `syncMs` to sync), over IPC. */
+async function observerProcess(target, docId, firstIndex, total, syncMs) {
   const child = fork(fileURLToPath(new URL("./big-room-observers.mjs", import.meta.url)), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const waiting = new Map();
   child.on("message", (m) => {
@@ -43,7 +43,14 @@ async function observerProcess(target, docId, firstIndex, total) {
   });
   const ask = (m, answer, ms = SYNC_TIMEOUT_MS) => withTimeout(new Promise((resolve) => (waiting.set(answer, resolve), child.send(m))), ms, `observers ${m.type}`);
   const urls = await Promise.all(Array.from({ length: OBSERVERS + 1 }, (_, j) => target.wsUrl(docId, firstIndex + j)));
-  const { moverId, unsynced } = await ask({ type: "start", urls, clientOptions: target.clientOptions?.(docId) ?? {}, firstIndex, total, syncMs: SYNC_TIMEOUT_MS }, "ready", SYNC_TIMEOUT_MS + 10_000);
+  const { moverId, unsynced } = await ask(
+    { type: "start", urls, clientOptions: target.clientOptions?.(docId) ?? {}, firstIndex, total, syncMs },
+    "ready",
+    syncMs + 10_000,
+  ).catch((e) => {
+    child.kill();
+    throw e;
+  });
   return {
     moverId,
     unsynced,
@@ -124,77 +131,86 @@ export async function bigRoomRound(target, { clients: n, seconds, rate }, docId)
       return h;
     },
   );
-  const observers = await observerProcess(target, docId, inCrowd, n);
-  moverId = observers.moverId;
-  const joined = (await waitFor(() => people.every((h) => seen(h) === n), 120_000, 100)) && (await allSeeAll(observers, n, 30_000));
-  const joinSeconds = round((performance.now() - t0) / 1000, 1);
-  const phases = spreadRenewals(people);
+  // Whatever happens, the room's sockets and the observer process go at the end of the round.
+  let observers;
+  let sampler;
+  let phases = [];
+  try {
+    // The joining's deadline bounds every wait before the window (at least a few seconds each).
+    const left = (extra = 0) => Math.max(5_000, t0 + JOIN_DEADLINE_MS + extra - performance.now());
+    observers = await observerProcess(target, docId, inCrowd, n, Math.min(SYNC_TIMEOUT_MS, left()));
+    moverId = observers.moverId;
+    const joined = (await waitFor(() => people.every((h) => seen(h) === n), left(30_000), 100)) && (await allSeeAll(observers, n, left(30_000)));
+    const joinSeconds = round((performance.now() - t0) / 1000, 1);
+    phases = spreadRenewals(people);
 
-  const writer = people[0];
-  let pending;
-  writerDoc.on("update", (u) => (pending = u));
-  const msgs0 = people.reduce((s, h) => s + h.c.messagesIn, 0);
-  const gen = generatorMeter();
-  const srv = serverMeter(target);
-  let worstMissing = 0;
-  const sampler = setInterval(() => {
-    worstMissing = Math.max(
-      worstMissing,
-      people.reduce((s, h) => s + (n - seen(h)), 0),
-    );
-  }, 2_000);
-  const observed = observers.go(seconds);
-  const start = performance.now();
-  const text = writerDoc.getText(TEXT);
-  let ops = 0;
-  for (let k = 0; performance.now() - start < seconds * 1000; k++) {
-    const due = start + (k * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 0) await sleep(wait);
-    const clock = Y.getState(writerDoc.store, writerDoc.clientID);
-    text.insert(text.length, String.fromCharCode(97 + (k % 26)));
-    book.recordSend(writerDoc.clientID, clock, performance.now());
-    writer.c.sendUpdate(pending);
-    ops++;
+    const writer = people[0];
+    let pending;
+    writerDoc.on("update", (u) => (pending = u));
+    const msgs0 = people.reduce((s, h) => s + h.c.messagesIn, 0);
+    const gen = generatorMeter();
+    const srv = serverMeter(target);
+    let worstMissing = 0;
+    sampler = setInterval(() => {
+      worstMissing = Math.max(
+        worstMissing,
+        people.reduce((s, h) => s + (n - seen(h)), 0),
+      );
+    }, 2_000);
+    const observed = observers.go(seconds);
+    const start = performance.now();
+    const text = writerDoc.getText(TEXT);
+    let ops = 0;
+    for (let k = 0; performance.now() - start < seconds * 1000; k++) {
+      const due = start + (k * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      const clock = Y.getState(writerDoc.store, writerDoc.clientID);
+      text.insert(text.length, String.fromCharCode(97 + (k % 26)));
+      book.recordSend(writerDoc.clientID, clock, performance.now());
+      writer.c.sendUpdate(pending);
+      ops++;
+    }
+    const windowSeconds = (performance.now() - start) / 1000;
+    const msgs1 = people.reduce((s, h) => s + h.c.messagesIn, 0);
+    const server = srv();
+    const generator = gen();
+    const expected = ops * (n - OBSERVERS - 2);
+    const complete = await waitFor(() => book.delivered >= expected, 15_000);
+    const watched = await observed;
+    const crowd = cursorLatencies(watched.sent, crowdArrivals);
+    const watchers = cursorLatencies(watched.sent, watched.arrivals);
+    const missingAtEnd = people.reduce((s, h) => s + (n - seen(h)), 0) + watched.missing;
+    const closedByServer = people.filter((h) => h.c.closed).length + watched.closed;
+    return {
+      clients: n,
+      unsynced: people.filter((h) => h.unsynced).length + observers.unsynced,
+      joined,
+      joinSeconds,
+      fanoutMs: percentiles(book.samples),
+      // A cursor move at every receiver: the crowd in this process and the observers in theirs.
+      cursorMs: percentiles([...crowd.all, ...watchers.all]),
+      // At the observers only: the server's part, without this process's queue of hundreds of people.
+      cursorObserversMs: percentiles(watchers.all),
+      // The first receiver of each move: one trip through the server, before any spread.
+      cursorFirstMs: percentiles(cursorLatencies(watched.sent, [...crowdArrivals, ...watched.arrivals]).first),
+      delivered: book.delivered,
+      expected,
+      allDelivered: complete,
+      missingPeersAtEnd: missingAtEnd,
+      worstMissingPeers: Math.max(worstMissing, watched.worstMissing),
+      closedByServer,
+      messagesPerSecond: round((msgs1 - msgs0 + watched.messagesIn) / windowSeconds, 0),
+      serverCpuPct: server.cpuPctOfOneCore,
+      generator,
+      server,
+    };
+  } finally {
+    clearInterval(sampler);
+    for (const t of phases) clearTimeout(t);
+    for (const h of people) h.awareness.destroy();
+    await Promise.all([withTimeout(closeAll(people.map((h) => h.c)), CLOSE_TIMEOUT_MS, "close").catch(() => undefined), observers?.close()]);
   }
-  const windowSeconds = (performance.now() - start) / 1000;
-  const msgs1 = people.reduce((s, h) => s + h.c.messagesIn, 0);
-  const server = srv();
-  const generator = gen();
-  const expected = ops * (n - OBSERVERS - 2);
-  const complete = await waitFor(() => book.delivered >= expected, 15_000);
-  const watched = await observed;
-  clearInterval(sampler);
-  for (const t of phases) clearTimeout(t);
-  const crowd = cursorLatencies(watched.sent, crowdArrivals);
-  const watchers = cursorLatencies(watched.sent, watched.arrivals);
-  const missingAtEnd = people.reduce((s, h) => s + (n - seen(h)), 0) + watched.missing;
-  const closedByServer = people.filter((h) => h.c.closed).length + watched.closed;
-  for (const h of people) h.awareness.destroy();
-  await Promise.all([withTimeout(closeAll(people.map((h) => h.c)), CLOSE_TIMEOUT_MS, "close").catch(() => undefined), observers.close()]);
-  return {
-    clients: n,
-    unsynced: people.filter((h) => h.unsynced).length + observers.unsynced,
-    joined,
-    joinSeconds,
-    fanoutMs: percentiles(book.samples),
-    // A cursor move at every receiver: the crowd in this process and the observers in theirs.
-    cursorMs: percentiles([...crowd.all, ...watchers.all]),
-    // At the observers only: the server's part, without this process's queue of hundreds of people.
-    cursorObserversMs: percentiles(watchers.all),
-    // The first receiver of each move: one trip through the server, before any spread.
-    cursorFirstMs: percentiles(cursorLatencies(watched.sent, [...crowdArrivals, ...watched.arrivals]).first),
-    delivered: book.delivered,
-    expected,
-    allDelivered: complete,
-    missingPeersAtEnd: missingAtEnd,
-    worstMissingPeers: Math.max(worstMissing, watched.worstMissing),
-    closedByServer,
-    messagesPerSecond: round((msgs1 - msgs0 + watched.messagesIn) / windowSeconds, 0),
-    serverCpuPct: server.cpuPctOfOneCore,
-    generator,
-    server,
-  };
 }
 
 /** An SVG line chart of fan-out p99 against audience, one line per server (log scale for the latency). */
@@ -247,7 +263,10 @@ export function bigRoomSvg(series, { title }) {
     );
   });
   if (series.some((s) => s.failedAt?.length))
-    out.push(`<text x="${W - R + 14}" y="${T + series.length * 22 + 6}" font-size="11">× at the top: the room did not</text>`, `<text x="${W - R + 14}" y="${T + series.length * 22 + 20}" font-size="11">let the writer sync (no edit measured)</text>`);
+    out.push(
+      `<text x="${W - R + 14}" y="${T + series.length * 22 + 6}" font-size="11">× at the top: the room did not</text>`,
+      `<text x="${W - R + 14}" y="${T + series.length * 22 + 20}" font-size="11">let the writer sync (no edit measured)</text>`,
+    );
   out.push("</svg>");
   return `${out.join("\n")}\n`;
 }
