@@ -42,7 +42,6 @@ interface AwarenessRecord {
 
 interface Tombstone {
   clock: number;
-  seq: number;
   at: number;
 }
 
@@ -68,12 +67,10 @@ export class Presence<C extends RoomConn> {
   private readonly tombstones = new Map<number, Tombstone>();
   /** Sum of the states' JSON lengths (bounded by `maxAwarenessBytesPerDoc`). */
   private bytes = 0;
-  /** The last sequence number handed out; every accepted entry or removal takes the next. */
+  /** The last sequence number handed out; every accepted state takes the next (a renewal tick sends what is newer than its groups got). */
   private seq = 0;
   /** Per renewal group: the sequence number its connections have received up to (changes aside). */
   private readonly bucketSent: number[] = new Array(RENEWAL_BUCKETS).fill(0);
-  /** Every change up to this sequence number has reached every connection. */
-  private changeSent = 0;
   /** Ids with a change since the last change flush (in `states`, or removed: in `tombstones`). */
   private readonly changedIds = new Set<number>();
   /** The sequence number of the latest renewal (a tick is due while a group has not received it). */
@@ -108,13 +105,13 @@ export class Presence<C extends RoomConn> {
       if (this.owners.get(e.clientId) === conn && current && !(current.clock < e.clock || (current.clock === e.clock && e.removed))) continue;
       accepted++;
       acceptedBytes += e.stateJson.length + ENTRY_OVERHEAD_BYTES;
-      const seq = ++this.seq;
       if (e.removed) {
-        this.remove(e.clientId, e.clock, seq, now);
+        this.remove(e.clientId, e.clock, now);
         conn.clientIds.delete(e.clientId);
         changed = true;
         continue;
       }
+      const seq = ++this.seq;
       const tomb = this.tombstones.get(e.clientId);
       const reclaimed = tomb !== undefined && e.clock <= tomb.clock;
       if (reclaimed) {
@@ -124,7 +121,7 @@ export class Presence<C extends RoomConn> {
       }
       const isChange = !current || current.stateJson !== e.stateJson || current.reclaimed === true || tomb !== undefined;
       // A renewal of a change not flushed yet rides with that change.
-      const change = isChange || (current?.change === true && current.seq > this.changeSent);
+      const change = isChange || this.changedIds.has(e.clientId);
       if (change) this.changedIds.add(e.clientId);
       else this.renewalSeq = seq;
       if (isChange) changed = true;
@@ -195,12 +192,12 @@ export class Presence<C extends RoomConn> {
     }
   }
 
-  private remove(clientId: number, clock: number, seq: number, now: number): void {
+  private remove(clientId: number, clock: number, now: number): void {
     this.changedIds.add(clientId);
     this.set(clientId, undefined);
     this.owners.delete(clientId);
     this.tombstones.delete(clientId); // re-inserted last: the map stays oldest first
-    this.tombstones.set(clientId, { clock, seq, at: now });
+    this.tombstones.set(clientId, { clock, at: now });
   }
 
   /** The state the room holds for `clientId` (JSON), if any. */
@@ -229,7 +226,7 @@ export class Presence<C extends RoomConn> {
     for (const [clientId, attachedClock] of conn.clientIds) {
       if (this.owners.get(clientId) !== conn) continue;
       const clock = Math.max(this.states.get(clientId)?.clock ?? 0, attachedClock) + 1;
-      this.remove(clientId, clock, ++this.seq, now);
+      this.remove(clientId, clock, now);
     }
     conn.clientIds.clear();
     this.changePending = true;
@@ -321,7 +318,6 @@ export class Presence<C extends RoomConn> {
 
   private changesSent(now: number): void {
     this.changedIds.clear();
-    this.changeSent = this.seq;
     this.changePending = false;
     this.lastChangeFlushAt = now;
     this.pruneTombstones(now);
@@ -381,10 +377,10 @@ export class Presence<C extends RoomConn> {
     return b;
   }
 
-  /** Tombstones go once a change flush has sent them and they are old enough that no echo is still on its way. */
+  /** Run right after a change flush (every tombstone sent): they go once old enough that no echo is still on its way. */
   private pruneTombstones(now: number): void {
     for (const [id, t] of this.tombstones) {
-      if (this.tombstones.size > MAX_TOMBSTONES || (t.at + TOMBSTONE_MS <= now && t.seq <= this.changeSent)) this.tombstones.delete(id);
+      if (this.tombstones.size > MAX_TOMBSTONES || t.at + TOMBSTONE_MS <= now) this.tombstones.delete(id);
       else break;
     }
   }
