@@ -25,23 +25,16 @@ import { freePort, startWranglerDev } from "../scripts/lib/wrangler-dev.mjs";
 import { stateDir } from "./lib/paths.mjs";
 import { RetryingClient, refusalsOf } from "./lib/relay-room.mjs";
 import { relayRoster } from "./lib/relay-roster.mjs";
+import { checklist, opt } from "./lib/checklist.mjs";
 import { pool, sleep } from "./lib/yws.mjs";
 
-const args = process.argv.slice(2);
-const opt = (name, def) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def;
 const N = Number(opt("clients", 3000));
 const EDITS = Number(opt("edits", 3));
 const PER_RELAY = 500; // wrangler.toml's MAX_CONNECTIONS_PER_RELAY
 const TOKEN_SECRET = "relay-crowd-token-secret-0123456789abcdef";
 const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret"; // src/routes/dev.ts: the demo project's public key
 
-const T0 = performance.now();
-const log = (msg) => console.log(`[crowd ${((performance.now() - T0) / 1000).toFixed(1).padStart(6)} s] ${msg}`);
-const failures = [];
-const check = (ok, what) => {
-  log(`${ok ? "ok  " : "FAIL"} ${what}`);
-  if (!ok) failures.push(what);
-};
+const { log, check, failures } = checklist("crowd");
 
 async function main() {
   const persistTo = stateDir("tmpfs", "lattice-relay-crowd-");

@@ -22,26 +22,19 @@ import { RetryingClient, refusalsOf } from "../lib/relay-room.mjs";
 import { relayRoster } from "../lib/relay-roster.mjs";
 import { pool, sleep } from "../lib/yws.mjs";
 import { setup } from "./servers.mjs";
+import { checklist, flag, opt } from "../lib/checklist.mjs";
 
-const args = process.argv.slice(2);
-const opt = (name, def) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? def;
 const N = Number(opt("clients", 100));
 const PER = Number(opt("per-object", 20));
 const DEMO_SECRET_KEY = "sk_demo_dev_only_not_secret"; // src/routes/dev.ts: the demo project's public key
 
-const T0 = performance.now();
-const log = (msg) => console.log(`[procs ${((performance.now() - T0) / 1000).toFixed(1).padStart(6)} s] ${msg}`);
-const failures = [];
-const check = (ok, what) => {
-  log(`${ok ? "ok  " : "FAIL"} ${what}`);
-  if (!ok) failures.push(what);
-};
+const { log, check, failures } = checklist("procs");
 /** The Durable Object classes that have storage under a persist folder (v3/do/<worker>-<Class>). */
 const classesIn = (dir) => (existsSync(join(dir, "v3", "do")) ? readdirSync(join(dir, "v3", "do")).sort() : []);
 
 async function main() {
   const port = await freePort();
-  const two = setup("two", { port, vars: { RELAY_AFTER_CONNECTIONS: String(PER), MAX_CONNECTIONS_PER_RELAY: String(PER) }, log: args.includes("--log") });
+  const two = setup("two", { port, vars: { RELAY_AFTER_CONNECTIONS: String(PER), MAX_CONNECTIONS_PER_RELAY: String(PER) }, log: flag("log") });
   log(`starting two wrangler devs: main.wrangler.toml on ${port}, relays.wrangler.toml on ${port + 1} (${PER} sockets per object) ...`);
   const clients = [];
   try {

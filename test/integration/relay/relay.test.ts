@@ -29,6 +29,15 @@ async function setup() {
   return { p, d, ref, token };
 }
 
+/** A document with one writer synced on its own object (`name`), then routed to one relay: later sockets land there. */
+async function withOneRelay(name: string) {
+  const ctx = await setup();
+  const writer = provider(ctx.d.id, await ctx.token(name));
+  await synced(writer);
+  await routeToRelays(ctx.ref, 1);
+  return { ...ctx, writer };
+}
+
 /** Publishes the routing record as the document's object does when its audience passes RELAY_AFTER_CONNECTIONS. */
 async function routeToRelays(ref: { projectId: string; docId: string }, relays: number): Promise<void> {
   await drizzle(env.DB)
@@ -94,10 +103,7 @@ describe("relays", () => {
   });
 
   it("send each committed edit to a relay socket exactly once, across evictions of the document's object", async () => {
-    const { d, ref, token } = await setup();
-    const writer = provider(d.id, await token("writer"));
-    await synced(writer);
-    await routeToRelays(ref, 1);
+    const { d, ref, token, writer } = await withOneRelay("writer");
     const reader = await openRaw(d.id, await token("reader", "read"));
     await waitFor(() => reader.received.length >= 1, "greeting");
     const t = writer.doc.getText("t");
@@ -138,10 +144,7 @@ describe("relays", () => {
   }, 120_000);
 
   it("close every relay socket with 4404 when the document is deleted, and refuse new ones", async () => {
-    const { p, d, ref, token } = await setup();
-    const direct = provider(d.id, await token("direct"));
-    await synced(direct);
-    await routeToRelays(ref, 1);
+    const { p, d, ref, token, writer: direct } = await withOneRelay("direct");
     const onRelay = await openRaw(d.id, await token("viewer"));
     await waitFor(() => onRelay.received.length >= 1, "greeting");
     expect((await relayStub(env, ref, 0).stats()).sockets).toBe(1);
@@ -150,10 +153,7 @@ describe("relays", () => {
   });
 
   it("apply a stored rule and a key's revocation to relay sockets", async () => {
-    const { p, d, ref, token } = await setup();
-    const direct = provider(d.id, await token("direct"));
-    await synced(direct);
-    await routeToRelays(ref, 1);
+    const { p, d, ref, token, writer: direct } = await withOneRelay("direct");
     const kicked = await openRaw(d.id, await token("kicked"));
     const revoked = await openRaw(d.id, await token("other"));
     await waitFor(() => kicked.received.length >= 1 && revoked.received.length >= 1, "greetings");
@@ -263,10 +263,7 @@ describe("relays", () => {
   });
 
   it("catch up a relay evicted with its socket open: its stored feed position gets the socket exactly what it missed", async () => {
-    const { d, ref, token } = await setup();
-    const writer = provider(d.id, await token("writer"));
-    await synced(writer);
-    await routeToRelays(ref, 1);
+    const { d, ref, token, writer } = await withOneRelay("writer");
     const reader = await openRaw(d.id, await token("reader", "read"));
     await waitFor(() => reader.received.length >= 1, "greeting");
     const t = writer.doc.getText("t");
@@ -306,10 +303,7 @@ describe("relays", () => {
   });
 
   it("take a big offline edit and a fast writer on a relay, and ignore what a read token sends there", async () => {
-    const { d, ref, token } = await setup();
-    const direct = provider(d.id, await token("direct"));
-    await synced(direct);
-    await routeToRelays(ref, 1);
+    const { d, ref, token, writer: direct } = await withOneRelay("direct");
     // Edited offline first: ~200 KB in 2,000 inserts, sent whole as the sync step 2 of its first connection.
     const offline = new Y.Doc();
     for (let i = 0; i < 2000; i++) offline.getText("t").insert(offline.getText("t").length, `${"x".repeat(100)}${i % 10}`);
